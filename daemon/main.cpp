@@ -1,1 +1,6 @@
-int main() { return 0; }
+// grpc-registrar: subcommand dispatch only; see cli/.
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  return registrar::cli::main(argc, argv);
+}

@@ -14,7 +14,7 @@ enum class Connectivity { Connecting, Up, Down };
 
 struct RegistryState {
   Connectivity connectivity = Connectivity::Connecting;
-  bool in_sync = false;  // the registry holds exactly the last applied desired set
+  bool in_sync = false;        // the registry holds exactly the last applied desired set
   std::size_t registered = 0;  // entries the backend believes are in the registry
   std::string last_error;      // empty when healthy; never contains secrets
 };

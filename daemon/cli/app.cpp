@@ -1,0 +1,88 @@
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+
+#include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
+
+#ifndef REGISTRAR_VERSION
+#define REGISTRAR_VERSION "unknown"
+#endif
+
+namespace registrar::cli {
+
+namespace {
+
+constexpr const char* kDefaultConfig = "/etc/grpc-registrar/services.yaml";
+
+void add_config_option(CLI::App& app, std::string& path) {
+  app.add_option("-c,--config", path, "Manifest file (YAML)")
+      ->envname("GRPC_REGISTRAR_CONFIG")
+      ->capture_default_str();
+}
+
+void add_log_options(CLI::App& app, LogOptions& log, bool& no_timestamps) {
+  app.add_option("--log-level", log.level, "trace, debug, info, warn, error, critical or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  app.add_option("--log-format", log.format, "text or json")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, LogFormat>{{"text", LogFormat::Text}, {"json", LogFormat::Json}}))
+      ->default_str("text");
+  app.add_flag("--no-log-timestamps", no_timestamps,
+               "Omit timestamps (automatic when stderr is the systemd journal)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"grpc-registrar: registers healthy local gRPC services in etcd", "grpc-registrar"};
+  app.set_version_flag("--version", "grpc-registrar " REGISTRAR_VERSION);
+  app.require_subcommand(0, 1);
+
+  RunOptions run_options;
+  run_options.config_path = kDefaultConfig;
+  bool no_timestamps = false;
+  // Without a subcommand, the top-level flags mean `run`.
+  add_config_option(app, run_options.config_path);
+  add_log_options(app, run_options.log, no_timestamps);
+
+  auto* run = app.add_subcommand("run", "Run the daemon (the default when no subcommand is given)");
+  add_config_option(*run, run_options.config_path);
+  add_log_options(*run, run_options.log, no_timestamps);
+
+  std::string check_path = kDefaultConfig;
+  auto* check =
+      app.add_subcommand("check", "Validate a manifest and print the effective configuration");
+  add_config_option(*check, check_path);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::printf("%s", app.help().c_str());
+    return kExitOk;
+  } catch (const CLI::CallForAllHelp&) {
+    std::printf("%s", app.help("", CLI::AppFormatMode::All).c_str());
+    return kExitOk;
+  } catch (const CLI::CallForVersion& e) {
+    std::printf("%s\n", e.what());
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    // Subcommand help arrives as CallForHelp thrown from the subcommand.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "grpc-registrar: %s (see --help)\n", e.what());
+    return kExitUsage;
+  }
+
+  if (*check) return check_manifest(check_path);
+
+  if (no_timestamps || std::getenv("JOURNAL_STREAM") != nullptr) run_options.log.timestamps = false;
+  if (!setup_logging(run_options.log)) {
+    std::fprintf(stderr, "grpc-registrar: --log-level: unknown level '%s'\n",
+                 run_options.log.level.c_str());
+    return kExitUsage;
+  }
+  return run_daemon(run_options);
+}
+
+}  // namespace registrar::cli

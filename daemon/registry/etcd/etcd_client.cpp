@@ -1,0 +1,216 @@
+#include "registry/etcd/etcd_client.hpp"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <mutex>
+
+namespace registrar::registry::etcd {
+
+std::atomic<int> EtcdClient::in_flight_{0};
+
+namespace {
+
+template <class Req, class Resp>
+struct UnaryCall : detail::CallBase {
+  Req req;
+  Resp resp;
+};
+
+std::shared_ptr<grpc::Channel> make_channel(const std::string& endpoint,
+                                            std::chrono::milliseconds dial_timeout) {
+  grpc::ChannelArguments args;
+  // etcd answers client pings faster than every 5 s with GOAWAY (too_many_pings).
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+              static_cast<int>(std::max<std::int64_t>(dial_timeout.count(), 1000)));
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+  // Keep reconnecting at least every second, so that our own backoff decides the pace.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  return grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
+}
+
+}  // namespace
+
+EtcdClient::EtcdClient(boost::asio::any_io_executor executor, std::vector<std::string> endpoints,
+                       std::chrono::milliseconds dial_timeout)
+    : executor_(std::move(executor)),
+      endpoints_(std::move(endpoints)),
+      dial_timeout_(dial_timeout) {
+  if (endpoints_.empty()) endpoints_.push_back("127.0.0.1:2379");
+  connect();
+}
+
+EtcdClient::~EtcdClient() {
+  cancel_all();
+}
+
+void EtcdClient::connect() {
+  channel_ = make_channel(endpoints_[current_], dial_timeout_);
+  kv_ = etcdserverpb::KV::NewStub(channel_);
+  lease_ = etcdserverpb::Lease::NewStub(channel_);
+}
+
+void EtcdClient::fail_over() {
+  if (endpoints_.size() < 2) return;
+  current_ = (current_ + 1) % endpoints_.size();
+  connect();
+}
+
+void EtcdClient::cancel_all() {
+  for (auto& weak : calls_)
+    if (auto call = weak.lock()) call->ctx.TryCancel();
+  calls_.clear();
+}
+
+template <class Req, class Resp, class Start>
+void EtcdClient::unary(Req req, Done<Resp> done, Start start) {
+  auto call = std::make_shared<UnaryCall<Req, Resp>>();
+  call->req = std::move(req);
+  call->ctx.set_deadline(std::chrono::system_clock::now() + dial_timeout_);
+  // Wait for the channel to connect, up to the deadline: a call issued while the channel is
+  // reconnecting should not fail instantly.
+  call->ctx.set_wait_for_ready(true);
+  std::erase_if(calls_, [](const auto& w) { return w.expired(); });
+  calls_.push_back(call);
+  ++in_flight_;
+  start(&call->ctx, &call->req, &call->resp,
+        [call, done = std::move(done), ex = executor_](grpc::Status status) mutable {
+          boost::asio::post(ex, [call, done = std::move(done), status = std::move(status)] {
+            done(status, std::move(call->resp));
+          });
+          --in_flight_;
+        });
+}
+
+void EtcdClient::txn(etcdserverpb::TxnRequest req, Done<etcdserverpb::TxnResponse> done) {
+  unary<etcdserverpb::TxnRequest, etcdserverpb::TxnResponse>(
+      std::move(req), std::move(done), [stub = kv_.get()](auto* ctx, auto* rq, auto* rs, auto cb) {
+        stub->async()->Txn(ctx, rq, rs, std::move(cb));
+      });
+}
+
+void EtcdClient::lease_grant(std::int64_t ttl_seconds,
+                             Done<etcdserverpb::LeaseGrantResponse> done) {
+  etcdserverpb::LeaseGrantRequest req;
+  req.set_ttl(ttl_seconds);
+  unary<etcdserverpb::LeaseGrantRequest, etcdserverpb::LeaseGrantResponse>(
+      std::move(req), std::move(done),
+      [stub = lease_.get()](auto* ctx, auto* rq, auto* rs, auto cb) {
+        stub->async()->LeaseGrant(ctx, rq, rs, std::move(cb));
+      });
+}
+
+void EtcdClient::lease_revoke(std::int64_t id, Done<etcdserverpb::LeaseRevokeResponse> done) {
+  etcdserverpb::LeaseRevokeRequest req;
+  req.set_id(id);
+  unary<etcdserverpb::LeaseRevokeRequest, etcdserverpb::LeaseRevokeResponse>(
+      std::move(req), std::move(done),
+      [stub = lease_.get()](auto* ctx, auto* rq, auto* rs, auto cb) {
+        stub->async()->LeaseRevoke(ctx, rq, rs, std::move(cb));
+      });
+}
+
+// ---- keepalive stream -------------------------------------------------------------------
+
+// State shared between the executor side (KeepAliveStream) and gRPC's threads (Reactor).
+struct KeepAliveStream::Shared {
+  std::mutex mu;
+  Reactor* reactor = nullptr;  // null once the stream is done
+  bool write_pending = false;
+  // Touched only on the executor:
+  bool cancelled = false;
+  boost::asio::any_io_executor executor;
+  std::function<void(const etcdserverpb::LeaseKeepAliveResponse&)> on_response;
+  std::function<void(const grpc::Status&)> on_closed;
+};
+
+class KeepAliveStream::Reactor final
+    : public grpc::ClientBidiReactor<etcdserverpb::LeaseKeepAliveRequest,
+                                     etcdserverpb::LeaseKeepAliveResponse> {
+ public:
+  explicit Reactor(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+
+  grpc::ClientContext ctx;
+  etcdserverpb::LeaseKeepAliveRequest request;
+
+  void begin(etcdserverpb::Lease::Stub* stub) {
+    stub->async()->LeaseKeepAlive(&ctx, this);
+    StartRead(&response_);
+    StartCall();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the stream is ending; OnDone follows
+    boost::asio::post(shared_->executor, [shared = shared_, resp = response_] {
+      if (!shared->cancelled) shared->on_response(resp);
+    });
+    StartRead(&response_);
+  }
+
+  void OnWriteDone(bool) override {
+    std::lock_guard lock(shared_->mu);
+    shared_->write_pending = false;
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    {
+      std::lock_guard lock(shared_->mu);
+      shared_->reactor = nullptr;
+    }
+    boost::asio::post(shared_->executor, [shared = shared_, status] {
+      if (!shared->cancelled) shared->on_closed(status);
+    });
+    delete this;
+  }
+
+ private:
+  std::shared_ptr<Shared> shared_;
+  etcdserverpb::LeaseKeepAliveResponse response_;
+};
+
+std::shared_ptr<KeepAliveStream> EtcdClient::open_keepalive(
+    std::function<void(const etcdserverpb::LeaseKeepAliveResponse&)> on_response,
+    std::function<void(const grpc::Status&)> on_closed) {
+  auto stream = std::shared_ptr<KeepAliveStream>(new KeepAliveStream());
+  stream->shared_ = std::make_shared<KeepAliveStream::Shared>();
+  stream->shared_->executor = executor_;
+  stream->shared_->on_response = std::move(on_response);
+  stream->shared_->on_closed = std::move(on_closed);
+  auto* reactor = new KeepAliveStream::Reactor(stream->shared_);
+  {
+    std::lock_guard lock(stream->shared_->mu);
+    stream->shared_->reactor = reactor;
+  }
+  reactor->begin(lease_.get());
+  return stream;
+}
+
+KeepAliveStream::~KeepAliveStream() {
+  cancel();
+}
+
+bool KeepAliveStream::send(std::int64_t lease_id) {
+  std::lock_guard lock(shared_->mu);
+  if (shared_->reactor == nullptr || shared_->write_pending || shared_->cancelled) return false;
+  shared_->write_pending = true;
+  shared_->reactor->request.set_id(lease_id);
+  shared_->reactor->StartWrite(&shared_->reactor->request);
+  return true;
+}
+
+void KeepAliveStream::cancel() {
+  if (!shared_) return;
+  shared_->cancelled = true;
+  std::lock_guard lock(shared_->mu);
+  if (shared_->reactor != nullptr) shared_->reactor->ctx.TryCancel();
+}
+
+bool KeepAliveStream::open() const {
+  std::lock_guard lock(shared_->mu);
+  return shared_->reactor != nullptr && !shared_->cancelled;
+}
+
+}  // namespace registrar::registry::etcd

@@ -1,0 +1,92 @@
+// Asynchronous access to etcd's KV and Lease services over one gRPC channel, with fail-over
+// between endpoints. Every completion is delivered on the given executor.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "etcd_rpc.grpc.pb.h"
+
+namespace registrar::registry::etcd {
+
+class KeepAliveStream;
+
+namespace detail {
+struct CallBase {
+  grpc::ClientContext ctx;
+  virtual ~CallBase() = default;
+};
+}  // namespace detail
+
+class EtcdClient {
+ public:
+  template <class Resp>
+  using Done = std::function<void(const grpc::Status&, Resp&&)>;
+
+  EtcdClient(boost::asio::any_io_executor executor, std::vector<std::string> endpoints,
+             std::chrono::milliseconds dial_timeout);
+  ~EtcdClient();
+
+  void txn(etcdserverpb::TxnRequest req, Done<etcdserverpb::TxnResponse> done);
+  void lease_grant(std::int64_t ttl_seconds, Done<etcdserverpb::LeaseGrantResponse> done);
+  void lease_revoke(std::int64_t id, Done<etcdserverpb::LeaseRevokeResponse> done);
+
+  // Opens a LeaseKeepAlive stream on the current endpoint.
+  std::shared_ptr<KeepAliveStream> open_keepalive(
+      std::function<void(const etcdserverpb::LeaseKeepAliveResponse&)> on_response,
+      std::function<void(const grpc::Status&)> on_closed);
+
+  // Moves to the next endpoint (after UNAVAILABLE or a deadline); no-op with one endpoint.
+  void fail_over();
+  const std::string& endpoint() const { return endpoints_[current_]; }
+
+  // Cancels every call in flight; their completions still arrive (with CANCELLED).
+  void cancel_all();
+  // Calls whose gRPC completion has not run yet (process-wide, for orderly exit).
+  static int in_flight() { return in_flight_.load(); }
+
+  // How long a single call may take.
+  std::chrono::milliseconds call_timeout() const { return dial_timeout_; }
+
+ private:
+  template <class Req, class Resp, class Start>
+  void unary(Req req, Done<Resp> done, Start start);
+  void connect();
+
+  boost::asio::any_io_executor executor_;
+  std::vector<std::string> endpoints_;
+  std::size_t current_ = 0;
+  std::chrono::milliseconds dial_timeout_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<etcdserverpb::KV::Stub> kv_;
+  std::unique_ptr<etcdserverpb::Lease::Stub> lease_;
+  // Live calls, so that cancel_all() can reach them; entries expire as calls complete.
+  std::vector<std::weak_ptr<detail::CallBase>> calls_;
+  static std::atomic<int> in_flight_;
+};
+
+// One LeaseKeepAlive bidi stream. Writes are serialised: send() refuses while a write is pending.
+class KeepAliveStream {
+ public:
+  ~KeepAliveStream();
+  // Sends a keepalive for `lease_id`; false if the stream is closed or a write is pending.
+  bool send(std::int64_t lease_id);
+  // Ends the stream; no callback runs after cancel() returns (both run on the executor).
+  void cancel();
+  bool open() const;
+
+ private:
+  friend class EtcdClient;
+  class Reactor;
+  struct Shared;
+  std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace registrar::registry::etcd

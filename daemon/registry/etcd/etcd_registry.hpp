@@ -1,0 +1,96 @@
+// The etcd backend: one lease per daemon, kept alive on one stream, every key attached to it.
+// Level-triggered: whatever happens (lease loss, etcd restart, reconnect), the reaction is
+// "make etcd equal to the desired set again".
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+
+#include "config/manifest.hpp"
+#include "registry/etcd/etcd_client.hpp"
+#include "registry/etcd/key_format.hpp"
+#include "registry/etcd/reconcile_plan.hpp"
+#include "registry/registry.hpp"
+#include "runtime/backoff.hpp"
+#include "runtime/clock.hpp"
+
+namespace registrar::registry::etcd {
+
+class EtcdRegistry final : public Registry, public std::enable_shared_from_this<EtcdRegistry> {
+ public:
+  EtcdRegistry(boost::asio::any_io_executor executor, const config::RegistrySpec& spec,
+               const runtime::Clock& clock, runtime::Backoff::Random random);
+  ~EtcdRegistry() override;
+
+  void start(StateCallback on_state_change) override;
+  void apply(const DesiredSet& desired) override;
+  void shutdown(std::chrono::milliseconds timeout, DoneCallback done) override;
+  RegistryState state() const override { return state_; }
+
+  std::int64_t lease_id() const { return lease_id_; }
+
+ private:
+  struct Wanted {
+    std::string id;
+    std::string value;
+  };
+
+  void reconcile();
+  void grant();
+  void verify();
+  void write(Batch batch);
+  void on_call_failed(const char* what, const grpc::Status& status);
+  void lease_lost(const std::string& why);
+  void retry_later();
+  void mark_up();
+
+  void start_keepalive();
+  void keepalive_tick();
+  void on_keepalive(const etcdserverpb::LeaseKeepAliveResponse& resp);
+  void on_keepalive_closed(const grpc::Status& status);
+
+  void set_state(Connectivity c, const std::string& error);
+  void update_sync_state();
+  void finish_shutdown(bool clean);
+  std::string id_of(const std::string& key) const;
+
+  boost::asio::any_io_executor executor_;
+  config::RegistrySpec spec_;
+  const runtime::Clock& clock_;
+  EtcdClient client_;
+  runtime::Backoff backoff_;            // unary calls
+  runtime::Backoff keepalive_backoff_;  // reopening the keepalive stream
+
+  std::map<std::string, Wanted> desired_;          // key -> what must be there
+  std::map<std::string, std::string> written_;     // key -> value confirmed under lease_id_
+  std::map<std::string, std::string> written_id_;  // key -> id, for log lines
+  std::set<std::string> maybe_present_;            // keys that may exist outside written_
+  std::map<std::string, runtime::Clock::time_point> changed_at_;  // key -> when apply() changed it
+
+  std::int64_t lease_id_ = 0;
+  std::int64_t lease_ttl_s_ = 0;
+  std::vector<std::int64_t> stale_leases_;  // earlier leases of ours, revoked once in sync
+  bool busy_ = false;                       // one etcd operation at a time
+  bool verify_needed_ = false;              // re-read our keys before trusting written_
+  bool retry_pending_ = false;
+  runtime::Clock::time_point last_keepalive_ok_{};
+  runtime::Clock::time_point last_verify_{};
+
+  std::shared_ptr<KeepAliveStream> keepalive_;
+  boost::asio::steady_timer keepalive_timer_;
+  boost::asio::steady_timer retry_timer_;
+  boost::asio::steady_timer shutdown_timer_;
+
+  RegistryState state_;
+  StateCallback on_state_;
+  bool shutting_down_ = false;
+  DoneCallback shutdown_done_;
+  int shutdown_calls_ = 0;
+  bool shutdown_clean_ = true;
+};
+
+}  // namespace registrar::registry::etcd

@@ -1,0 +1,22 @@
+#include "registry/factory.hpp"
+
+#include <stdexcept>
+
+#include "registry/etcd/etcd_registry.hpp"
+#include "runtime/backoff.hpp"
+
+namespace registrar::registry {
+
+std::shared_ptr<Registry> make_registry(boost::asio::any_io_executor executor,
+                                        const config::RegistrySpec& spec,
+                                        const runtime::Clock& clock) {
+  switch (spec.kind) {
+    case config::RegistryKind::Etcd:
+      return std::make_shared<etcd::EtcdRegistry>(executor, spec, clock, runtime::default_random());
+    case config::RegistryKind::Consul:
+      break;
+  }
+  throw std::invalid_argument("registry kind not supported by this build");
+}
+
+}  // namespace registrar::registry
