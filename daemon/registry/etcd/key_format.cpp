@@ -15,13 +15,14 @@ Entry format_entry(config::EtcdKeyFormat format, const std::string& prefix, cons
     case config::EtcdKeyFormat::GoKit:
       return {prefix + "/" + r.name + "/" + hp, hp};
     case config::EtcdKeyFormat::GrpcGo: {
-      // etcd's gRPC-Go naming resolver unmarshals {"Addr":..., "Metadata":...}; "Op":0 (Add)
-      // keeps the value readable by the older naming.Update-based resolver as well.
+      // etcd's gRPC-Go resolver decodes {"Op","Addr","Metadata"} and hands Metadata to gRPC as
+      // resolver.Address.Metadata. gRPC-Go's round_robin uses that address as a map key, so a
+      // JSON object there panics the client (unhashable map): Metadata is always null, which is
+      // what etcd's own endpoints.Manager writes. Meta is carried by the json format only.
       nlohmann::ordered_json v;
       v["Op"] = 0;
       v["Addr"] = hp;
-      v["Metadata"] =
-          r.meta.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.meta);
+      v["Metadata"] = nullptr;
       return {r.name + "/" + hp, v.dump()};
     }
     case config::EtcdKeyFormat::Json:

@@ -18,7 +18,7 @@ std::string host_port(const std::string& address, std::uint16_t port);
 
 // json:    <prefix>/<name>/<id>                 {"name","id","address","port","tags","meta"}
 // gokit:   <prefix>/<name>/<address>:<port>     <address>:<port>
-// grpc-go: <name>/<address>:<port>              {"Op":0,"Addr":"<address>:<port>","Metadata":{...}}
+// grpc-go: <name>/<address>:<port>              {"Op":0,"Addr":"<address>:<port>","Metadata":null}
 Entry format_entry(config::EtcdKeyFormat format, const std::string& prefix, const Registration& r);
 
 }  // namespace registrar::registry::etcd

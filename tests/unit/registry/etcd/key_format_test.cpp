@@ -38,13 +38,11 @@ TEST_CASE("gokit format: key ends in host:port and the value is exactly host:por
   CHECK(e.value == "10.0.0.5:50051");
 }
 
-TEST_CASE("grpc-go format: no prefix, value is a naming update with Op 0") {
+TEST_CASE("grpc-go format: no prefix, value is a naming update with Op 0 and null Metadata") {
   auto e = format_entry(EtcdKeyFormat::GrpcGo, "/services", hello());
   CHECK(e.key == "hello/10.0.0.5:50051");
-  auto v = nlohmann::json::parse(e.value);
-  CHECK(v["Op"] == 0);
-  CHECK(v["Addr"] == "10.0.0.5:50051");
-  CHECK(v["Metadata"] == nlohmann::json::parse(R"({"zone":"a"})"));
+  CHECK(e.value == R"({"Op":0,"Addr":"10.0.0.5:50051","Metadata":null})");
+  // Metadata stays null even with meta: an object there panics gRPC-Go's round_robin.
   Registration bare{"x", "x-1", "127.0.0.1", 9, {}, {}};
   CHECK(nlohmann::json::parse(format_entry(EtcdKeyFormat::GrpcGo, "", bare).value)["Metadata"]
             .is_null());
