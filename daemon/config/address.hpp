@@ -1,0 +1,27 @@
+// Host and host:port syntax: service addresses, probe targets, etcd endpoints.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace registrar::config {
+
+// True for an IPv6 literal without brackets, optionally with a zone ("fe80::1%eth0").
+bool is_ipv6_literal(std::string_view host);
+
+// Why `host` cannot be dialled, or "" when it is a valid hostname, IPv4 or (unbracketed) IPv6
+// address. Unspecified addresses (0.0.0.0, ::) are refused: they are listen addresses.
+std::string host_error(std::string_view host);
+
+// "host:port", or "[host]:port" for IPv6.
+std::string join_host_port(std::string_view host, std::uint16_t port);
+
+// Normalises an etcd endpoint to "host:port" ("[v6]:port"): accepts "host:port" and
+// "http://host:port" (scheme and one trailing '/' stripped); refuses https:// (TLS is not
+// supported yet), other schemes, a missing or bad port and a bad host. On failure returns
+// nullopt and sets `why`.
+std::optional<std::string> normalize_etcd_endpoint(std::string_view text, std::string& why);
+
+}  // namespace registrar::config

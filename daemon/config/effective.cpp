@@ -1,0 +1,172 @@
+#include "config/effective.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+
+#include "config/address.hpp"
+#include "config/duration.hpp"
+#include "config/enums.hpp"
+#include "config/interpolate.hpp"
+
+namespace registrar::config {
+namespace {
+
+// Every value goes through one of these, so the choice between clear text and redaction is made
+// per field, in one place. A credential field (e.g. a future registry.consul.token) must be
+// written with secret(); everything else is escaped against ${...} interpolation so that the
+// output parses back to the same values.
+class Writer {
+ public:
+  explicit Writer(YAML::Emitter& out) : out_(out) {}
+
+  void key(const char* name) { out_ << YAML::Key << name << YAML::Value; }
+  void text(const std::string& value) { out_ << escape_interpolation(value); }
+  void text(const char* name, const std::string& value) {
+    key(name);
+    text(value);
+  }
+  void secret(const char* name, const std::string& value) {
+    key(name);
+    if (value.empty()) {
+      out_ << "";  // unset: nothing to hide
+    } else {
+      out_ << kRedacted;
+    }
+  }
+  void duration(const char* name, Duration d) {
+    key(name);
+    out_ << format_duration(d);
+  }
+  void integer(const char* name, long long value) {
+    key(name);
+    out_ << std::to_string(value);
+  }
+  void number(const char* name, double value) {
+    key(name);
+    char buf[64];
+    auto result = std::to_chars(buf, buf + sizeof buf, value);  // shortest round-trip form
+    out_ << std::string(buf, result.ptr);
+  }
+  void word(const char* name, std::string_view value) {
+    key(name);
+    out_ << std::string(value);
+  }
+  void list(const char* name, const std::vector<std::string>& values) {
+    key(name);
+    out_ << YAML::Flow << YAML::BeginSeq;
+    for (const std::string& v : values) text(v);
+    out_ << YAML::EndSeq;
+  }
+  void begin_map(const char* name) {
+    key(name);
+    out_ << YAML::BeginMap;
+  }
+  void end_map() { out_ << YAML::EndMap; }
+
+  YAML::Emitter& out() { return out_; }
+
+ private:
+  YAML::Emitter& out_;
+};
+
+void write_probe(Writer& w, const ProbeSpec& p, bool per_service) {
+  w.begin_map("probe");
+  w.word("mode", to_string(p.mode));
+  w.duration("interval", p.interval);
+  w.duration("timeout", p.timeout);
+  w.integer("rise", p.rise);
+  w.integer("fall", p.fall);
+  if (per_service) {
+    w.text("target", p.target);
+    w.text("service", p.service);
+  }
+  w.end_map();
+}
+
+void write_service(Writer& w, const ServiceSpec& s) {
+  YAML::Emitter& out = w.out();
+  out << YAML::BeginMap;
+  w.text("name", s.name);
+  w.text("id", s.id);
+  w.text("address", s.address);
+  w.integer("port", s.port);
+  w.list("tags", s.tags);
+  w.key("meta");
+  if (s.meta.empty()) {
+    out << YAML::Flow;
+  }
+  out << YAML::BeginMap;
+  for (const auto& [k, v] : s.meta) {
+    out << YAML::Key << k << YAML::Value << escape_interpolation(v);
+  }
+  out << YAML::EndMap;
+  write_probe(w, s.probe, /*per_service=*/true);
+  out << YAML::EndMap;
+}
+
+}  // namespace
+
+std::string default_service_id(const std::string& name, const std::string& address,
+                               std::uint16_t port) {
+  std::string id = name + "-" + address + "-" + std::to_string(port);
+  for (char& c : id) {
+    bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '_' || c == '.' || c == '-';
+    if (!keep) c = '-';
+  }
+  return id;
+}
+
+std::string default_probe_target(const std::string& address, std::uint16_t port) {
+  return join_host_port(address, port);
+}
+
+std::string render_effective(const Manifest& m) {
+  YAML::Emitter out;
+  out.SetIndent(2);
+  Writer w(out);
+  if (!m.source.empty()) {
+    out << YAML::Comment("effective configuration of " + m.source + ", defaults filled in");
+  }
+  out << YAML::BeginMap;
+
+  const RegistrySpec& r = m.registry;
+  w.begin_map("registry");
+  w.word("kind", to_string(r.kind));
+  if (r.kind == RegistryKind::Etcd) {
+    const EtcdSpec& e = r.etcd;
+    w.begin_map("etcd");
+    w.list("endpoints", e.endpoints);
+    w.text("prefix", e.prefix);
+    w.word("format", to_string(e.format));
+    w.duration("lease_ttl", e.lease_ttl);
+    w.duration("dial_timeout", e.dial_timeout);
+    w.duration("resync_interval", e.resync_interval);
+    w.end_map();
+  }
+  w.begin_map("backoff");
+  w.duration("initial", r.backoff.initial);
+  w.duration("max", r.backoff.max);
+  w.number("multiplier", r.backoff.multiplier);
+  w.number("jitter", r.backoff.jitter);
+  w.end_map();
+  w.end_map();
+
+  w.begin_map("defaults");
+  write_probe(w, m.default_probe, /*per_service=*/false);
+  w.end_map();
+
+  w.key("services");
+  if (m.services.empty()) out << YAML::Flow;
+  out << YAML::BeginSeq;
+  for (const ServiceSpec& s : m.services) write_service(w, s);
+  out << YAML::EndSeq;
+
+  w.duration("drain", m.drain);
+  w.duration("shutdown_timeout", m.shutdown_timeout);
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace registrar::config

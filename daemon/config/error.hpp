@@ -1,0 +1,60 @@
+// ConfigError: the one exception type for every manifest problem, and the exit code for it.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "config/manifest.hpp"
+
+namespace registrar::config {
+
+// Exit status of the daemon (and of `grpc-registrar check`) when the manifest is invalid;
+// EX_CONFIG from sysexits.h.
+inline constexpr int kExitConfig = 78;
+
+// One line per error: "FILE:LINE:COLUMN: FIELD: message". The position is left out when unknown
+// (line 0) and the field when empty, e.g. "FILE: cannot read: No such file or directory".
+// Control characters are escaped (newline as \n), so the result is always a single line.
+inline std::string format_config_error(const Location& where, const std::string& field,
+                                       const std::string& message) {
+  std::string out = where.file;
+  if (where.line > 0) {
+    out += ':' + std::to_string(where.line) + ':' + std::to_string(where.column);
+  }
+  out += ": ";
+  if (!field.empty()) out += field + ": ";
+  out += message;
+  // Values quoted in messages may hold control characters (e.g. from ${VAR}); keep one line.
+  std::string line;
+  for (char c : out) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      line += "\\n";
+    } else if (c == '\t') {
+      line += "\\t";
+    } else if (c == '\r') {
+      line += "\\r";
+    } else if (u < 0x20 || u == 0x7f) {
+      const char* hex = "0123456789abcdef";
+      line += "\\x";
+      line += hex[u >> 4];
+      line += hex[u & 0xf];
+    } else {
+      line += c;
+    }
+  }
+  return line;
+}
+
+struct ConfigError : std::runtime_error {
+  ConfigError(Location where_, std::string field_, const std::string& message)
+      : std::runtime_error(format_config_error(where_, field_, message)),
+        where(std::move(where_)),
+        field(std::move(field_)) {}
+
+  Location where;     // file, 1-based line and column (line 0 when there is no position)
+  std::string field;  // dotted path with indices, e.g. "services[1].port"; "" for file-level errors
+};
+
+}  // namespace registrar::config

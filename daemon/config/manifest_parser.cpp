@@ -1,0 +1,576 @@
+#include "config/manifest_parser.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "config/address.hpp"
+#include "config/duration.hpp"
+#include "config/effective.hpp"
+#include "config/enums.hpp"
+#include "config/suggest.hpp"
+
+namespace registrar::config {
+namespace {
+
+using Keys = std::span<const std::string_view>;
+
+constexpr std::array<std::string_view, 5> kRootKeys{"registry", "defaults", "services", "drain",
+                                                    "shutdown_timeout"};
+constexpr std::array<std::string_view, 3> kRegistryKeys{"kind", "etcd", "backoff"};
+constexpr std::array<std::string_view, 6> kEtcdKeys{"endpoints", "prefix",       "format",
+                                                    "lease_ttl", "dial_timeout", "resync_interval"};
+constexpr std::array<std::string_view, 4> kBackoffKeys{"initial", "max", "multiplier", "jitter"};
+constexpr std::array<std::string_view, 1> kDefaultsKeys{"probe"};
+constexpr std::array<std::string_view, 5> kDefaultProbeKeys{"mode", "interval", "timeout", "rise",
+                                                            "fall"};
+constexpr std::array<std::string_view, 7> kServiceProbeKeys{"mode", "interval", "timeout", "rise",
+                                                            "fall", "target",   "service"};
+constexpr std::array<std::string_view, 7> kServiceKeys{"name", "id",   "address", "port",
+                                                       "tags", "meta", "probe"};
+
+std::string quoted(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
+}
+
+std::string join_path(const std::string& parent, std::string_view key) {
+  return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+}
+
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return quoted(node.Scalar());
+    default:
+      return "an empty value";
+  }
+}
+
+// A node with the path that names it in messages and the position to report for it. Null
+// values in maps carry the position of their key: yaml-cpp places them at the next token.
+struct Value {
+  YAML::Node node;
+  std::string path;
+  YAML::Mark mark;
+};
+
+class Parser {
+ public:
+  Parser(std::string source, const EnvLookup& env) : source_(std::move(source)), env_(env) {}
+
+  Manifest parse(std::string_view yaml) {
+    std::vector<YAML::Node> docs;
+    try {
+      docs = YAML::LoadAll(std::string(yaml));
+    } catch (const YAML::Exception& e) {
+      fail(e.mark, "", "invalid YAML: " + e.msg);
+    }
+    if (docs.size() > 1) {
+      fail(docs[1].Mark(), "", "multiple YAML documents are not supported; use one per file");
+    }
+    if (docs.empty() || docs[0].IsNull()) {
+      throw ConfigError(Location{source_, 0, 0}, "", "the manifest is empty");
+    }
+    Value root{docs[0], "", docs[0].Mark()};
+    if (!root.node.IsMap()) {
+      fail(root.mark, "",
+           "the manifest must be a map with keys registry, defaults and services, got " +
+               describe(root.node));
+    }
+
+    Manifest m;
+    m.source = source_;
+    auto keys = fields(root, kRootKeys);
+    if (auto v = find(keys, "registry")) m.registry = registry(*v);
+    if (auto v = find(keys, "defaults")) m.default_probe = defaults(*v);
+    if (auto v = find(keys, "services")) {
+      m.services = services(*v, m.default_probe);
+      check_address_keys(m);
+    }
+    if (auto v = find(keys, "drain")) m.drain = duration(*v);
+    if (auto v = find(keys, "shutdown_timeout")) {
+      m.shutdown_timeout = duration(*v);
+      if (m.shutdown_timeout.count() == 0) fail(*v, "must be greater than 0");
+    }
+    return m;
+  }
+
+ private:
+  // ---- errors
+
+  Location location(const YAML::Mark& mark) const {
+    if (mark.is_null()) return Location{source_, 0, 0};
+    return Location{source_, mark.line + 1, mark.column + 1};
+  }
+
+  [[noreturn]] void fail(const YAML::Mark& mark, const std::string& field,
+                         const std::string& message) const {
+    throw ConfigError(location(mark), field, message);
+  }
+  [[noreturn]] void fail(const Value& v, const std::string& message) const {
+    fail(v.mark, v.path, message);
+  }
+
+  // ---- maps
+
+  // The keys of a map, in document order, after refusing non-string, duplicate and unknown
+  // keys. A null value (an empty section) counts as an empty map.
+  std::vector<std::pair<std::string, Value>> fields(
+      const Value& v, Keys allowed,
+      const std::map<std::string_view, std::string>& special = {}) const {
+    std::vector<std::pair<std::string, Value>> out;
+    if (v.node.IsNull()) return out;
+    if (!v.node.IsMap()) fail(v, "expected a map, got " + describe(v.node));
+    std::map<std::string, int> seen;  // key -> line
+    for (auto it = v.node.begin(); it != v.node.end(); ++it) {
+      // Copies: yaml-cpp's iterator hands out a temporary pair.
+      const YAML::Node key = it->first;
+      const YAML::Node value = it->second;
+      if (!key.IsScalar()) fail(key.Mark(), v.path, "keys must be strings, got " + describe(key));
+      const std::string& name = key.Scalar();
+      std::string path = join_path(v.path, name);
+      if (auto s = special.find(name); s != special.end()) fail(key.Mark(), path, s->second);
+      bool known = false;
+      for (std::string_view a : allowed) known = known || a == name;
+      if (!known) {
+        std::string message = "unknown key " + quoted(name);
+        if (auto close = closest_match(name, allowed)) {
+          message += "; did you mean " + quoted(*close) + "?";
+        } else {
+          message += " (allowed: " + join_names(allowed) + ")";
+        }
+        fail(key.Mark(), path, message);
+      }
+      if (auto [first, inserted] = seen.emplace(name, key.Mark().line + 1); !inserted) {
+        fail(key.Mark(), path,
+             "duplicate key " + quoted(name) + " (first set at line " +
+                 std::to_string(first->second) + ")");
+      }
+      YAML::Mark mark = value.IsNull() || value.Mark().is_null() ? key.Mark() : value.Mark();
+      out.emplace_back(name, Value{value, path, mark});
+    }
+    return out;
+  }
+
+  static std::optional<Value> find(const std::vector<std::pair<std::string, Value>>& keys,
+                                   std::string_view name) {
+    for (const auto& [k, v] : keys) {
+      if (k == name) return v;
+    }
+    return std::nullopt;
+  }
+
+  [[noreturn]] void missing(const Value& map, std::string_view key) const {
+    fail(map, "missing required key " + quoted(key));
+  }
+
+  // ---- lists
+
+  // Elements of a list; null (an empty value) counts as an empty list.
+  std::vector<Value> items(const Value& v) const {
+    std::vector<Value> out;
+    if (v.node.IsNull()) return out;
+    if (!v.node.IsSequence()) fail(v, "expected a list, got " + describe(v.node));
+    std::size_t i = 0;
+    for (const YAML::Node& item : v.node) {
+      YAML::Mark mark = item.Mark().is_null() ? v.mark : item.Mark();
+      out.push_back(Value{item, v.path + "[" + std::to_string(i++) + "]", mark});
+    }
+    return out;
+  }
+
+  // ---- scalars
+
+  // The interpolated text of a scalar. `kind` names the expected type for messages.
+  std::string text(const Value& v, std::string_view kind = "a string") const {
+    if (!v.node.IsScalar()) fail(v, "expected " + std::string(kind) + ", got " + describe(v.node));
+    try {
+      return interpolate(v.node.Scalar(), env_);
+    } catch (const InterpolationError& e) {
+      fail(v, e.what());
+    }
+  }
+
+  // `"value"`, plus `(from "${X}")` when interpolation changed it.
+  static std::string shown(const Value& v, const std::string& value) {
+    std::string out = quoted(value);
+    if (v.node.Scalar() != value) out += " (from " + quoted(v.node.Scalar()) + ")";
+    return out;
+  }
+
+  Duration duration(const Value& v) const {
+    std::string s = text(v, "a duration");
+    std::string why;
+    std::optional<Duration> d = parse_duration(s, why);
+    if (!d) fail(v, "invalid duration " + shown(v, s) + ": " + why);
+    return *d;
+  }
+
+  Duration positive_duration(const Value& v) const {
+    Duration d = duration(v);
+    if (d.count() == 0) fail(v, "must be greater than 0");
+    return d;
+  }
+
+  // A decimal integer in [min, max]; no sign other than '-', no leading zeros.
+  long long integer(const Value& v, long long min, long long max) const {
+    std::string s = text(v, "an integer");
+    std::string_view digits = s;
+    bool negative = digits.starts_with('-');
+    if (negative) digits.remove_prefix(1);
+    bool ok = !digits.empty() && (digits.size() == 1 || digits.front() != '0');
+    for (char c : digits) ok = ok && c >= '0' && c <= '9';
+    if (!ok) fail(v, "expected an integer, got " + shown(v, s));
+    long long value = 0;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    bool in_range = ec == std::errc{} && ptr == s.data() + s.size() && value >= min && value <= max;
+    if (!in_range) {
+      if (max == INT_MAX && (negative || (ec == std::errc{} && value < min))) {
+        fail(v, "must be at least " + std::to_string(min) + ", got " + s);
+      }
+      fail(v, s + " is out of range (" + std::to_string(min) + "-" + std::to_string(max) + ")");
+    }
+    return value;
+  }
+
+  double number(const Value& v) const {
+    std::string s = text(v, "a number");
+    double value = 0;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (s.empty() || ec != std::errc{} || ptr != s.data() + s.size() || !std::isfinite(value)) {
+      fail(v, "expected a number, got " + shown(v, s));
+    }
+    return value;
+  }
+
+  template <typename E, std::size_t N>
+  E choice(const Value& v, const std::array<std::pair<E, std::string_view>, N>& names) const {
+    std::string s = text(v);
+    if (auto e = enum_value(names, s)) return *e;
+    std::array<std::string_view, N> allowed;
+    for (std::size_t i = 0; i < N; ++i) allowed[i] = names[i].second;
+    std::string message =
+        "invalid value " + shown(v, s) + " (allowed: " + join_names(allowed) + ")";
+    if (auto close = closest_match(s, allowed)) message += "; did you mean " + quoted(*close) + "?";
+    fail(v, message);
+  }
+
+  // ---- registry
+
+  RegistrySpec registry(const Value& v) const {
+    static const std::map<std::string_view, std::string> special{
+        {"consul", "the consul registry is not supported by this build yet (supported: etcd)"}};
+    auto keys = fields(v, kRegistryKeys, special);
+    RegistrySpec r;
+    if (auto kind = find(keys, "kind")) {
+      r.kind = choice(*kind, kRegistryKindNames);
+      if (r.kind == RegistryKind::Consul) {
+        fail(*kind, "consul is not supported by this build yet (supported: etcd)");
+      }
+    }
+    if (auto e = find(keys, "etcd")) r.etcd = etcd(*e);
+    if (auto b = find(keys, "backoff")) r.backoff = backoff(*b);
+    return r;
+  }
+
+  EtcdSpec etcd(const Value& v) const {
+    auto keys = fields(v, kEtcdKeys);
+    EtcdSpec e;
+    if (auto ep = find(keys, "endpoints")) e.endpoints = endpoints(*ep);
+    if (auto p = find(keys, "prefix")) e.prefix = prefix(*p);
+    if (auto f = find(keys, "format")) e.format = choice(*f, kEtcdKeyFormatNames);
+    if (auto t = find(keys, "lease_ttl")) {
+      e.lease_ttl = duration(*t);
+      if (e.lease_ttl.count() % 1000 != 0) {
+        fail(*t, "must be whole seconds, got " + format_duration(e.lease_ttl));
+      }
+      if (e.lease_ttl < Duration{2000}) {
+        fail(*t,
+             "must be at least 2s (etcd's minimum lease TTL), got " + format_duration(e.lease_ttl));
+      }
+    }
+    if (auto t = find(keys, "dial_timeout")) e.dial_timeout = positive_duration(*t);
+    if (auto t = find(keys, "resync_interval")) e.resync_interval = duration(*t);
+    return e;
+  }
+
+  std::string endpoint(const Value& v, std::string_view text_value) const {
+    std::string why;
+    std::optional<std::string> ep = normalize_etcd_endpoint(text_value, why);
+    if (!ep) fail(v, why);
+    return *ep;
+  }
+
+  // A list of endpoints, or one string (comma-separated endpoints allowed, for ${VAR}).
+  std::vector<std::string> endpoints(const Value& v) const {
+    std::vector<std::string> out;
+    if (v.node.IsScalar()) {
+      std::string s = text(v);
+      std::size_t start = 0;
+      while (true) {
+        std::size_t comma = s.find(',', start);
+        std::string part = s.substr(start, comma == std::string::npos ? comma : comma - start);
+        while (!part.empty() && part.front() == ' ') part.erase(0, 1);
+        while (!part.empty() && part.back() == ' ') part.pop_back();
+        if (!part.empty()) out.push_back(endpoint(v, part));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    } else {
+      for (const Value& item : items(v)) out.push_back(endpoint(item, text(item)));
+    }
+    if (out.empty()) fail(v, "at least one endpoint is required");
+    return out;
+  }
+
+  std::string prefix(const Value& v) const {
+    std::string p = text(v);
+    if (p.empty() || p.front() != '/') fail(v, "must start with \"/\", got " + shown(v, p));
+    if (p.size() > 1 && p.back() == '/') p.pop_back();
+    if (p == "/") fail(v, "must name at least one path segment, e.g. /services");
+    if (p.find("//") != std::string::npos || p.back() == '/') {
+      fail(v, "must not contain empty path segments, got " + shown(v, text(v)));
+    }
+    return p;
+  }
+
+  BackoffSpec backoff(const Value& v) const {
+    auto keys = fields(v, kBackoffKeys);
+    BackoffSpec b;
+    auto initial = find(keys, "initial");
+    auto max = find(keys, "max");
+    if (initial) b.initial = positive_duration(*initial);
+    if (max) b.max = positive_duration(*max);
+    if (auto m = find(keys, "multiplier")) {
+      b.multiplier = number(*m);
+      if (b.multiplier < 1) fail(*m, "must be at least 1, got " + text(*m));
+    }
+    if (auto j = find(keys, "jitter")) {
+      b.jitter = number(*j);
+      if (b.jitter < 0 || b.jitter > 1) fail(*j, "must be between 0 and 1, got " + text(*j));
+    }
+    if (b.max < b.initial) {
+      std::string message = "max (" + format_duration(b.max) + ") must not be less than initial (" +
+                            format_duration(b.initial) + ")";
+      if (max) fail(*max, message);
+      fail(*initial, message);
+    }
+    return b;
+  }
+
+  // ---- probes
+
+  ProbeSpec defaults(const Value& v) const {
+    auto keys = fields(v, kDefaultsKeys);
+    ProbeSpec p;
+    if (auto probe_value = find(keys, "probe")) probe(*probe_value, p, /*per_service=*/false);
+    return p;
+  }
+
+  // Applies the keys present in `v` on top of `p`.
+  void probe(const Value& v, ProbeSpec& p, bool per_service) const {
+    static const std::map<std::string_view, std::string> defaults_special{
+        {"target", "can only be set per service, in services[].probe"},
+        {"service", "can only be set per service, in services[].probe"}};
+    auto keys =
+        per_service ? fields(v, kServiceProbeKeys) : fields(v, kDefaultProbeKeys, defaults_special);
+    if (auto m = find(keys, "mode")) p.mode = choice(*m, kProbeModeNames);
+    if (auto i = find(keys, "interval")) p.interval = positive_duration(*i);
+    if (auto t = find(keys, "timeout")) p.timeout = positive_duration(*t);
+    if (auto r = find(keys, "rise")) p.rise = static_cast<int>(integer(*r, 1, INT_MAX));
+    if (auto f = find(keys, "fall")) p.fall = static_cast<int>(integer(*f, 1, INT_MAX));
+    if (auto t = find(keys, "target")) {
+      p.target = text(*t);
+      if (p.target.empty()) fail(*t, "must not be empty (leave it out for <address>:<port>)");
+      for (char c : p.target) {
+        if (c == ' ' || c == '\t' || static_cast<unsigned char>(c) < 0x20) {
+          fail(*t, "must not contain whitespace, got " + shown(*t, p.target));
+        }
+      }
+    }
+    if (auto s = find(keys, "service")) p.service = text(*s);
+  }
+
+  // ---- services
+
+  std::vector<ServiceSpec> services(const Value& v, const ProbeSpec& defaults) const {
+    std::vector<ServiceSpec> out;
+    struct Seen {
+      std::size_t index;
+      int line;
+    };
+    std::map<std::string, Seen> ids;
+    for (const Value& item : items(v)) {
+      std::optional<Value> id_value;
+      ServiceSpec s = service(item, defaults, id_value);
+      auto [first, inserted] = ids.emplace(s.id, Seen{out.size(), s.location.line});
+      if (!inserted) {
+        const Value& at = id_value ? *id_value : item;
+        fail(at.mark, item.path + ".id",
+             "duplicate id " + quoted(s.id) + " (also used by services[" +
+                 std::to_string(first->second.index) + "] at line " +
+                 std::to_string(first->second.line) + ")" + (id_value ? "" : "; set distinct ids"));
+      }
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+  // The gokit and grpc-go formats key each instance on <name>/<address>:<port>, so two services
+  // that share all three would overwrite each other's key.
+  static void check_address_keys(const Manifest& m) {
+    if (m.registry.kind != RegistryKind::Etcd || m.registry.etcd.format == EtcdKeyFormat::Json) {
+      return;
+    }
+    std::map<std::string, std::size_t> seen;
+    for (std::size_t i = 0; i < m.services.size(); ++i) {
+      const ServiceSpec& s = m.services[i];
+      std::string address = join_host_port(s.address, s.port);
+      auto [first, inserted] = seen.emplace(s.name + "/" + address, i);
+      if (!inserted) {
+        throw ConfigError(s.location, "services[" + std::to_string(i) + "]",
+                          "same name and address " + quoted(s.name + " " + address) +
+                              " as services[" + std::to_string(first->second) + "] at line " +
+                              std::to_string(m.services[first->second].location.line) + "; the " +
+                              std::string(to_string(m.registry.etcd.format)) +
+                              " format would give both the same key");
+      }
+    }
+  }
+
+  static bool is_name_char(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  }
+
+  ServiceSpec service(const Value& v, const ProbeSpec& defaults,
+                      std::optional<Value>& id_value) const {
+    if (!v.node.IsMap()) fail(v, "expected a map, got " + describe(v.node));
+    auto keys = fields(v, kServiceKeys);
+    ServiceSpec s;
+    s.location = location(v.mark);
+
+    auto name = find(keys, "name");
+    if (!name) missing(v, "name");
+    s.name = text(*name);
+    bool name_ok = !s.name.empty();
+    for (char c : s.name) name_ok = name_ok && is_name_char(c);
+    if (!name_ok) {
+      fail(*name,
+           "invalid name " + shown(*name, s.name) + ": use only letters, digits, '.', '_' and '-'");
+    }
+
+    auto address = find(keys, "address");
+    if (!address) missing(v, "address");
+    s.address = text(*address);
+    if (std::string why = host_error(s.address); !why.empty()) fail(*address, why);
+
+    auto port = find(keys, "port");
+    if (!port) missing(v, "port");
+    s.port = static_cast<std::uint16_t>(integer(*port, 1, 65535));
+
+    id_value = find(keys, "id");
+    if (id_value) {
+      s.id = text(*id_value);
+      if (s.id.empty()) fail(*id_value, "must not be empty (leave it out for the default)");
+      for (char c : s.id) {
+        if (c == '/' || c == ' ' || c == '\t' || static_cast<unsigned char>(c) < 0x20 ||
+            c == 0x7f) {
+          fail(*id_value, "invalid id " + shown(*id_value, s.id) +
+                              ": no '/', whitespace or control characters");
+        }
+      }
+    } else {
+      s.id = default_service_id(s.name, s.address, s.port);
+    }
+
+    if (auto tags = find(keys, "tags")) {
+      for (const Value& tag : items(*tags)) s.tags.push_back(text(tag));
+    }
+    if (auto meta = find(keys, "meta")) s.meta = metadata(*meta);
+
+    s.probe = defaults;
+    s.probe.target.clear();
+    s.probe.service.clear();
+    if (auto p = find(keys, "probe")) probe(*p, s.probe, /*per_service=*/true);
+    if (s.probe.target.empty()) s.probe.target = default_probe_target(s.address, s.port);
+    return s;
+  }
+
+  std::map<std::string, std::string> metadata(const Value& v) const {
+    std::map<std::string, std::string> out;
+    if (v.node.IsNull()) return out;
+    if (!v.node.IsMap()) fail(v, "expected a map of strings, got " + describe(v.node));
+    std::map<std::string, int> seen;
+    for (auto it = v.node.begin(); it != v.node.end(); ++it) {
+      // Copies: yaml-cpp's iterator hands out a temporary pair.
+      const YAML::Node key = it->first;
+      const YAML::Node value = it->second;
+      if (!key.IsScalar()) fail(key.Mark(), v.path, "keys must be strings, got " + describe(key));
+      std::string path = join_path(v.path, key.Scalar());
+      if (key.Scalar().empty()) fail(key.Mark(), v.path, "keys must not be empty");
+      if (auto [first, inserted] = seen.emplace(key.Scalar(), key.Mark().line + 1); !inserted) {
+        fail(key.Mark(), path,
+             "duplicate key " + quoted(key.Scalar()) + " (first set at line " +
+                 std::to_string(first->second) + ")");
+      }
+      YAML::Mark mark = value.IsNull() || value.Mark().is_null() ? key.Mark() : value.Mark();
+      Value item{value, path, mark};
+      if (!item.node.IsScalar()) {
+        fail(item, "meta values must be strings, got " + describe(item.node));
+      }
+      out[key.Scalar()] = text(item);
+    }
+    return out;
+  }
+
+  std::string source_;
+  const EnvLookup& env_;
+};
+
+}  // namespace
+
+Manifest parse_manifest(std::string_view yaml, const std::string& source_name,
+                        const EnvLookup& env) {
+  return Parser(source_name, env).parse(yaml);
+}
+
+Manifest load_manifest(const std::string& path, const EnvLookup& env) {
+  auto cannot_read = [&](int err) {
+    return ConfigError(Location{path, 0, 0}, "", std::string("cannot read: ") + std::strerror(err));
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw cannot_read(errno);
+  std::string content;
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      throw cannot_read(err);
+    }
+    if (n == 0) break;
+    content.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return parse_manifest(content, path, env);
+}
+
+}  // namespace registrar::config

@@ -1,0 +1,200 @@
+// load_manifest on real files: temporary ones, and the manifests shipped under config/.
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "config/effective.hpp"
+#include "config/manifest_parser.hpp"
+#include "test_env.hpp"
+
+using namespace registrar::config;
+using registrar::config::test::env_of;
+using ms = std::chrono::milliseconds;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A private temporary directory, removed at scope exit.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "registrar-config-XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  fs::path write(const std::string& name, const std::string& content) const {
+    fs::path p = path_ / name;
+    std::ofstream(p) << content;
+    return p;
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string load_error(const std::string& path, const EnvLookup& env = env_of({})) {
+  try {
+    load_manifest(path, env);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "loaded without error";
+}
+
+const std::string kConfigDir = REGISTRAR_CONFIG_DIR;
+
+}  // namespace
+
+TEST_CASE("load_manifest reads a file and names it in the result and in errors") {
+  TempDir dir;
+  fs::path good = dir.write(
+      "services.yaml", "services:\n  - name: hello\n    address: 127.0.0.1\n    port: 50051\n");
+  Manifest m = load_manifest(good.string(), env_of({}));
+  CHECK(m.source == good.string());
+  REQUIRE(m.services.size() == 1);
+  CHECK(m.services[0].name == "hello");
+  CHECK(m.services[0].location.file == good.string());
+  CHECK(m.services[0].location.line == 2);
+
+  fs::path bad = dir.write("bad.yaml", "services:\n  - name: hello\n    address: h\n    port: 0\n");
+  CHECK(load_error(bad.string()) ==
+        bad.string() + ":4:11: services[0].port: 0 is out of range (1-65535)");
+}
+
+TEST_CASE("load_manifest refuses missing, unreadable and empty files") {
+  TempDir dir;
+  std::string missing = (dir.path() / "nope.yaml").string();
+  CHECK(load_error(missing) == missing + ": cannot read: " + std::strerror(ENOENT));
+  CHECK(load_error(missing) == missing + ": cannot read: No such file or directory");
+
+  std::string directory = dir.path().string();
+  CHECK(load_error(directory) == directory + ": cannot read: " + std::strerror(EISDIR));
+
+  fs::path empty = dir.write("empty.yaml", "");
+  CHECK(load_error(empty.string()) == empty.string() + ": the manifest is empty");
+
+  if (::geteuid() != 0) {  // root reads anything
+    fs::path locked = dir.write("locked.yaml", "services: []\n");
+    fs::permissions(locked, fs::perms::none);
+    CHECK(load_error(locked.string()) ==
+          locked.string() + ": cannot read: " + std::strerror(EACCES));
+  }
+
+  try {
+    load_manifest(missing, env_of({}));
+    FAIL("no error");
+  } catch (const ConfigError& e) {
+    CHECK(e.where.file == missing);
+    CHECK(e.where.line == 0);
+    CHECK(e.field.empty());
+  }
+}
+
+TEST_CASE("config/services.example.yaml parses and sets every key") {
+  Manifest m = load_manifest(kConfigDir + "/services.example.yaml", env_of({}));
+  CHECK(m.registry.kind == RegistryKind::Etcd);
+  CHECK(m.registry.etcd.endpoints == std::vector<std::string>{"127.0.0.1:2379"});
+  CHECK(m.registry.etcd.format == EtcdKeyFormat::Json);
+  CHECK(m.registry.backoff.multiplier == 1.6);
+  REQUIRE(m.services.size() == 2);
+  const ServiceSpec& hello = m.services[0];
+  CHECK(hello.id == "hello-1");
+  CHECK(hello.tags == std::vector<std::string>{"v1", "blue"});
+  CHECK(hello.meta.at("zone") == "a");
+  CHECK(hello.probe.mode == ProbeMode::Poll);
+  CHECK(hello.probe.rise == 2);
+  CHECK(hello.probe.fall == 3);
+  CHECK(hello.probe.target == "127.0.0.1:50051");
+  const ServiceSpec& echo = m.services[1];
+  CHECK(echo.id == "echo-echo.internal-50052");
+  CHECK(echo.probe.mode == ProbeMode::Watch);
+  CHECK(echo.probe.target == "echo.internal:50052");
+  CHECK(m.shutdown_timeout == ms{5000});
+
+  // "every key": each key of the format is present in the example, not just in a comment.
+  YAML::Node doc = YAML::LoadFile(kConfigDir + "/services.example.yaml");
+  const YAML::Node registry = doc["registry"];
+  for (const char* key : {"kind", "etcd", "backoff"}) CHECK(registry[key].IsDefined());
+  for (const char* key :
+       {"endpoints", "prefix", "format", "lease_ttl", "dial_timeout", "resync_interval"}) {
+    INFO(key);
+    CHECK(registry["etcd"][key].IsDefined());
+  }
+  for (const char* key : {"initial", "max", "multiplier", "jitter"}) {
+    INFO(key);
+    CHECK(registry["backoff"][key].IsDefined());
+  }
+  for (const char* key : {"mode", "interval", "timeout", "rise", "fall"}) {
+    INFO(key);
+    CHECK(doc["defaults"]["probe"][key].IsDefined());
+  }
+  const YAML::Node service = doc["services"][0];
+  for (const char* key : {"name", "id", "address", "port", "tags", "meta", "probe"}) {
+    INFO(key);
+    CHECK(service[key].IsDefined());
+  }
+  for (const char* key : {"mode", "interval", "timeout", "rise", "fall", "target", "service"}) {
+    INFO(key);
+    CHECK(service["probe"][key].IsDefined());
+  }
+  CHECK(doc["drain"].IsDefined());
+  CHECK(doc["shutdown_timeout"].IsDefined());
+}
+
+TEST_CASE("config/demo.yaml parses with ETCD_ENDPOINT and HELLO_PORT set") {
+  auto env = env_of({{"ETCD_ENDPOINT", "http://127.0.0.1:23790"}, {"HELLO_PORT", "50061"}});
+  Manifest m = load_manifest(kConfigDir + "/demo.yaml", env);
+  CHECK(m.registry.etcd.endpoints == std::vector<std::string>{"127.0.0.1:23790"});
+  CHECK(m.registry.etcd.format == EtcdKeyFormat::Json);
+  CHECK(m.registry.etcd.lease_ttl == ms{5000});
+  REQUIRE(m.services.size() == 1);
+  CHECK(m.services[0].name == "hello");
+  CHECK(m.services[0].address == "127.0.0.1");
+  CHECK(m.services[0].port == 50061);
+  CHECK(m.services[0].probe.mode == ProbeMode::Watch);
+  CHECK(m.services[0].probe.rise == 1);
+  CHECK(m.services[0].probe.fall == 1);
+  CHECK(m.drain == ms{0});
+  // Without the variables it is refused, naming the first one missing.
+  std::string path = kConfigDir + "/demo.yaml";
+  CHECK(load_error(path).starts_with(path + ":6:16: registry.etcd.endpoints: environment "
+                                            "variable ETCD_ENDPOINT is not set"));
+}
+
+TEST_CASE("config/gokit.yaml and config/grpc-go.yaml parse, one per key format") {
+  auto env = env_of({{"ETCD_ENDPOINT", "127.0.0.1:2379"}, {"HELLO_PORT", "50071"}});
+  Manifest gokit = load_manifest(kConfigDir + "/gokit.yaml", env);
+  CHECK(gokit.registry.etcd.format == EtcdKeyFormat::GoKit);
+  CHECK(gokit.registry.etcd.prefix == "/services");
+  REQUIRE(gokit.services.size() == 1);
+  CHECK(gokit.services[0].port == 50071);
+
+  Manifest grpc_go = load_manifest(kConfigDir + "/grpc-go.yaml", env);
+  CHECK(grpc_go.registry.etcd.format == EtcdKeyFormat::GrpcGo);
+  REQUIRE(grpc_go.services.size() == 1);
+  CHECK(grpc_go.services[0].name == "hello");
+  CHECK(grpc_go.services[0].port == 50071);
+
+  // Both have defaults for their variables.
+  CHECK(load_manifest(kConfigDir + "/gokit.yaml", env_of({})).services[0].port == 50051);
+  CHECK(load_manifest(kConfigDir + "/grpc-go.yaml", env_of({})).registry.etcd.endpoints ==
+        std::vector<std::string>{"127.0.0.1:2379"});
+}
+
+TEST_CASE("the rendered example parses back to the same services") {
+  Manifest m = load_manifest(kConfigDir + "/services.example.yaml", env_of({}));
+  Manifest back = parse_manifest(render_effective(m), "rendered", env_of({}));
+  CHECK(back.services == m.services);
+}
