@@ -1,0 +1,565 @@
+#include "probe/grpc_health_prober.hpp"
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "runtime/backoff.hpp"
+
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#include <sanitizer/tsan_interface.h>
+#endif
+#endif
+
+namespace registrar::probe {
+
+using grpc::health::v1::HealthCheckResponse;
+using ServingStatus = HealthCheckResponse::ServingStatus;
+
+const char* status_code_name(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    case grpc::StatusCode::DO_NOT_USE:
+      break;
+  }
+  return "INVALID_STATUS_CODE";
+}
+
+Result result_from_serving_status(ServingStatus status, std::string_view via) {
+  const std::string suffix = " (" + std::string(via) + ")";
+  switch (status) {
+    case HealthCheckResponse::SERVING:
+      return {Outcome::Serving, "SERVING" + suffix};
+    case HealthCheckResponse::NOT_SERVING:
+      return {Outcome::NotServing, "NOT_SERVING" + suffix};
+    case HealthCheckResponse::SERVICE_UNKNOWN:
+      return {Outcome::ServiceUnknown, "SERVICE_UNKNOWN" + suffix};
+    case HealthCheckResponse::UNKNOWN:
+      return {Outcome::Unknown, "UNKNOWN" + suffix};
+    default:  // a value from a newer proto than ours
+      return {Outcome::Unknown,
+              "unrecognised status " + std::to_string(static_cast<int>(status)) + suffix};
+  }
+}
+
+namespace {
+
+std::string error_detail(const grpc::Status& status, std::string_view via) {
+  std::string detail = status_code_name(status.error_code());
+  if (!status.error_message().empty()) detail += ": " + status.error_message();
+  detail += " (" + std::string(via) + ")";
+  return detail;
+}
+
+}  // namespace
+
+Result result_from_check(const grpc::Status& status, ServingStatus serving) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::OK:
+      return result_from_serving_status(serving, "check");
+    case grpc::StatusCode::NOT_FOUND:
+      return {Outcome::ServiceUnknown, error_detail(status, "check")};
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return {Outcome::Timeout, error_detail(status, "check")};
+    case grpc::StatusCode::UNAVAILABLE:
+      return {Outcome::Unreachable, error_detail(status, "check")};
+    default:
+      return {Outcome::RpcError, error_detail(status, "check")};
+  }
+}
+
+Result result_from_watch_end(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::OK:
+      return {Outcome::Unreachable, "stream closed by server (watch)"};
+    case grpc::StatusCode::UNAVAILABLE:
+      return {Outcome::Unreachable, error_detail(status, "watch")};
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return {Outcome::Timeout, error_detail(status, "watch")};
+    default:
+      return {Outcome::RpcError, error_detail(status, "watch")};
+  }
+}
+
+namespace {
+
+namespace asio = boost::asio;
+using grpc::health::v1::Health;
+using grpc::health::v1::HealthCheckRequest;
+using Millis = std::chrono::milliseconds;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr Millis kMinPeriod{10};  // guards against a zero interval/timeout spinning the executor
+constexpr Millis kKeepaliveTime{10000};
+constexpr Millis kMinKeepaliveTimeout{1000};
+constexpr Millis kBackoffInitial{100};
+constexpr Millis kBackoffMinCap{2000};
+constexpr double kBackoffMultiplier = 2.0;
+constexpr double kBackoffJitter = 0.2;
+
+// The manifest normally fills probe.target; fall back to address:port if it did not.
+std::string target_of(const config::ServiceSpec& service) {
+  if (!service.probe.target.empty()) return service.probe.target;
+  const bool ipv6 = service.address.find(':') != std::string::npos;
+  return (ipv6 ? "[" + service.address + "]" : service.address) + ":" +
+         std::to_string(service.port);
+}
+
+// gRPC passes a call from the thread that starts it to the threads that run its reactions with
+// synchronisation inside libgrpc, which ThreadSanitizer cannot see (Debian's gRPC and Abseil are
+// not instrumented). These annotations state that edge, so that TSan still checks our own data.
+#if defined(__SANITIZE_THREAD__)
+#define REGISTRAR_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define REGISTRAR_TSAN 1
+#endif
+#endif
+#ifdef REGISTRAR_TSAN
+void handoff_release(void* p) {
+  __tsan_release(p);
+}
+void handoff_acquire(void* p) {
+  __tsan_acquire(p);
+}
+#else
+void handoff_release(void*) {}
+void handoff_acquire(void*) {}
+#endif
+
+std::string ms_text(Millis d) {
+  return std::to_string(d.count()) + "ms";
+}
+
+int to_int_ms(Millis d) {
+  return static_cast<int>(std::clamp<Millis::rep>(d.count(), 0, std::numeric_limits<int>::max()));
+}
+
+class Core;
+
+// One Watch stream. It owns itself (self_) from start() until OnDone, so it outlives the prober
+// if need be; its handlers carry a shared_ptr to Core. Reactions only copy data and post to the
+// executor; the last references (and so the destruction of the call) end up on the executor.
+class WatchCall final : public grpc::ClientReadReactor<HealthCheckResponse>,
+                        public std::enable_shared_from_this<WatchCall> {
+ public:
+  WatchCall(std::shared_ptr<Core> core, asio::any_io_executor work)
+      : core_(std::move(core)), work_(std::move(work)) {}
+
+  void start(Health::Stub& stub, const std::string& service) {
+    self_ = shared_from_this();
+    request_.set_service(service);
+    stub.async()->Watch(&context_, &request_, this);
+    StartRead(&response_);
+    handoff_release(this);
+    StartCall();
+  }
+  // Thread-safe; the reactor is kept alive by the caller's reference.
+  void cancel() { context_.TryCancel(); }
+
+  void OnReadDone(bool ok) override;
+  void OnDone(const grpc::Status& status) override;
+
+ private:
+  grpc::ClientContext context_;
+  HealthCheckRequest request_;
+  HealthCheckResponse response_;
+  std::shared_ptr<Core> core_;
+  asio::any_io_executor work_;  // tracked: keeps the executor's run() going until we are gone
+  std::shared_ptr<WatchCall> self_;
+};
+
+// One Check call, with the same ownership as WatchCall.
+class CheckCall final : public grpc::ClientUnaryReactor,
+                        public std::enable_shared_from_this<CheckCall> {
+ public:
+  CheckCall(std::shared_ptr<Core> core, asio::any_io_executor work)
+      : core_(std::move(core)), work_(std::move(work)) {}
+
+  void start(Health::Stub& stub, const std::string& service, Millis timeout) {
+    self_ = shared_from_this();
+    request_.set_service(service);
+    context_.set_deadline(std::chrono::system_clock::now() + timeout);  // gRPC: system_clock only
+    stub.async()->Check(&context_, &request_, &response_, this);
+    handoff_release(this);
+    StartCall();
+  }
+  void cancel() { context_.TryCancel(); }
+
+  void OnDone(const grpc::Status& status) override;
+
+ private:
+  grpc::ClientContext context_;
+  HealthCheckRequest request_;
+  HealthCheckResponse response_;
+  std::shared_ptr<Core> core_;
+  asio::any_io_executor work_;  // tracked, as above
+  std::shared_ptr<CheckCall> self_;
+};
+
+// All prober state. Touched only on the executor.
+class Core : public std::enable_shared_from_this<Core> {
+ public:
+  Core(asio::any_io_executor executor, const config::ServiceSpec& service);
+
+  void start(Prober::Callback callback);
+  void stop();
+
+  // Posted by gRPC reactions; run on the executor.
+  void on_watch_message(const WatchCall* call, ServingStatus status);
+  void on_watch_done(const WatchCall* call, const grpc::Status& status);
+  void on_check_done(const CheckCall* call, const grpc::Status& status, ServingStatus serving);
+
+ private:
+  enum class Link { Unknown, Up, Down };
+
+  // A timer with a generation: a handler that was already queued when the timer was re-armed or
+  // cancelled sees a newer generation and does nothing.
+  struct Timer {
+    explicit Timer(const asio::any_io_executor& ex) : timer(ex) {}
+    asio::steady_timer timer;
+    std::uint64_t generation = 0;
+  };
+  using Action = void (Core::*)();
+
+  asio::any_io_executor tracked_executor() const {
+    return asio::prefer(executor_, asio::execution::outstanding_work.tracked);
+  }
+  void arm(Timer Core::*which, SteadyClock::time_point at, Action action);
+  void disarm(Timer Core::*which);
+
+  void open_watch();
+  void on_first_message_timeout();
+  void watch_failed(Result result);
+  void repeat_current();
+  void fall_back_to_polling();
+  void start_check();
+  void emit_and_repeat(Result result);
+  void emit(const Result& result);
+  std::string who() const;
+
+  asio::any_io_executor executor_;
+  std::string name_;
+  std::string target_;
+  std::string service_;
+  Millis interval_;
+  Millis timeout_;
+  bool polling_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<Health::Stub> stub_;
+  runtime::Backoff backoff_;
+
+  Prober::Callback callback_;
+  bool started_ = false;
+  bool stopped_ = false;
+  bool in_callback_ = false;
+
+  // Watch mode.
+  std::shared_ptr<WatchCall> watch_;
+  bool awaiting_first_ = false;
+  Link link_ = Link::Unknown;
+  std::optional<Result> current_;  // repeated every interval: last status, or last failure
+
+  // Poll mode.
+  std::shared_ptr<CheckCall> check_;
+  SteadyClock::time_point next_check_{};
+
+  Timer repeat_timer_;
+  Timer first_message_timer_;
+  Timer reconnect_timer_;
+  Timer poll_timer_;
+};
+
+void WatchCall::OnReadDone(bool ok) {
+  handoff_acquire(this);
+  if (!ok) return;  // the stream is over; OnDone follows
+  const ServingStatus status = response_.status();
+  const asio::any_io_executor work = work_;
+  asio::post(work, [core = core_, call = shared_from_this(), status] {
+    core->on_watch_message(call.get(), status);
+  });
+  handoff_release(this);
+  StartRead(&response_);
+}
+
+void WatchCall::OnDone(const grpc::Status& status) {
+  handoff_acquire(this);
+  // Hand our last references to the executor; `this` may be destroyed there at any moment after
+  // post(), so touch no member afterwards.
+  const asio::any_io_executor work = work_;
+  asio::post(work, [core = std::move(core_), call = std::move(self_), status] {
+    core->on_watch_done(call.get(), status);
+  });
+}
+
+void CheckCall::OnDone(const grpc::Status& status) {
+  handoff_acquire(this);
+  const ServingStatus serving = response_.status();
+  const asio::any_io_executor work = work_;  // as in WatchCall::OnDone
+  asio::post(work, [core = std::move(core_), call = std::move(self_), status, serving] {
+    core->on_check_done(call.get(), status, serving);
+  });
+}
+
+grpc::ChannelArguments channel_arguments(Millis timeout) {
+  grpc::ChannelArguments args;
+  // A restarted service is found again quickly.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // HTTP/2 keepalive, so that a dead peer under an idle Watch stream is noticed. Caveat: gRPC's
+  // default ping policy sends at most 2 pings without data in between (GRPC_ARG_HTTP2_MAX_PINGS_
+  // WITHOUT_DATA), so on a stream with no status change this covers about the first 20 s only.
+  // Lifting that limit is not an option: servers with default settings (C++, Go) answer pings
+  // more often than every 5 min with GOAWAY "too_many_pings", which would break healthy streams.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, to_int_ms(kKeepaliveTime));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, to_int_ms(std::max(timeout, kMinKeepaliveTimeout)));
+  // Really our own connection: without this, channels with equal arguments to the same target
+  // share subchannels through gRPC's global pool.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return args;
+}
+
+Core::Core(asio::any_io_executor executor, const config::ServiceSpec& service)
+    : executor_(std::move(executor)),
+      name_(service.name),
+      target_(target_of(service)),
+      service_(service.probe.service),
+      interval_(std::max(service.probe.interval, kMinPeriod)),
+      timeout_(std::max(service.probe.timeout, kMinPeriod)),
+      polling_(service.probe.mode == config::ProbeMode::Poll),
+      channel_(grpc::CreateCustomChannel(target_, grpc::InsecureChannelCredentials(),
+                                         channel_arguments(timeout_))),
+      stub_(Health::NewStub(channel_)),
+      backoff_(kBackoffInitial, std::max(interval_, kBackoffMinCap), kBackoffMultiplier,
+               kBackoffJitter, runtime::default_random()),
+      repeat_timer_(executor_),
+      first_message_timer_(executor_),
+      reconnect_timer_(executor_),
+      poll_timer_(executor_) {}
+
+std::string Core::who() const {
+  std::string s = "probe " + name_ + " (" + target_;
+  if (!service_.empty()) s += " service '" + service_ + "'";
+  return s + ")";
+}
+
+void Core::arm(Timer Core::*which, SteadyClock::time_point at, Action action) {
+  Timer& t = this->*which;
+  const std::uint64_t generation = ++t.generation;
+  t.timer.expires_at(at);
+  t.timer.async_wait(
+      [weak = weak_from_this(), which, generation, action](const boost::system::error_code& ec) {
+        const std::shared_ptr<Core> self = weak.lock();
+        if (!self || ec || self->stopped_ || ((*self).*which).generation != generation) return;
+        ((*self).*action)();
+      });
+}
+
+void Core::disarm(Timer Core::*which) {
+  Timer& t = this->*which;
+  ++t.generation;
+  t.timer.cancel();
+}
+
+void Core::start(Prober::Callback callback) {
+  if (started_ || stopped_) return;
+  started_ = true;
+  callback_ = std::move(callback);
+  if (polling_) {
+    start_check();
+  } else {
+    open_watch();
+  }
+}
+
+void Core::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  disarm(&Core::repeat_timer_);
+  disarm(&Core::first_message_timer_);
+  disarm(&Core::reconnect_timer_);
+  disarm(&Core::poll_timer_);
+  if (watch_) {
+    watch_->cancel();
+    watch_.reset();
+  }
+  if (check_) {
+    check_->cancel();
+    check_.reset();
+  }
+  current_.reset();
+  if (!in_callback_) callback_ = nullptr;  // else emit() drops it once the callback returns
+}
+
+void Core::emit(const Result& result) {
+  if (stopped_ || !callback_) return;
+  struct Guard {
+    Core& core;
+    ~Guard() {
+      core.in_callback_ = false;
+      if (core.stopped_) core.callback_ = nullptr;
+    }
+  } guard{*this};
+  in_callback_ = true;
+  callback_(result);
+}
+
+void Core::emit_and_repeat(Result result) {
+  current_ = result;
+  arm(&Core::repeat_timer_, SteadyClock::now() + interval_, &Core::repeat_current);
+  emit(result);
+}
+
+void Core::repeat_current() {
+  if (!current_) return;
+  Result again = *current_;
+  emit_and_repeat(std::move(again));
+}
+
+// --- Watch mode -------------------------------------------------------------------------------
+
+void Core::open_watch() {
+  auto call = std::make_shared<WatchCall>(shared_from_this(), tracked_executor());
+  watch_ = call;
+  awaiting_first_ = true;
+  arm(&Core::first_message_timer_, SteadyClock::now() + timeout_, &Core::on_first_message_timeout);
+  call->start(*stub_, service_);
+}
+
+void Core::on_watch_message(const WatchCall* call, ServingStatus status) {
+  if (stopped_ || call != watch_.get()) return;
+  if (awaiting_first_) {
+    awaiting_first_ = false;
+    disarm(&Core::first_message_timer_);
+    backoff_.reset();
+    if (link_ == Link::Down) spdlog::info("{}: Watch stream restored", who());
+    link_ = Link::Up;
+  }
+  emit_and_repeat(result_from_serving_status(status, "watch"));
+}
+
+void Core::on_first_message_timeout() {
+  if (!watch_ || !awaiting_first_) return;
+  // Abandon the call; its OnDone is ignored because it is no longer current.
+  watch_->cancel();
+  watch_.reset();
+  awaiting_first_ = false;
+  watch_failed({Outcome::Timeout, "no Watch response within " + ms_text(timeout_)});
+}
+
+void Core::on_watch_done(const WatchCall* call, const grpc::Status& status) {
+  if (stopped_ || call != watch_.get()) return;
+  watch_.reset();
+  awaiting_first_ = false;
+  disarm(&Core::first_message_timer_);
+  if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+    fall_back_to_polling();
+    return;
+  }
+  watch_failed(result_from_watch_end(status));
+}
+
+void Core::watch_failed(Result result) {
+  if (link_ != Link::Down) spdlog::warn("{}: Watch stream broken: {}", who(), result.detail);
+  link_ = Link::Down;
+  arm(&Core::reconnect_timer_, SteadyClock::now() + backoff_.next(), &Core::open_watch);
+  emit_and_repeat(std::move(result));  // repeated every interval while disconnected
+}
+
+void Core::fall_back_to_polling() {
+  spdlog::info("{}: Watch is not implemented by the server; polling Check every {} instead", who(),
+               ms_text(interval_));
+  polling_ = true;
+  current_.reset();
+  disarm(&Core::repeat_timer_);
+  disarm(&Core::reconnect_timer_);
+  start_check();
+}
+
+// --- Poll mode --------------------------------------------------------------------------------
+
+void Core::start_check() {
+  auto call = std::make_shared<CheckCall>(shared_from_this(), tracked_executor());
+  next_check_ = SteadyClock::now() + interval_;
+  check_ = call;
+  call->start(*stub_, service_, timeout_);
+}
+
+void Core::on_check_done(const CheckCall* call, const grpc::Status& status, ServingStatus serving) {
+  if (stopped_ || call != check_.get()) return;
+  check_.reset();
+  // The next call starts at the later of the next tick and now: calls never overlap.
+  arm(&Core::poll_timer_, next_check_, &Core::start_check);
+  emit(result_from_check(status, serving));
+}
+
+class GrpcHealthProber final : public Prober {
+ public:
+  GrpcHealthProber(asio::any_io_executor executor, const config::ServiceSpec& service)
+      : core_(std::make_shared<Core>(std::move(executor), service)) {}
+  ~GrpcHealthProber() override { core_->stop(); }
+
+  void start(Callback on_result) override { core_->start(std::move(on_result)); }
+  void stop() override { core_->stop(); }
+
+ private:
+  std::shared_ptr<Core> core_;
+};
+
+}  // namespace
+
+std::unique_ptr<Prober> make_grpc_health_prober(boost::asio::any_io_executor executor,
+                                                const config::ServiceSpec& service) {
+  return std::make_unique<GrpcHealthProber>(std::move(executor), service);
+}
+
+}  // namespace registrar::probe

@@ -1,0 +1,41 @@
+// A Prober speaking the standard grpc.health.v1 protocol (Watch stream with Check fallback, or
+// Check polling) to one local service.
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <memory>
+#include <string_view>
+
+#include "config/manifest.hpp"
+#include "grpc/health/v1/health.pb.h"
+#include "probe/prober.hpp"
+
+namespace registrar::probe {
+
+// Probes service.probe.target for service.probe.service ("" = the whole server) according to
+// service.probe (mode, interval, timeout). Every result is delivered on `executor`, which must be
+// single-threaded (an io_context run by one thread, or a strand). start(), stop() and the
+// destructor must be called on that executor too.
+//
+// In-flight gRPC calls hold outstanding work on the executor until they have finished, so after
+// stop() the owner can simply keep running the executor until it runs out of work; the executor's
+// context must not be destroyed while calls are still finishing.
+std::unique_ptr<Prober> make_grpc_health_prober(boost::asio::any_io_executor executor,
+                                                const config::ServiceSpec& service);
+
+// The mapping from the wire to Results, exposed for tests. `via` ends up in the detail, e.g.
+// "NOT_SERVING (watch)".
+Result result_from_serving_status(grpc::health::v1::HealthCheckResponse::ServingStatus status,
+                                  std::string_view via);
+// The answer to one Check call.
+Result result_from_check(const grpc::Status& status,
+                         grpc::health::v1::HealthCheckResponse::ServingStatus serving);
+// The end of a Watch stream (a clean end by the server, or a failure). UNIMPLEMENTED is handled
+// by the prober (fallback to Check) and maps to RpcError here.
+Result result_from_watch_end(const grpc::Status& status);
+// "UNAVAILABLE", "DEADLINE_EXCEEDED", ...
+const char* status_code_name(grpc::StatusCode code);
+
+}  // namespace registrar::probe

@@ -1,0 +1,493 @@
+// The grpc.health.v1 prober against a real in-process gRPC server on 127.0.0.1.
+#include "probe/grpc_health_prober.hpp"
+
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "unit/probe/health_server_fixture.hpp"
+
+using namespace std::chrono_literals;
+using registrar::config::ProbeMode;
+using registrar::config::ServiceSpec;
+using registrar::probe::make_grpc_health_prober;
+using registrar::probe::Outcome;
+using registrar::probe::Prober;
+using registrar::probe::Result;
+using registrar::probe::to_string;
+using registrar::test::HealthServerFixture;
+using HealthCheckResponse = grpc::health::v1::HealthCheckResponse;
+using SteadyClock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
+
+namespace {
+
+// Generous bound on every wait: these tests assert behaviour, not speed (and also run under
+// ThreadSanitizer on a loaded 2-core machine).
+constexpr Millis kDeadline = 10s;
+
+ServiceSpec make_spec(const std::string& target, const std::string& service, ProbeMode mode,
+                      Millis interval, Millis timeout = 3s) {
+  ServiceSpec spec;
+  spec.name = "svc";
+  spec.address = "127.0.0.1";
+  spec.probe.mode = mode;
+  spec.probe.interval = interval;
+  spec.probe.timeout = timeout;
+  spec.probe.target = target;
+  spec.probe.service = service;
+  return spec;
+}
+
+long long ms_between(SteadyClock::time_point a, SteadyClock::time_point b) {
+  return std::chrono::duration_cast<Millis>(b - a).count();
+}
+
+struct Entry {
+  SteadyClock::time_point at;
+  Result result;
+};
+
+// Runs `io` on this thread until `done()` holds or `limit` passes. Returns done().
+template <class Pred>
+bool run_until(boost::asio::io_context& io, Pred done, Millis limit = kDeadline) {
+  const auto deadline = SteadyClock::now() + limit;
+  while (!done()) {
+    const auto now = SteadyClock::now();
+    if (now >= deadline) return false;
+    if (io.stopped()) io.restart();
+    io.run_one_for(std::min<SteadyClock::duration>(deadline - now, 50ms));
+  }
+  return true;
+}
+
+// Runs `io` until it has no work left (every timer and every gRPC call of the prober finished) or
+// `limit` passes. Returns whether it ran out of work.
+bool drain(boost::asio::io_context& io, Millis limit = kDeadline) {
+  const auto deadline = SteadyClock::now() + limit;
+  io.restart();
+  while (!io.stopped()) {
+    const auto now = SteadyClock::now();
+    if (now >= deadline) return false;
+    io.run_for(deadline - now);
+  }
+  return true;
+}
+
+// An io_context, a prober on it and everything it reported.
+struct Harness {
+  boost::asio::io_context io;
+  std::vector<Entry> entries;
+  std::unique_ptr<Prober> prober;
+
+  void start(const ServiceSpec& spec) {
+    prober = make_grpc_health_prober(io.get_executor(), spec);
+    prober->start([this](const Result& r) { entries.push_back({SteadyClock::now(), r}); });
+  }
+  ~Harness() {
+    if (prober) prober->stop();
+    prober.reset();
+    drain(io);
+  }
+
+  std::size_t count(Outcome o, std::size_t from = 0) const {
+    return static_cast<std::size_t>(
+        std::count_if(entries.begin() + static_cast<std::ptrdiff_t>(std::min(from, entries.size())),
+                      entries.end(), [o](const Entry& e) { return e.result.outcome == o; }));
+  }
+  std::optional<std::size_t> find(Outcome o, std::size_t from = 0) const {
+    for (std::size_t i = from; i < entries.size(); ++i) {
+      if (entries[i].result.outcome == o) return i;
+    }
+    return std::nullopt;
+  }
+  bool wait_for(Outcome o, std::size_t from = 0, Millis limit = kDeadline) {
+    return run_until(
+        io, [&] { return find(o, from).has_value(); }, limit);
+  }
+  bool wait_for_count(std::size_t n, Millis limit = kDeadline) {
+    return run_until(
+        io, [&] { return entries.size() >= n; }, limit);
+  }
+  std::string dump() const {
+    std::string s;
+    for (const Entry& e : entries)
+      s += std::string(to_string(e.result.outcome)) + " [" + e.result.detail + "]\n";
+    return s;
+  }
+};
+
+// A port on 127.0.0.1 with nothing listening (it was free a moment ago).
+int unused_port() {
+  HealthServerFixture server;
+  const int port = server.port();
+  server.shutdown();
+  return port;
+}
+
+}  // namespace
+
+TEST_CASE("outcome names") {
+  CHECK(std::string(to_string(Outcome::Serving)) == "serving");
+  CHECK(std::string(to_string(Outcome::NotServing)) == "not_serving");
+  CHECK(std::string(to_string(Outcome::Unknown)) == "unknown");
+  CHECK(std::string(to_string(Outcome::ServiceUnknown)) == "service_unknown");
+  CHECK(std::string(to_string(Outcome::Unreachable)) == "unreachable");
+  CHECK(std::string(to_string(Outcome::Timeout)) == "timeout");
+  CHECK(std::string(to_string(Outcome::RpcError)) == "rpc_error");
+}
+
+TEST_CASE("Check answers map to outcomes") {
+  using registrar::probe::result_from_check;
+  struct Row {
+    grpc::Status status;
+    HealthCheckResponse::ServingStatus serving;
+    Outcome outcome;
+    std::string detail;
+  };
+  const std::vector<Row> rows = {
+      {grpc::Status::OK, HealthCheckResponse::SERVING, Outcome::Serving, "SERVING (check)"},
+      {grpc::Status::OK, HealthCheckResponse::NOT_SERVING, Outcome::NotServing,
+       "NOT_SERVING (check)"},
+      {grpc::Status::OK, HealthCheckResponse::UNKNOWN, Outcome::Unknown, "UNKNOWN (check)"},
+      {grpc::Status::OK, HealthCheckResponse::SERVICE_UNKNOWN, Outcome::ServiceUnknown,
+       "SERVICE_UNKNOWN (check)"},
+      {grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown service"), HealthCheckResponse::UNKNOWN,
+       Outcome::ServiceUnknown, "NOT_FOUND: unknown service (check)"},
+      {grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "Deadline Exceeded"),
+       HealthCheckResponse::UNKNOWN, Outcome::Timeout,
+       "DEADLINE_EXCEEDED: Deadline Exceeded (check)"},
+      {grpc::Status(grpc::StatusCode::UNAVAILABLE, "failed to connect"),
+       HealthCheckResponse::UNKNOWN, Outcome::Unreachable,
+       "UNAVAILABLE: failed to connect (check)"},
+      {grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "nope"), HealthCheckResponse::UNKNOWN,
+       Outcome::RpcError, "PERMISSION_DENIED: nope (check)"},
+      {grpc::Status(grpc::StatusCode::INTERNAL, ""), HealthCheckResponse::UNKNOWN,
+       Outcome::RpcError, "INTERNAL (check)"},
+  };
+  for (const Row& row : rows) {
+    const Result r = result_from_check(row.status, row.serving);
+    CHECK(r.outcome == row.outcome);
+    CHECK(r.detail == row.detail);
+    CHECK(r.ok() == (row.outcome == Outcome::Serving));
+  }
+}
+
+TEST_CASE("Watch stream ends map to failures") {
+  using registrar::probe::result_from_watch_end;
+  const Result clean = result_from_watch_end(grpc::Status::OK);
+  CHECK(clean.outcome == Outcome::Unreachable);
+  CHECK(clean.detail == "stream closed by server (watch)");
+  CHECK(result_from_watch_end(grpc::Status(grpc::StatusCode::UNAVAILABLE, "x")).outcome ==
+        Outcome::Unreachable);
+  CHECK(result_from_watch_end(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "x")).outcome ==
+        Outcome::Timeout);
+  const Result other = result_from_watch_end(grpc::Status(grpc::StatusCode::INTERNAL, "boom"));
+  CHECK(other.outcome == Outcome::RpcError);
+  CHECK(other.detail == "INTERNAL: boom (watch)");
+  CHECK(registrar::probe::result_from_serving_status(HealthCheckResponse::NOT_SERVING, "watch")
+            .detail == "NOT_SERVING (watch)");
+}
+
+TEST_CASE("watch reports SERVING, then NOT_SERVING promptly after a change") {
+  HealthServerFixture server;
+  server.set_status("app", HealthCheckResponse::SERVING);
+  Harness h;
+  // A long interval, so that every result here comes from the stream itself.
+  h.start(make_spec(server.target(), "app", ProbeMode::Watch, 30s));
+
+  REQUIRE(h.wait_for_count(1));
+  CHECK(h.entries[0].result.outcome == Outcome::Serving);
+  CHECK(h.entries[0].result.detail == "SERVING (watch)");
+
+  const std::size_t before = h.entries.size();
+  const auto changed_at = SteadyClock::now();
+  server.set_status("app", HealthCheckResponse::NOT_SERVING);
+  REQUIRE(h.wait_for(Outcome::NotServing, before));
+  const Entry& seen = h.entries[*h.find(Outcome::NotServing, before)];
+  WARN("Watch saw NOT_SERVING " << ms_between(changed_at, seen.at) << " ms after the change");
+  CHECK(seen.result.detail == "NOT_SERVING (watch)");
+  CHECK_FALSE(seen.result.ok());
+  CHECK(server.watch_calls() == 1);  // one stream throughout
+  CHECK(server.check_calls() == 0);
+
+  server.set_status("app", HealthCheckResponse::UNKNOWN);
+  REQUIRE(h.wait_for(Outcome::Unknown, before));
+}
+
+TEST_CASE("watch re-emits the last status every interval") {
+  HealthServerFixture server;
+  server.set_status("", HealthCheckResponse::SERVING);
+  Harness h;
+  h.start(make_spec(server.target(), "", ProbeMode::Watch, 100ms));
+
+  REQUIRE(h.wait_for_count(5));
+  INFO(h.dump());
+  CHECK(h.count(Outcome::Serving) == h.entries.size());
+  for (std::size_t i = 1; i < h.entries.size(); ++i) {
+    INFO("gap " << i << ": " << ms_between(h.entries[i - 1].at, h.entries[i].at) << " ms");
+    CHECK(h.entries[i].result.detail == "SERVING (watch)");
+  }
+  WARN("5 results in " << ms_between(h.entries.front().at, h.entries.back().at)
+                       << " ms with interval 100 ms");
+  // The repeats are local: still one stream, no Check.
+  CHECK(server.watch_calls() == 1);
+  CHECK(server.check_calls() == 0);
+}
+
+TEST_CASE("an unknown service name gives SERVICE_UNKNOWN") {
+  HealthServerFixture server;
+  server.set_status("known", HealthCheckResponse::SERVING);
+  Harness h;
+
+  SECTION("watch") {
+    h.start(make_spec(server.target(), "nope", ProbeMode::Watch, 30s));
+    REQUIRE(h.wait_for_count(1));
+    CHECK(h.entries[0].result.outcome == Outcome::ServiceUnknown);
+    CHECK(h.entries[0].result.detail == "SERVICE_UNKNOWN (watch)");
+
+    // The stream stays open and reports the service once it appears.
+    server.set_status("nope", HealthCheckResponse::SERVING);
+    REQUIRE(h.wait_for(Outcome::Serving));
+    CHECK(server.watch_calls() == 1);
+  }
+  SECTION("poll (Check answers NOT_FOUND)") {
+    h.start(make_spec(server.target(), "nope", ProbeMode::Poll, 100ms));
+    REQUIRE(h.wait_for_count(1));
+    CHECK(h.entries[0].result.outcome == Outcome::ServiceUnknown);
+    CHECK(h.entries[0].result.detail == "NOT_FOUND: unknown service (check)");
+  }
+}
+
+TEST_CASE("watch falls back to Check polling when Watch is UNIMPLEMENTED") {
+  HealthServerFixture server;
+  server.set_status("app", HealthCheckResponse::SERVING);
+  server.set_watch_unimplemented(true);
+  Harness h;
+  h.start(make_spec(server.target(), "app", ProbeMode::Watch, 100ms));
+
+  REQUIRE(h.wait_for_count(3));
+  INFO(h.dump());
+  for (const Entry& e : h.entries) {
+    CHECK(e.result.outcome == Outcome::Serving);
+    CHECK(e.result.detail == "SERVING (check)");
+  }
+  const std::size_t before = h.entries.size();
+  server.set_status("app", HealthCheckResponse::NOT_SERVING);
+  REQUIRE(h.wait_for(Outcome::NotServing, before));
+  CHECK(server.watch_calls() == 1);  // the fallback is for good
+  CHECK(server.check_calls() >= 4);
+}
+
+TEST_CASE("poll mode reports changes") {
+  HealthServerFixture server;
+  server.set_status("app", HealthCheckResponse::SERVING);
+  Harness h;
+  h.start(make_spec(server.target(), "app", ProbeMode::Poll, 50ms));
+
+  REQUIRE(h.wait_for(Outcome::Serving));
+  CHECK(h.entries[0].result.detail == "SERVING (check)");
+
+  std::size_t mark = h.entries.size();
+  server.set_status("app", HealthCheckResponse::NOT_SERVING);
+  REQUIRE(h.wait_for(Outcome::NotServing, mark));
+  CHECK(h.entries[*h.find(Outcome::NotServing, mark)].result.detail == "NOT_SERVING (check)");
+
+  mark = h.entries.size();
+  server.set_status("app", HealthCheckResponse::SERVICE_UNKNOWN);
+  REQUIRE(h.wait_for(Outcome::ServiceUnknown, mark));
+
+  mark = h.entries.size();
+  server.set_status("app", HealthCheckResponse::SERVING);
+  REQUIRE(h.wait_for(Outcome::Serving, mark));
+  CHECK(server.watch_calls() == 0);
+  // One result per Check: nothing is dropped and nothing is invented.
+  CHECK(static_cast<std::size_t>(server.check_calls()) >= h.entries.size());
+  CHECK(static_cast<std::size_t>(server.check_calls()) <= h.entries.size() + 1);
+}
+
+TEST_CASE("nothing listening: Unreachable without waiting for a connection") {
+  const int port = unused_port();
+  Harness h;
+  const auto mode = GENERATE(ProbeMode::Watch, ProbeMode::Poll);
+  INFO("mode " << (mode == ProbeMode::Watch ? "watch" : "poll"));
+  // A long timeout: a failure well before it shows that calls do not wait for ready.
+  h.start(make_spec("127.0.0.1:" + std::to_string(port), "", mode, 100ms, 8s));
+  const auto started = SteadyClock::now();
+  REQUIRE(h.wait_for_count(1));
+  CHECK(h.entries[0].result.outcome == Outcome::Unreachable);
+  CHECK(h.entries[0].result.detail.rfind("UNAVAILABLE", 0) == 0);
+  WARN("first failure after " << ms_between(started, h.entries[0].at) << " ms");
+  CHECK(h.entries[0].at - started < 5s);
+  // And the failure keeps being reported, so that fall thresholds complete.
+  REQUIRE(h.wait_for_count(3));
+  CHECK(h.count(Outcome::Unreachable) == h.entries.size());
+}
+
+TEST_CASE("server shut down: Unreachable, then recovery when it restarts on the same port") {
+  HealthServerFixture server;
+  server.set_status("app", HealthCheckResponse::SERVING);
+  const int port = server.port();
+  Harness h;
+  const auto mode = GENERATE(ProbeMode::Watch, ProbeMode::Poll);
+  INFO("mode " << (mode == ProbeMode::Watch ? "watch" : "poll"));
+  h.start(make_spec(server.target(), "app", mode, 100ms));
+  REQUIRE(h.wait_for(Outcome::Serving));
+
+  const std::size_t before_down = h.entries.size();
+  server.shutdown();
+  REQUIRE(h.wait_for(Outcome::Unreachable, before_down));
+  const std::size_t first_failure = *h.find(Outcome::Unreachable, before_down);
+  // Failures keep coming while it is down.
+  REQUIRE(h.wait_for_count(first_failure + 4));
+  {
+    INFO(h.dump());
+    for (std::size_t i = first_failure; i < h.entries.size(); ++i) {
+      CHECK_FALSE(h.entries[i].result.ok());
+      CHECK(h.entries[i].result.outcome == Outcome::Unreachable);
+    }
+  }
+
+  const std::size_t before_up = h.entries.size();
+  server.set_status("app", HealthCheckResponse::SERVING);
+  server.start(port);
+  REQUIRE(server.port() == port);
+  const auto restarted = SteadyClock::now();
+  REQUIRE(h.wait_for(Outcome::Serving, before_up));
+  WARN("recovered " << ms_between(restarted, h.entries[*h.find(Outcome::Serving, before_up)].at)
+                    << " ms after the restart");
+  if (mode == ProbeMode::Watch) CHECK(server.watch_calls() >= 1);
+}
+
+TEST_CASE("slow Check gives Timeout, and calls never overlap") {
+  HealthServerFixture server;
+  server.set_status("app", HealthCheckResponse::SERVING);
+  server.set_slow_check(true);
+  Harness h;
+  // Interval far shorter than the timeout: overlapping calls would show up at the server.
+  h.start(make_spec(server.target(), "app", ProbeMode::Poll, 20ms, 500ms));
+
+  REQUIRE(h.wait_for_count(3));
+  INFO(h.dump());
+  CHECK(h.count(Outcome::Timeout) == h.entries.size());
+  CHECK(h.entries[0].result.detail.rfind("DEADLINE_EXCEEDED", 0) == 0);
+  CHECK(server.checks_in_progress() <= 1);
+  CHECK(static_cast<std::size_t>(server.check_calls()) <= h.entries.size() + 1);
+
+  // Fast again: Serving.
+  server.set_slow_check(false);
+  const std::size_t mark = h.entries.size();
+  REQUIRE(h.wait_for(Outcome::Serving, mark));
+}
+
+TEST_CASE("watch without a first message within the timeout: Timeout, then retry") {
+  HealthServerFixture server;
+  server.set_status("app", HealthCheckResponse::SERVING);
+  server.set_silent_watch(true);
+  Harness h;
+  h.start(make_spec(server.target(), "app", ProbeMode::Watch, 1s, 500ms));
+
+  REQUIRE(h.wait_for(Outcome::Timeout));
+  CHECK(h.entries[0].result.outcome == Outcome::Timeout);
+  CHECK(h.entries[0].result.detail == "no Watch response within 500ms");
+  // It cancels and opens a new stream.
+  REQUIRE(run_until(h.io, [&] { return server.watch_calls() >= 2; }));
+
+  server.set_silent_watch(false);
+  REQUIRE(h.wait_for(Outcome::Serving));
+  CHECK(h.entries.back().result.detail == "SERVING (watch)");
+}
+
+TEST_CASE("no callback after stop()") {
+  HealthServerFixture server;
+  server.set_status("app", HealthCheckResponse::SERVING);
+  Harness h;
+
+  SECTION("watch, stopped between results") {
+    h.start(make_spec(server.target(), "app", ProbeMode::Watch, 50ms));
+    REQUIRE(h.wait_for_count(2));
+    h.prober->stop();
+    const std::size_t at_stop = h.entries.size();
+    server.set_status("app", HealthCheckResponse::NOT_SERVING);  // would be pushed
+    // Every timer and call finishes, and none of them reports anything.
+    REQUIRE(drain(h.io));
+    CHECK(h.entries.size() == at_stop);
+    CHECK(h.find(Outcome::NotServing) == std::nullopt);
+  }
+  SECTION("poll, stopped from inside the callback") {
+    h.prober = make_grpc_health_prober(h.io.get_executor(),
+                                       make_spec(server.target(), "app", ProbeMode::Poll, 10ms));
+    int calls = 0;
+    h.prober->start([&](const Result&) {
+      ++calls;
+      h.prober->stop();
+    });
+    REQUIRE(run_until(h.io, [&] { return calls >= 1; }));
+    REQUIRE(drain(h.io));
+    CHECK(calls == 1);
+  }
+  SECTION("stop() twice, and start() after stop() does nothing") {
+    h.start(make_spec(server.target(), "app", ProbeMode::Poll, 50ms));
+    REQUIRE(h.wait_for_count(1));
+    h.prober->stop();
+    h.prober->stop();
+    h.prober->start([&](const Result& r) { h.entries.push_back({SteadyClock::now(), r}); });
+    const std::size_t at_stop = h.entries.size();
+    REQUIRE(drain(h.io));
+    CHECK(h.entries.size() == at_stop);
+  }
+}
+
+TEST_CASE("destroying the prober mid-call is clean") {
+  HealthServerFixture server;
+  server.set_status("app", HealthCheckResponse::SERVING);
+  Harness h;
+
+  SECTION("Check in flight, destroyed without stop()") {
+    server.set_slow_check(true);
+    h.start(make_spec(server.target(), "app", ProbeMode::Poll, 100ms, 8s));
+    REQUIRE(run_until(h.io, [&] { return server.checks_in_progress() == 1; }));
+    h.prober.reset();
+    // The cancelled call finishes long before its 8 s deadline, reporting nothing.
+    const auto destroyed = SteadyClock::now();
+    REQUIRE(drain(h.io));
+    WARN("in-flight Check finished " << ms_between(destroyed, SteadyClock::now())
+                                     << " ms after destruction");
+    CHECK(SteadyClock::now() - destroyed < 5s);
+    CHECK(h.entries.empty());
+    REQUIRE(run_until(h.io, [&] { return server.checks_in_progress() == 0; }));
+  }
+  SECTION("Watch stream open, stopped then destroyed at once") {
+    h.start(make_spec(server.target(), "app", ProbeMode::Watch, 30s));
+    REQUIRE(h.wait_for_count(1));
+    h.prober->stop();
+    h.prober.reset();
+    REQUIRE(drain(h.io));
+    CHECK(h.entries.size() == 1);
+  }
+  SECTION("Watch just opened, destroyed before anything came back") {
+    h.start(make_spec(server.target(), "app", ProbeMode::Watch, 30s));
+    h.prober.reset();
+    REQUIRE(drain(h.io));
+    CHECK(h.entries.empty());
+  }
+}
+
+TEST_CASE("an empty probe target falls back to address:port") {
+  HealthServerFixture server;
+  server.set_status("app", HealthCheckResponse::SERVING);
+  Harness h;
+  ServiceSpec spec = make_spec("", "app", ProbeMode::Poll, 100ms);
+  spec.address = "127.0.0.1";
+  spec.port = static_cast<std::uint16_t>(server.port());
+  h.start(spec);
+  REQUIRE(h.wait_for_count(1));
+  CHECK(h.entries[0].result.outcome == Outcome::Serving);
+}
