@@ -1,0 +1,112 @@
+// Shutdown: SIGTERM deregisters and revokes; SIGKILL leaves the keys to the lease.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+
+#include "itest.hpp"
+
+using namespace registrar::itest;
+
+namespace {
+using Clock = std::chrono::steady_clock;
+}  // namespace
+
+TEST_CASE("lifecycle: SIGTERM deletes every key, revokes the lease and exits 0", "[lifecycle]") {
+  if (!have_binaries()) return;
+  EtcdServer etcd;
+  HelloService hello1;
+  HelloService hello2;
+  ManifestParams m;
+  m.endpoints = {etcd.endpoint()};
+  m.services = {entry_for(hello1, "hello-1"), entry_for(hello2, "hello-2")};
+  Daemon daemon(manifest_yaml(m));
+  DumpOnFailure dump(daemon.process());
+
+  const Etcdctl ctl = etcd.ctl();
+  const auto kvs =
+      wait_for_keys(ctl, "/services/", {"/services/hello/hello-1", "/services/hello/hello-2"});
+  REQUIRE(kvs.has_value());
+  REQUIRE(ctl.lease_list().size() == 1);
+
+  const auto t0 = Clock::now();
+  const ExitStatus st = daemon.terminate(10s);
+  record("SIGTERM to exit",
+         std::to_string(std::chrono::duration_cast<Millis>(Clock::now() - t0).count()) + " ms");
+  CHECK(st.exited_with(0));
+  INFO("daemon ended with " << st.describe());
+  // Deregistration happens before the exit: no waiting here.
+  CHECK(ctl.get_all().empty());
+  CHECK(ctl.lease_list().empty());
+  CHECK(daemon.find_log(std::regex("all entries removed and lease revoked")).has_value());
+}
+
+TEST_CASE("lifecycle: keys go before the drain wait, and a second SIGTERM exits at once",
+          "[lifecycle]") {
+  if (!have_binaries()) return;
+  EtcdServer etcd;
+  HelloService hello;
+  ManifestParams m;
+  m.endpoints = {etcd.endpoint()};
+  m.drain = "60s";
+  m.services = {entry_for(hello, "hello-1")};
+  Daemon daemon(manifest_yaml(m));
+  DumpOnFailure dump(daemon.process());
+
+  const Etcdctl ctl = etcd.ctl();
+  REQUIRE(wait_for_keys(ctl, "/services/", {"/services/hello/hello-1"}));
+  daemon.signal(SIGTERM);
+  // While the daemon drains (60 s), its keys and lease are already gone.
+  CHECK(wait_until(
+      [&] {
+        const auto kvs = try_get_prefix(ctl, "");
+        const auto leases = try_lease_list(ctl);
+        return kvs && kvs->empty() && leases && leases->empty();
+      },
+      10s));
+  CHECK(daemon.running());
+
+  const auto t0 = Clock::now();
+  daemon.signal(SIGTERM);
+  const auto st = daemon.process().wait_exit(10s);  // far less than the 60 s drain
+  record("second SIGTERM to exit",
+         std::to_string(std::chrono::duration_cast<Millis>(Clock::now() - t0).count()) + " ms");
+  REQUIRE(st.has_value());
+  INFO("daemon ended with " << st->describe());
+  CHECK(st->exited_with(128 + SIGTERM));  // docs/cli.md: 128 + signal number
+}
+
+TEST_CASE("lifecycle: after SIGKILL the keys stay until the lease expires", "[lifecycle]") {
+  if (!have_binaries()) return;
+  EtcdServer etcd;
+  HelloService hello1;
+  HelloService hello2;
+  ManifestParams m;
+  m.endpoints = {etcd.endpoint()};
+  m.lease_ttl = "2s";
+  m.services = {entry_for(hello1, "hello-1"), entry_for(hello2, "hello-2")};
+  Daemon daemon(manifest_yaml(m));
+  DumpOnFailure dump(daemon.process());
+
+  const Etcdctl ctl = etcd.ctl();
+  const auto kvs =
+      wait_for_keys(ctl, "/services/", {"/services/hello/hello-1", "/services/hello/hello-2"});
+  REQUIRE(kvs.has_value());
+  const std::int64_t lease = kvs->front().lease;
+
+  const auto t0 = Clock::now();
+  CHECK(daemon.kill9().killed_by(SIGKILL));
+  // Nothing deleted them: they are still there right after the kill...
+  CHECK(ctl.get_prefix("/services/").size() == 2);
+  CHECK(ctl.lease_ttl(lease).ttl > 0);
+  // ...and vanish with the lease (TTL 2 s).
+  const bool expired = wait_until(
+      [&] {
+        const auto left = try_get_prefix(ctl, "");
+        const auto leases = try_lease_list(ctl);
+        return left && left->empty() && leases && leases->empty();
+      },
+      10s, 50ms);
+  record("SIGKILL to keys expired (lease_ttl 2s)",
+         std::to_string(std::chrono::duration_cast<Millis>(Clock::now() - t0).count()) + " ms");
+  CHECK(expired);
+}
