@@ -32,7 +32,7 @@ struct BackoffSpec {
 
 struct EtcdSpec {
   std::vector<std::string> endpoints{"127.0.0.1:2379"};  // host:port, tried in order
-  std::string prefix = "/services";                      // no trailing slash; unused by grpc-go format
+  std::string prefix = "/services";  // no trailing slash; unused by grpc-go format
   EtcdKeyFormat format = EtcdKeyFormat::Json;
   Duration lease_ttl{10000};        // >= 2s (etcd's minimum TTL), whole seconds on the wire
   Duration dial_timeout{3000};      // connect + per-request deadline
@@ -47,12 +47,13 @@ struct RegistrySpec {
 
 struct ProbeSpec {
   ProbeMode mode = ProbeMode::Watch;
-  Duration interval{1000};  // poll period; in watch mode, how often the streamed status counts again
-  Duration timeout{1000};   // deadline of each Check call and of connecting
-  int rise = 1;             // consecutive successes to become healthy
-  int fall = 1;             // consecutive failures to become unhealthy
-  std::string target;       // host:port to probe; default "<address>:<port>"
-  std::string service;      // grpc.health.v1 service name; "" = whole server
+  Duration interval{
+      1000};               // poll period; in watch mode, how often the streamed status counts again
+  Duration timeout{1000};  // deadline of each Check call and of connecting
+  int rise = 1;            // consecutive successes to become healthy
+  int fall = 1;            // consecutive failures to become unhealthy
+  std::string target;      // host:port to probe; default "<address>:<port>"
+  std::string service;     // grpc.health.v1 service name; "" = whole server
 };
 
 struct ServiceSpec {
@@ -79,7 +80,7 @@ struct Manifest {
   RegistrySpec registry;
   ProbeSpec default_probe;
   std::vector<ServiceSpec> services;
-  Duration drain{0};  // wait after deregistering, before exiting
+  Duration drain{0};                // wait after deregistering, before exiting
   Duration shutdown_timeout{5000};  // bound on deregistration when the registry is slow or down
 };
 

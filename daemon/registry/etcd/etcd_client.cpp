@@ -70,9 +70,10 @@ void EtcdClient::unary(Req req, Done<Resp> done, Start start) {
   auto call = std::make_shared<UnaryCall<Req, Resp>>();
   call->req = std::move(req);
   call->ctx.set_deadline(std::chrono::system_clock::now() + dial_timeout_);
-  // Wait for the channel to connect, up to the deadline: a call issued while the channel is
-  // reconnecting should not fail instantly.
-  call->ctx.set_wait_for_ready(true);
+  // With one endpoint, wait for the channel to (re)connect up to the deadline, so that a call
+  // issued while etcd restarts goes through as soon as it answers. With several, fail fast: a
+  // refused connection then moves us to the next endpoint at once (see fail_over()).
+  call->ctx.set_wait_for_ready(endpoints_.size() == 1);
   std::erase_if(calls_, [](const auto& w) { return w.expired(); });
   calls_.push_back(call);
   ++in_flight_;
