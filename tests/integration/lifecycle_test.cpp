@@ -110,3 +110,33 @@ TEST_CASE("lifecycle: after SIGKILL the keys stay until the lease expires", "[li
          std::to_string(std::chrono::duration_cast<Millis>(Clock::now() - t0).count()) + " ms");
   CHECK(expired);
 }
+
+TEST_CASE("lifecycle: SIGTERM deregisters at once while a probe call hangs", "[lifecycle]") {
+  if (!have_binaries()) return;
+  EtcdServer etcd;
+  HelloServiceOptions options;
+  options.no_watch = true;  // Check polling: each call may hang up to probe.timeout
+  HelloService hello(options);
+  ManifestParams m;
+  m.endpoints = {etcd.endpoint()};
+  m.probe_timeout = "60s";  // a held Check would block shutdown for a minute if we waited on it
+  m.services = {entry_for(hello, "hello-1")};
+  Daemon daemon(manifest_yaml(m));
+  DumpOnFailure dump(daemon.process());
+
+  const Etcdctl ctl = etcd.ctl();
+  REQUIRE(wait_for_keys(ctl, "/services/", {"/services/hello/hello-1"}));
+  hello.set_hang(true);
+  // The daemon's next Check is now held by the service, unanswered.
+  REQUIRE(hello.process().wait_for_line(Stream::Stderr, std::regex("holding Check"), 10s));
+  CHECK(ctl.get_prefix("/services/").size() == 1);  // still registered: no result yet
+
+  const auto t0 = Clock::now();
+  const auto st = daemon.terminate(10s);  // far less than the 60 s probe deadline
+  record("SIGTERM to exit with a probe call hung",
+         std::to_string(std::chrono::duration_cast<Millis>(Clock::now() - t0).count()) + " ms");
+  CHECK(st.exited_with(0));
+  INFO("daemon ended with " << st.describe());
+  CHECK(ctl.get_all().empty());
+  CHECK(ctl.lease_list().empty());
+}

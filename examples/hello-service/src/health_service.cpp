@@ -169,6 +169,8 @@ grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* cont
     if (hang_) {
       auto* held = new HeldCheck(this, request->service(), response);
       held_.insert(held);
+      // Tests wait for this line to know that a probe call is in flight and unanswered.
+      spdlog::info("health: holding Check({}) while hung", Printable(request->service()));
       return held;
     }
     if (auto it = statuses_.find(request->service()); it != statuses_.end()) status = it->second;
