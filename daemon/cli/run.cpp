@@ -88,8 +88,15 @@ int run_daemon(const RunOptions& options) {
 
   spdlog::info("grpc-registrar starting: {} service(s) from {}", manifest.services.size(),
                options.config_path);
-  supervisor.start();
-  io.run();
+  try {
+    supervisor.start();
+    io.run();
+  } catch (const std::exception& e) {
+    // A bug, not an input: input is validated before the loop starts. Leave loudly; whatever
+    // is registered expires with the lease.
+    spdlog::critical("internal error: {}", e.what());
+    leave(kExitSoftware);
+  }
   spdlog::info("grpc-registrar stopped");
   leave(exit_code);
 }

@@ -1,10 +1,10 @@
 // Asynchronous access to etcd's KV and Lease services over one gRPC channel, with fail-over
-// between endpoints. Every completion is delivered on the given executor.
+// between endpoints. Every completion is delivered on the given executor, which must run on
+// one thread.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
 
-#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <functional>
@@ -23,6 +23,7 @@ struct CallBase {
   grpc::ClientContext ctx;
   virtual ~CallBase() = default;
 };
+struct Connection;
 }  // namespace detail
 
 class EtcdClient {
@@ -33,6 +34,8 @@ class EtcdClient {
   EtcdClient(boost::asio::any_io_executor executor, std::vector<std::string> endpoints,
              std::chrono::milliseconds dial_timeout);
   ~EtcdClient();
+  EtcdClient(const EtcdClient&) = delete;
+  EtcdClient& operator=(const EtcdClient&) = delete;
 
   void txn(etcdserverpb::TxnRequest req, Done<etcdserverpb::TxnResponse> done);
   void lease_grant(std::int64_t ttl_seconds, Done<etcdserverpb::LeaseGrantResponse> done);
@@ -43,40 +46,28 @@ class EtcdClient {
       std::function<void(const etcdserverpb::LeaseKeepAliveResponse&)> on_response,
       std::function<void(const grpc::Status&)> on_closed);
 
-  // Moves to the next endpoint (after UNAVAILABLE or a deadline); no-op with one endpoint.
-  void fail_over();
-  const std::string& endpoint() const { return endpoints_[current_]; }
+  // The endpoint calls go to now. A call or stream that fails with UNAVAILABLE or a deadline
+  // moves the client to the next endpoint, unless another failure already did.
+  const std::string& endpoint() const;
 
   // Cancels every call in flight; their completions still arrive (with CANCELLED).
   void cancel_all();
-  // Calls whose gRPC completion has not run yet (process-wide, for orderly exit).
-  static int in_flight() { return in_flight_.load(); }
-
-  // How long a single call may take.
-  std::chrono::milliseconds call_timeout() const { return dial_timeout_; }
 
  private:
   template <class Req, class Resp, class Start>
   void unary(Req req, Done<Resp> done, Start start);
-  void connect();
 
   boost::asio::any_io_executor executor_;
-  std::vector<std::string> endpoints_;
-  std::size_t current_ = 0;
-  std::chrono::milliseconds dial_timeout_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<etcdserverpb::KV::Stub> kv_;
-  std::unique_ptr<etcdserverpb::Lease::Stub> lease_;
+  std::shared_ptr<detail::Connection> connection_;
   // Live calls, so that cancel_all() can reach them; entries expire as calls complete.
   std::vector<std::weak_ptr<detail::CallBase>> calls_;
-  static std::atomic<int> in_flight_;
 };
 
 // One LeaseKeepAlive bidi stream. Writes are serialised: send() refuses while a write is pending.
 class KeepAliveStream {
  public:
   ~KeepAliveStream();
-  // Sends a keepalive for `lease_id`; false if the stream is closed or a write is pending.
+  // Sends a keepalive for `lease_id`; false if the stream is closing or a write is pending.
   bool send(std::int64_t lease_id);
   // Ends the stream; no callback runs after cancel() returns (both run on the executor).
   void cancel();

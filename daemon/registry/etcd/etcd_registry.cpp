@@ -26,18 +26,16 @@ bool is_connectivity_error(const grpc::Status& s) {
          s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
 }
 
-std::string describe(const grpc::Status& s) {
-  return fmt::format("{} ({})", s.error_message(), static_cast<int>(s.error_code()));
+bool is_too_many_ops(const grpc::Status& s) {
+  return s.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
+         s.error_message().find("too many operations") != std::string::npos;
 }
 
-std::vector<std::vector<std::string>> chunk(const std::vector<std::string>& keys) {
-  std::vector<std::vector<std::string>> out;
-  for (std::size_t i = 0; i < keys.size(); i += kMaxTxnOps)
-    out.emplace_back(
-        keys.begin() + static_cast<std::ptrdiff_t>(i),
-        keys.begin() + static_cast<std::ptrdiff_t>(std::min(keys.size(), i + kMaxTxnOps)));
-  return out;
+std::string describe(const grpc::Status& s) {
+  return fmt::format("{} (gRPC code {})", s.error_message(), static_cast<int>(s.error_code()));
 }
+
+void ignore_revoke(const grpc::Status&, etcdserverpb::LeaseRevokeResponse&&) {}
 
 }  // namespace
 
@@ -66,14 +64,11 @@ void EtcdRegistry::start(StateCallback on_state_change) {
 
 void EtcdRegistry::apply(const DesiredSet& desired) {
   if (shutting_down_) return;
+  // The manifest parser refuses services that would share a key, so keys are unique here.
   std::map<std::string, Wanted> next;
   for (const auto& [id, reg] : desired) {
     Entry e = format_entry(spec_.etcd.format, spec_.etcd.prefix, reg);
-    auto [it, inserted] = next.emplace(e.key, Wanted{id, e.value});
-    if (!inserted) {
-      spdlog::warn("registry: services {} and {} map to the same etcd key {}; keeping {}",
-                   it->second.id, id, e.key, it->second.id);
-    }
+    next.emplace(std::move(e.key), Wanted{id, std::move(e.value)});
   }
   const auto now = clock_.now();
   for (const auto& [key, w] : next) {
@@ -92,17 +87,22 @@ std::string EtcdRegistry::id_of(const std::string& key) const {
   return key;
 }
 
+bool EtcdRegistry::ours(std::int64_t lease) const {
+  return lease != 0 && (lease == lease_id_ || std::find(stale_leases_.begin(), stale_leases_.end(),
+                                                        lease) != stale_leases_.end());
+}
+
 void EtcdRegistry::reconcile() {
   if (shutting_down_ || busy_ || retry_pending_) return;
   if (lease_id_ == 0) return grant();
   if (verify_needed_) return verify();
   std::map<std::string, std::string> want;
   for (const auto& [key, w] : desired_) want.emplace(key, w.value);
-  auto batches = plan(want, written_, maybe_present_);
+  auto batches = plan(want, written_, maybe_present_, max_txn_ops_);
   if (batches.empty()) {
     update_sync_state();
     for (auto old : stale_leases_)  // keys left on an earlier lease of ours go with it
-      client_.lease_revoke(old, [](const grpc::Status&, etcdserverpb::LeaseRevokeResponse&&) {});
+      client_.lease_revoke(old, ignore_revoke);
     stale_leases_.clear();
     return;
   }
@@ -111,8 +111,7 @@ void EtcdRegistry::reconcile() {
 
 void EtcdRegistry::grant() {
   busy_ = true;
-  const auto ttl_s = std::max<std::int64_t>(
-      2, (spec_.etcd.lease_ttl.count() + 999) / 1000);  // whole seconds, etcd's minimum is 2
+  const auto ttl_s = duration_cast<std::chrono::seconds>(spec_.etcd.lease_ttl).count();
   client_.lease_grant(ttl_s, [self = weak_from_this()](const grpc::Status& status,
                                                        etcdserverpb::LeaseGrantResponse&& resp) {
     auto s = self.lock();
@@ -120,74 +119,90 @@ void EtcdRegistry::grant() {
     s->busy_ = false;
     if (s->shutting_down_) {
       if (status.ok() && resp.id() != 0)  // granted while we were stopping: give it back
-        s->client_.lease_revoke(resp.id(),
-                                [](const grpc::Status&, etcdserverpb::LeaseRevokeResponse&&) {});
+        s->client_.lease_revoke(resp.id(), ignore_revoke);
       return;
     }
     if (!status.ok()) return s->on_call_failed("lease grant", status);
-    if (!resp.error().empty() || resp.id() == 0) {
-      s->set_state(Connectivity::Down, "lease grant refused: " + resp.error());
-      return s->retry_later();
-    }
+    if (!resp.error().empty() || resp.id() == 0)
+      return s->on_call_failed("lease grant",
+                               grpc::Status(grpc::StatusCode::UNKNOWN, "refused: " + resp.error()));
     s->lease_id_ = resp.id();
     s->lease_ttl_s_ = resp.ttl();
-    s->last_keepalive_ok_ = s->clock_.now();
-    s->last_verify_ = s->clock_.now();
-    s->verify_needed_ = false;  // a new lease holds nothing; maybe_present_ covers older keys
+    s->granted_at_ = s->last_keepalive_ok_ = s->last_verify_ = s->clock_.now();
+    // A new lease holds nothing; what earlier leases may hold is in maybe_present_.
+    s->verify_needed_ = false;
     spdlog::info("registry: etcd lease {} granted, TTL {}s, via {}", lease_hex(s->lease_id_),
                  s->lease_ttl_s_, s->client_.endpoint());
-    s->mark_up();
-    s->start_keepalive();
+    s->on_call_succeeded();
+    s->arm_keepalive(milliseconds(0));
     s->reconcile();
   });
 }
 
+// Reads back every key we ever wrote (and every desired one) in Txns of Ranges, and corrects our
+// picture of etcd: a desired key missing or not on our lease is written again; a key of ours
+// that is not desired (e.g. a put that timed out, then landed late) is deleted.
 void EtcdRegistry::verify() {
-  std::vector<std::string> keys;
-  for (const auto& [key, w] : desired_) keys.push_back(key);
-  if (keys.empty()) {
+  std::set<std::string> key_set(tracked_);
+  for (const auto& [key, w] : desired_) key_set.insert(key);
+  for (const auto& key : maybe_present_) key_set.insert(key);
+  if (key_set.empty()) {
     verify_needed_ = false;
     last_verify_ = clock_.now();
     return reconcile();
   }
   busy_ = true;
-  auto chunks = chunk(keys);
-  auto pending = std::make_shared<std::size_t>(chunks.size());
-  auto failed = std::make_shared<std::optional<grpc::Status>>();
-  auto missing = std::make_shared<std::size_t>(0);
+  auto chunks = split(std::vector<std::string>(key_set.begin(), key_set.end()), max_txn_ops_);
+  struct Progress {
+    std::size_t pending;
+    std::optional<grpc::Status> failed;
+    std::size_t corrected = 0;
+  };
+  auto progress = std::make_shared<Progress>(Progress{chunks.size(), std::nullopt});
   const auto lease = lease_id_;
   for (auto& c : chunks) {
     etcdserverpb::TxnRequest req;
     for (const auto& key : c) req.add_success()->mutable_request_range()->set_key(key);
-    client_.txn(std::move(req), [self = weak_from_this(), c, pending, failed, missing, lease](
+    client_.txn(std::move(req), [self = weak_from_this(), c, progress, lease](
                                     const grpc::Status& status, etcdserverpb::TxnResponse&& resp) {
       auto s = self.lock();
       if (!s) return;
       if (!status.ok()) {
-        *failed = status;
+        progress->failed = status;
       } else if (lease == s->lease_id_) {
         for (int i = 0; i < resp.responses_size() && i < static_cast<int>(c.size()); ++i) {
           const auto& key = c[static_cast<std::size_t>(i)];
           const auto& kvs = resp.responses(i).response_range().kvs();
-          auto w = s->written_.find(key);
-          const bool good = !kvs.empty() && kvs[0].lease() == lease && w != s->written_.end() &&
-                            kvs[0].value() == w->second;
-          if (!good && w != s->written_.end()) {
-            s->written_.erase(w);
-            ++*missing;
+          const bool present = !kvs.empty();
+          const bool mine = present && s->ours(kvs[0].lease());
+          const auto want = s->desired_.find(key);
+          if (want != s->desired_.end()) {
+            const bool good =
+                present && kvs[0].lease() == lease && kvs[0].value() == want->second.value;
+            if (good && !s->written_.contains(key)) {
+              s->written_[key] = want->second.value;  // an unconfirmed put did land
+              s->written_id_[key] = want->second.id;
+              s->maybe_present_.erase(key);
+            } else if (!good && s->written_.erase(key) > 0) {
+              ++progress->corrected;
+            }
+          } else if (mine) {
+            if (s->maybe_present_.insert(key).second) ++progress->corrected;  // delete it
+          } else {
+            s->maybe_present_.erase(key);  // absent, or someone else's: not ours to touch
           }
         }
       }
-      if (--*pending > 0) return;
+      if (--progress->pending > 0) return;
       s->busy_ = false;
       if (s->shutting_down_) return;
-      if (*failed) return s->on_call_failed("verify", **failed);
+      if (progress->failed) return s->on_call_failed("verify", *progress->failed);
       s->verify_needed_ = false;
       s->last_verify_ = s->clock_.now();
-      if (*missing > 0)
-        spdlog::warn("registry: {} of our keys were missing or changed in etcd; writing them again",
-                     *missing);
-      s->mark_up();
+      if (progress->corrected > 0)
+        spdlog::warn("registry: {} keys in etcd differed from what we wrote; correcting them",
+                     progress->corrected);
+      s->on_call_succeeded();
       s->reconcile();
     });
   }
@@ -202,6 +217,7 @@ void EtcdRegistry::write(Batch batch) {
       put->set_key(op.key);
       put->set_value(op.value);
       put->set_lease(lease_id_);
+      tracked_.insert(op.key);
     } else {
       req.add_success()->mutable_request_delete_range()->set_key(op.key);
     }
@@ -248,21 +264,40 @@ void EtcdRegistry::write(Batch batch) {
     if (resynced > 0)
       spdlog::info("registry: wrote {} entries again under lease {}", resynced,
                    lease_hex(s->lease_id_));
-    s->mark_up();
+    s->on_call_succeeded();
     s->reconcile();
   });
 }
 
+void EtcdRegistry::on_call_succeeded() {
+  backoff_.reset();
+  if (!write_error_.empty()) {
+    spdlog::info("registry: etcd accepts our writes again");
+    write_error_.clear();
+  }
+  set_connectivity(Connectivity::Up, "");
+}
+
 void EtcdRegistry::on_call_failed(const char* what, const grpc::Status& status) {
+  const std::string message = std::string(what) + ": " + describe(status);
   if (is_lease_not_found(status)) {
-    lease_lost(std::string(what) + ": " + status.error_message());
+    lease_lost(message);
     return reconcile();
   }
   if (is_connectivity_error(status)) {
-    client_.fail_over();
     verify_needed_ = true;  // we cannot know what a timed-out write did
+    set_connectivity(Connectivity::Down, message);
+    return retry_later();
   }
-  set_state(Connectivity::Down, std::string(what) + ": " + describe(status));
+  // etcd answers, but refuses: log once per distinct refusal, retry with growing backoff.
+  if (is_too_many_ops(status) && max_txn_ops_ > 1) {
+    max_txn_ops_ = std::max<std::size_t>(1, max_txn_ops_ / 2);
+    spdlog::warn("registry: etcd allows fewer operations per transaction; using {}", max_txn_ops_);
+  } else if (message != write_error_) {
+    spdlog::warn("registry: etcd refused a request ({}); retrying with backoff", message);
+  }
+  write_error_ = message;
+  state_.last_error = message;
   retry_later();
 }
 
@@ -278,11 +313,6 @@ void EtcdRegistry::retry_later() {
   });
 }
 
-void EtcdRegistry::mark_up() {
-  backoff_.reset();
-  set_state(Connectivity::Up, "");
-}
-
 void EtcdRegistry::lease_lost(const std::string& why) {
   if (lease_id_ == 0) return;
   spdlog::warn(
@@ -295,18 +325,21 @@ void EtcdRegistry::lease_lost(const std::string& why) {
   verify_needed_ = false;
   if (keepalive_) keepalive_->cancel();
   keepalive_.reset();
+  ++keepalive_generation_;
   keepalive_timer_.cancel();
   update_sync_state();
+  // A lease lost within its first TTL (something keeps revoking it): do not spin on grants.
+  if (clock_.now() - granted_at_ < std::chrono::seconds(lease_ttl_s_)) retry_later();
 }
 
-void EtcdRegistry::start_keepalive() {
-  if (keepalive_) keepalive_->cancel();
-  keepalive_.reset();
-  keepalive_timer_.cancel();
-  keepalive_timer_.expires_after(milliseconds(0));
-  keepalive_timer_.async_wait([self = weak_from_this()](const boost::system::error_code& ec) {
-    if (auto s = self.lock(); s && !ec) s->keepalive_tick();
-  });
+void EtcdRegistry::arm_keepalive(milliseconds delay) {
+  const auto generation = ++keepalive_generation_;
+  keepalive_timer_.expires_after(delay);
+  keepalive_timer_.async_wait(
+      [self = weak_from_this(), generation](const boost::system::error_code& ec) {
+        auto s = self.lock();
+        if (s && !ec && generation == s->keepalive_generation_) s->keepalive_tick();
+      });
 }
 
 void EtcdRegistry::keepalive_tick() {
@@ -334,12 +367,7 @@ void EtcdRegistry::keepalive_tick() {
   }
   keepalive_->send(lease_id_);
   // Renew at a third of the TTL; never faster than every 500 ms.
-  const auto period =
-      std::max<milliseconds>(milliseconds(500), duration_cast<milliseconds>(ttl) / 3);
-  keepalive_timer_.expires_after(period);
-  keepalive_timer_.async_wait([self = weak_from_this()](const boost::system::error_code& ec) {
-    if (auto s = self.lock(); s && !ec) s->keepalive_tick();
-  });
+  arm_keepalive(std::max<milliseconds>(milliseconds(500), duration_cast<milliseconds>(ttl) / 3));
 }
 
 void EtcdRegistry::on_keepalive(const etcdserverpb::LeaseKeepAliveResponse& resp) {
@@ -351,7 +379,7 @@ void EtcdRegistry::on_keepalive(const etcdserverpb::LeaseKeepAliveResponse& resp
   last_keepalive_ok_ = clock_.now();
   keepalive_backoff_.reset();
   const bool reconnected = state_.connectivity != Connectivity::Up;
-  mark_up();
+  set_connectivity(Connectivity::Up, "");
   if (reconnected) {
     // etcd 3.4 can acknowledge the renewal of a lease it no longer has: trust only a Range.
     verify_needed_ = true;
@@ -362,19 +390,14 @@ void EtcdRegistry::on_keepalive(const etcdserverpb::LeaseKeepAliveResponse& resp
 void EtcdRegistry::on_keepalive_closed(const grpc::Status& status) {
   keepalive_.reset();
   if (shutting_down_ || lease_id_ == 0) return;
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) client_.fail_over();
-  set_state(Connectivity::Down, "keepalive stream: " + describe(status));
-  keepalive_timer_.cancel();
-  keepalive_timer_.expires_after(keepalive_backoff_.next());
-  keepalive_timer_.async_wait([self = weak_from_this()](const boost::system::error_code& ec) {
-    if (auto s = self.lock(); s && !ec) s->keepalive_tick();
-  });
+  set_connectivity(Connectivity::Down, "keepalive stream: " + describe(status));
+  arm_keepalive(keepalive_backoff_.next());
 }
 
-void EtcdRegistry::set_state(Connectivity c, const std::string& error) {
+void EtcdRegistry::set_connectivity(Connectivity c, const std::string& error) {
   const bool changed = c != state_.connectivity;
   state_.connectivity = c;
-  state_.last_error = error;
+  if (c == Connectivity::Down || write_error_.empty()) state_.last_error = error;
   if (!changed) return;
   if (c == Connectivity::Down)
     spdlog::warn("registry: etcd unreachable ({}); retrying with backoff", error);
@@ -401,20 +424,28 @@ void EtcdRegistry::update_sync_state() {
   if (changed && on_state_) on_state_(state_);
 }
 
+// Every key we may have written lives on a lease of ours, so revoking our leases removes exactly
+// our keys, atomically per lease, in one request for any number of services. Deleting by name
+// could remove a key another owner wrote under the same name.
 void EtcdRegistry::shutdown(std::chrono::milliseconds timeout, DoneCallback done) {
   if (shutting_down_) return;
   shutting_down_ = true;
   shutdown_done_ = std::move(done);
   retry_timer_.cancel();
+  ++keepalive_generation_;
   keepalive_timer_.cancel();
   if (keepalive_) keepalive_->cancel();
   keepalive_.reset();
 
-  std::set<std::string> keys(maybe_present_);
-  for (const auto& [key, value] : written_) keys.insert(key);
-  for (const auto& [key, w] : desired_) keys.insert(key);  // covers puts still in flight
-  spdlog::info("registry: deregistering {} entries and revoking lease {}", written_.size(),
+  std::vector<std::int64_t> leases(stale_leases_);
+  if (lease_id_ != 0) leases.push_back(lease_id_);
+  spdlog::info("registry: deregistering {} entries by revoking lease {}", written_.size(),
                lease_hex(lease_id_));
+  if (leases.empty()) {
+    return boost::asio::post(executor_, [self = weak_from_this()] {
+      if (auto s = self.lock()) s->finish_shutdown(true);
+    });
+  }
 
   shutdown_timer_.expires_after(timeout);
   shutdown_timer_.async_wait([self = weak_from_this()](const boost::system::error_code& ec) {
@@ -423,38 +454,18 @@ void EtcdRegistry::shutdown(std::chrono::milliseconds timeout, DoneCallback done
     spdlog::warn("registry: deregistration did not finish in time; entries expire with the lease");
     s->finish_shutdown(false);
   });
-
-  auto revoke = [self = weak_from_this()] {
-    auto s = self.lock();
-    if (!s) return;
-    if (s->lease_id_ == 0) return s->finish_shutdown(s->shutdown_clean_);
-    s->client_.lease_revoke(
-        s->lease_id_, [self](const grpc::Status& status, etcdserverpb::LeaseRevokeResponse&&) {
-          auto s2 = self.lock();
-          if (!s2) return;
-          if (!status.ok() && status.error_code() != grpc::StatusCode::NOT_FOUND) {
-            spdlog::warn("registry: lease revoke failed: {}", describe(status));
-            s2->shutdown_clean_ = false;
-          }
-          s2->finish_shutdown(s2->shutdown_clean_);
-        });
-  };
-
-  if (keys.empty()) return boost::asio::post(executor_, revoke);
-  auto chunks = chunk({keys.begin(), keys.end()});
-  shutdown_calls_ = static_cast<int>(chunks.size());
-  for (const auto& c : chunks) {
-    etcdserverpb::TxnRequest req;
-    for (const auto& key : c) req.add_success()->mutable_request_delete_range()->set_key(key);
-    client_.txn(std::move(req), [self = weak_from_this(), revoke](const grpc::Status& status,
-                                                                  etcdserverpb::TxnResponse&&) {
+  shutdown_calls_ = static_cast<int>(leases.size());
+  for (const auto id : leases) {
+    client_.lease_revoke(id, [self = weak_from_this(), id](const grpc::Status& status,
+                                                           etcdserverpb::LeaseRevokeResponse&&) {
       auto s = self.lock();
       if (!s) return;
-      if (!status.ok()) {
-        spdlog::warn("registry: delete failed: {}", describe(status));
+      // NOT_FOUND: the lease (and its keys) is already gone, which is what we want.
+      if (!status.ok() && status.error_code() != grpc::StatusCode::NOT_FOUND) {
+        spdlog::warn("registry: revoking lease {} failed: {}", lease_hex(id), describe(status));
         s->shutdown_clean_ = false;
       }
-      if (--s->shutdown_calls_ == 0) revoke();
+      if (--s->shutdown_calls_ == 0) s->finish_shutdown(s->shutdown_clean_);
     });
   }
 }

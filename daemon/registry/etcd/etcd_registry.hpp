@@ -7,7 +7,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <map>
 #include <memory>
-#include <optional>
 #include <set>
 
 #include "config/manifest.hpp"
@@ -31,8 +30,6 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
   void shutdown(std::chrono::milliseconds timeout, DoneCallback done) override;
   RegistryState state() const override { return state_; }
 
-  std::int64_t lease_id() const { return lease_id_; }
-
  private:
   struct Wanted {
     std::string id;
@@ -43,17 +40,18 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
   void grant();
   void verify();
   void write(Batch batch);
+  void on_call_succeeded();
   void on_call_failed(const char* what, const grpc::Status& status);
   void lease_lost(const std::string& why);
   void retry_later();
-  void mark_up();
+  bool ours(std::int64_t lease) const;
 
-  void start_keepalive();
+  void arm_keepalive(std::chrono::milliseconds delay);
   void keepalive_tick();
   void on_keepalive(const etcdserverpb::LeaseKeepAliveResponse& resp);
   void on_keepalive_closed(const grpc::Status& status);
 
-  void set_state(Connectivity c, const std::string& error);
+  void set_connectivity(Connectivity c, const std::string& error);
   void update_sync_state();
   void finish_shutdown(bool clean);
   std::string id_of(const std::string& key) const;
@@ -62,26 +60,31 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
   config::RegistrySpec spec_;
   const runtime::Clock& clock_;
   EtcdClient client_;
-  runtime::Backoff backoff_;            // unary calls
+  runtime::Backoff backoff_;            // retries of grants and writes
   runtime::Backoff keepalive_backoff_;  // reopening the keepalive stream
 
   std::map<std::string, Wanted> desired_;          // key -> what must be there
   std::map<std::string, std::string> written_;     // key -> value confirmed under lease_id_
   std::map<std::string, std::string> written_id_;  // key -> id, for log lines
-  std::set<std::string> maybe_present_;            // keys that may exist outside written_
+  std::set<std::string> maybe_present_;            // keys that may exist under a lease of ours
+  std::set<std::string> tracked_;  // every key we ever put (bounded by the manifest); verified
   std::map<std::string, runtime::Clock::time_point> changed_at_;  // key -> when apply() changed it
 
   std::int64_t lease_id_ = 0;
   std::int64_t lease_ttl_s_ = 0;
   std::vector<std::int64_t> stale_leases_;  // earlier leases of ours, revoked once in sync
+  std::size_t max_txn_ops_ = kMaxTxnOps;    // halved if etcd says "too many operations"
   bool busy_ = false;                       // one etcd operation at a time
   bool verify_needed_ = false;              // re-read our keys before trusting written_
   bool retry_pending_ = false;
+  std::string write_error_;  // the last refusal of a write, logged once per change
+  runtime::Clock::time_point granted_at_{};
   runtime::Clock::time_point last_keepalive_ok_{};
   runtime::Clock::time_point last_verify_{};
 
   std::shared_ptr<KeepAliveStream> keepalive_;
   boost::asio::steady_timer keepalive_timer_;
+  std::uint64_t keepalive_generation_ = 0;  // a re-armed timer's stale handler does nothing
   boost::asio::steady_timer retry_timer_;
   boost::asio::steady_timer shutdown_timer_;
 

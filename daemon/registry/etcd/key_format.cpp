@@ -2,15 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/address.hpp"
+
 namespace registrar::registry::etcd {
 
-std::string host_port(const std::string& address, std::uint16_t port) {
-  const bool v6 = address.find(':') != std::string::npos && address.front() != '[';
-  return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
-}
-
 Entry format_entry(config::EtcdKeyFormat format, const std::string& prefix, const Registration& r) {
-  const std::string hp = host_port(r.address, r.port);
+  const std::string hp = config::join_host_port(r.address, r.port);
   switch (format) {
     case config::EtcdKeyFormat::GoKit:
       return {prefix + "/" + r.name + "/" + hp, hp};

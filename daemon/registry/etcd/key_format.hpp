@@ -13,9 +13,6 @@ struct Entry {
   std::string value;
 };
 
-// "<address>:<port>", with IPv6 literals bracketed: "[::1]:50051".
-std::string host_port(const std::string& address, std::uint16_t port);
-
 // json:    <prefix>/<name>/<id>                 {"name","id","address","port","tags","meta"}
 // gokit:   <prefix>/<name>/<address>:<port>     <address>:<port>
 // grpc-go: <name>/<address>:<port>              {"Op":0,"Addr":"<address>:<port>","Metadata":null}

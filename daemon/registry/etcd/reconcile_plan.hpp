@@ -2,6 +2,7 @@
 // operations. Pure: no I/O, no time.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <map>
 #include <set>
@@ -22,6 +23,17 @@ struct Op {
 };
 
 using Batch = std::vector<Op>;
+
+// Splits `items` into consecutive groups of at most `max` (at least 1).
+template <class T>
+std::vector<std::vector<T>> split(const std::vector<T>& items, std::size_t max) {
+  if (max == 0) max = 1;
+  std::vector<std::vector<T>> out;
+  for (std::size_t i = 0; i < items.size(); i += max)
+    out.emplace_back(items.begin() + static_cast<std::ptrdiff_t>(i),
+                     items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), i + max)));
+  return out;
+}
 
 // desired: key -> value that must exist under our lease.
 // written: key -> value we know is in etcd under our current lease.

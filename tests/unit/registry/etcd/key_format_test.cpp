@@ -6,7 +6,6 @@
 using registrar::config::EtcdKeyFormat;
 using registrar::registry::Registration;
 using registrar::registry::etcd::format_entry;
-using registrar::registry::etcd::host_port;
 
 namespace {
 Registration hello() {
@@ -49,9 +48,9 @@ TEST_CASE("grpc-go format: no prefix, value is a naming update with Op 0 and nul
 }
 
 TEST_CASE("IPv6 addresses are bracketed in host:port") {
-  CHECK(host_port("::1", 80) == "[::1]:80");
-  CHECK(host_port("[::1]", 80) == "[::1]:80");
-  CHECK(host_port("svc.local", 80) == "svc.local:80");
   Registration r{"h", "h-1", "fd00::5", 443, {}, {}};
   CHECK(format_entry(EtcdKeyFormat::GoKit, "/s", r).value == "[fd00::5]:443");
+  CHECK(format_entry(EtcdKeyFormat::GoKit, "/s", r).key == "/s/h/[fd00::5]:443");
+  CHECK(nlohmann::json::parse(format_entry(EtcdKeyFormat::GrpcGo, "", r).value)["Addr"] ==
+        "[fd00::5]:443");
 }
