@@ -24,7 +24,7 @@ struct Location {
 };
 
 struct BackoffSpec {
-  Duration initial{1000};
+  Duration initial{1000};  // 1ms to 1h, as is max
   Duration max{30000};
   double multiplier = 1.6;
   double jitter = 0.2;  // +/- fraction of each delay
@@ -34,9 +34,10 @@ struct EtcdSpec {
   std::vector<std::string> endpoints{"127.0.0.1:2379"};  // host:port, tried in order
   std::string prefix = "/services";  // no trailing slash; unused by grpc-go format
   EtcdKeyFormat format = EtcdKeyFormat::Json;
-  Duration lease_ttl{10000};        // >= 2s (etcd's minimum TTL), whole seconds on the wire
-  Duration dial_timeout{3000};      // connect + per-request deadline
-  Duration resync_interval{30000};  // re-read our keys to catch outside deletions; 0 = off
+  Duration lease_ttl{10000};        // 2s (etcd's minimum TTL) to 24h, whole seconds
+  Duration dial_timeout{3000};      // connect + per-request deadline; 10ms to 10m
+  Duration resync_interval{30000};  // re-read our keys to catch outside deletions; 0 = off,
+                                    // else 1s to 24h
 };
 
 struct RegistrySpec {
@@ -49,7 +50,8 @@ struct ProbeSpec {
   ProbeMode mode = ProbeMode::Watch;
   Duration interval{
       1000};               // poll period; in watch mode, how often the streamed status counts again
-  Duration timeout{1000};  // deadline of each Check call and of connecting
+  Duration timeout{1000};  // deadline of each Check call and of connecting; 10ms to 1h, as is
+                           // interval
   int rise = 1;            // consecutive successes to become healthy
   int fall = 1;            // consecutive failures to become unhealthy
   std::string target;      // host:port to probe; default "<address>:<port>"
@@ -80,8 +82,9 @@ struct Manifest {
   RegistrySpec registry;
   ProbeSpec default_probe;
   std::vector<ServiceSpec> services;
-  Duration drain{0};                // wait after deregistering, before exiting
-  Duration shutdown_timeout{5000};  // bound on deregistration when the registry is slow or down
+  Duration drain{0};                // wait after deregistering, before exiting; at most 1h
+  Duration shutdown_timeout{5000};  // bound on deregistration when the registry is slow or down;
+                                    // 100ms to 10m
 };
 
 }  // namespace registrar::config

@@ -7,6 +7,7 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstring>
@@ -20,11 +21,30 @@
 #include "config/effective.hpp"
 #include "config/enums.hpp"
 #include "config/suggest.hpp"
+#include "config/utf8.hpp"
 
 namespace registrar::config {
 namespace {
 
 using Keys = std::span<const std::string_view>;
+
+using namespace std::chrono_literals;
+
+// Allowed ranges of durations, inclusive. Each keeps the value in the range its consumer can
+// handle: the etcd client converts dial_timeout to int milliseconds, etcd refuses very long
+// lease TTLs (OUT_OF_RANGE, which the daemon would retry forever), and timers should not be
+// armed for years.
+struct DurationRange {
+  Duration min;
+  Duration max;
+};
+constexpr DurationRange kDialTimeoutRange{10ms, 10min};
+constexpr DurationRange kLeaseTtlRange{2s, 24h};
+constexpr DurationRange kResyncIntervalRange{1s, 24h};  // or 0 (off)
+constexpr DurationRange kBackoffRange{1ms, 1h};
+constexpr DurationRange kProbeRange{10ms, 1h};
+constexpr DurationRange kDrainRange{0ms, 1h};
+constexpr DurationRange kShutdownTimeoutRange{100ms, 10min};
 
 constexpr std::array<std::string_view, 5> kRootKeys{"registry", "defaults", "services", "drain",
                                                     "shutdown_timeout"};
@@ -102,10 +122,9 @@ class Parser {
       m.services = services(*v, m.default_probe);
       check_address_keys(m);
     }
-    if (auto v = find(keys, "drain")) m.drain = duration(*v);
+    if (auto v = find(keys, "drain")) m.drain = bounded_duration(*v, kDrainRange);
     if (auto v = find(keys, "shutdown_timeout")) {
-      m.shutdown_timeout = duration(*v);
-      if (m.shutdown_timeout.count() == 0) fail(*v, "must be greater than 0");
+      m.shutdown_timeout = bounded_duration(*v, kShutdownTimeoutRange);
     }
     return m;
   }
@@ -199,11 +218,22 @@ class Parser {
   // The interpolated text of a scalar. `kind` names the expected type for messages.
   std::string text(const Value& v, std::string_view kind = "a string") const {
     if (!v.node.IsScalar()) fail(v, "expected " + std::string(kind) + ", got " + describe(v.node));
+    std::string value;
     try {
-      return interpolate(v.node.Scalar(), env_);
+      value = interpolate(v.node.Scalar(), env_);
     } catch (const InterpolationError& e) {
       fail(v, e.what());
     }
+    // Strings end up in JSON (etcd values), which must be UTF-8. The value itself is left out of
+    // the message: a reference shows where it came from, and the position points at it.
+    if (!is_valid_utf8(value)) {
+      std::string message = "value is not valid UTF-8";
+      if (v.node.Scalar() != value && is_valid_utf8(v.node.Scalar())) {
+        message += " (from " + quoted(v.node.Scalar()) + ")";
+      }
+      fail(v, message);
+    }
+    return value;
   }
 
   // `"value"`, plus `(from "${X}")` when interpolation changed it.
@@ -221,10 +251,21 @@ class Parser {
     return *d;
   }
 
-  Duration positive_duration(const Value& v) const {
+  // A duration in `range`. `min_note` explains the minimum in the message, when it needs a reason.
+  Duration bounded_duration(const Value& v, DurationRange range,
+                            std::string_view min_note = "") const {
     Duration d = duration(v);
-    if (d.count() == 0) fail(v, "must be greater than 0");
+    if (d < range.min || d > range.max) fail(v, range_message(range, d, min_note));
     return d;
+  }
+
+  static std::string range_message(DurationRange range, Duration got,
+                                   std::string_view min_note = "") {
+    std::string got_text = ", got " + format_duration(got);
+    if (range.min.count() == 0) return "must be at most " + format_duration(range.max) + got_text;
+    std::string min = format_duration(range.min);
+    if (!min_note.empty()) min += " (" + std::string(min_note) + ")";
+    return "must be between " + min + " and " + format_duration(range.max) + got_text;
   }
 
   // A decimal integer in [min, max]; no sign other than '-', no leading zeros.
@@ -299,13 +340,22 @@ class Parser {
       if (e.lease_ttl.count() % 1000 != 0) {
         fail(*t, "must be whole seconds, got " + format_duration(e.lease_ttl));
       }
-      if (e.lease_ttl < Duration{2000}) {
-        fail(*t,
-             "must be at least 2s (etcd's minimum lease TTL), got " + format_duration(e.lease_ttl));
+      if (e.lease_ttl < kLeaseTtlRange.min || e.lease_ttl > kLeaseTtlRange.max) {
+        fail(*t, range_message(kLeaseTtlRange, e.lease_ttl, "etcd's minimum lease TTL"));
       }
     }
-    if (auto t = find(keys, "dial_timeout")) e.dial_timeout = positive_duration(*t);
-    if (auto t = find(keys, "resync_interval")) e.resync_interval = duration(*t);
+    if (auto t = find(keys, "dial_timeout")) {
+      e.dial_timeout = bounded_duration(*t, kDialTimeoutRange);
+    }
+    if (auto t = find(keys, "resync_interval")) {
+      e.resync_interval = duration(*t);
+      const DurationRange& r = kResyncIntervalRange;
+      if (e.resync_interval.count() != 0 &&
+          (e.resync_interval < r.min || e.resync_interval > r.max)) {
+        fail(*t, "must be 0 (off) or between " + format_duration(r.min) + " and " +
+                     format_duration(r.max) + ", got " + format_duration(e.resync_interval));
+      }
+    }
     return e;
   }
 
@@ -354,8 +404,8 @@ class Parser {
     BackoffSpec b;
     auto initial = find(keys, "initial");
     auto max = find(keys, "max");
-    if (initial) b.initial = positive_duration(*initial);
-    if (max) b.max = positive_duration(*max);
+    if (initial) b.initial = bounded_duration(*initial, kBackoffRange);
+    if (max) b.max = bounded_duration(*max, kBackoffRange);
     if (auto m = find(keys, "multiplier")) {
       b.multiplier = number(*m);
       if (b.multiplier < 1) fail(*m, "must be at least 1, got " + text(*m));
@@ -390,8 +440,8 @@ class Parser {
     auto keys =
         per_service ? fields(v, kServiceProbeKeys) : fields(v, kDefaultProbeKeys, defaults_special);
     if (auto m = find(keys, "mode")) p.mode = choice(*m, kProbeModeNames);
-    if (auto i = find(keys, "interval")) p.interval = positive_duration(*i);
-    if (auto t = find(keys, "timeout")) p.timeout = positive_duration(*t);
+    if (auto i = find(keys, "interval")) p.interval = bounded_duration(*i, kProbeRange);
+    if (auto t = find(keys, "timeout")) p.timeout = bounded_duration(*t, kProbeRange);
     if (auto r = find(keys, "rise")) p.rise = static_cast<int>(integer(*r, 1, INT_MAX));
     if (auto f = find(keys, "fall")) p.fall = static_cast<int>(integer(*f, 1, INT_MAX));
     if (auto t = find(keys, "target")) {
@@ -524,6 +574,9 @@ class Parser {
       if (!key.IsScalar()) fail(key.Mark(), v.path, "keys must be strings, got " + describe(key));
       std::string path = join_path(v.path, key.Scalar());
       if (key.Scalar().empty()) fail(key.Mark(), v.path, "keys must not be empty");
+      if (!is_valid_utf8(key.Scalar())) {
+        fail(key.Mark(), v.path, "keys must be valid UTF-8, got " + quoted(key.Scalar()));
+      }
       if (auto [first, inserted] = seen.emplace(key.Scalar(), key.Mark().line + 1); !inserted) {
         fail(key.Mark(), path,
              "duplicate key " + quoted(key.Scalar()) + " (first set at line " +

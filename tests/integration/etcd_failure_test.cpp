@@ -158,3 +158,86 @@ TEST_CASE("etcd failure: a dead first endpoint changes nothing visible", "[etcd-
   CHECK(ctl.get_all().empty());
   CHECK(ctl.lease_list().empty());
 }
+
+TEST_CASE("etcd failure: a key deleted behind the daemon's back returns within one resync",
+          "[etcd-failure]") {
+  if (!have_binaries()) return;
+  EtcdServer etcd;
+  HelloService hello;
+  ManifestParams m;
+  m.endpoints = {etcd.endpoint()};
+  m.resync_interval = "1s";
+  m.services = {entry_for(hello, "hello-1")};
+  Daemon daemon(manifest_yaml(m));
+  DumpOnFailure dump(daemon.process());
+
+  const Etcdctl ctl = etcd.ctl();
+  const auto before = wait_for_keys(ctl, "/services/", {"/services/hello/hello-1"});
+  REQUIRE(before.has_value());
+  const auto t0 = Clock::now();
+  ctl.del("/services/hello/hello-1");  // the lease lives on: only a Range can notice
+  const auto back = wait_for_key_state(ctl, "/services/hello/hello-1", true, t0);
+  record_ms("key deleted from outside to key back (resync 1s)", count_ms(back));
+  REQUIRE(back.has_value());
+  const auto kv = ctl.get("/services/hello/hello-1");
+  REQUIRE(kv.has_value());
+  CHECK(kv->lease == before->front().lease);  // same lease: nothing was lost but the key
+  CHECK(kv->value == before->front().value);
+}
+
+TEST_CASE("etcd failure: a stale key on the daemon's lease (a late put) is removed on resync",
+          "[etcd-failure]") {
+  if (!have_binaries()) return;
+  EtcdServer etcd;
+  HelloService hello;
+  ManifestParams m;
+  m.endpoints = {etcd.endpoint()};
+  m.resync_interval = "1s";
+  m.services = {entry_for(hello, "hello-1")};
+  Daemon daemon(manifest_yaml(m));
+  DumpOnFailure dump(daemon.process());
+
+  const Etcdctl ctl = etcd.ctl();
+  const auto before = wait_for_keys(ctl, "/services/", {"/services/hello/hello-1"});
+  REQUIRE(before.has_value());
+  const auto lease = before->front().lease;
+  hello.set_serving(false);
+  REQUIRE(wait_for_key_state(ctl, "/services/hello/hello-1", false, Clock::now()));
+  // What a put that timed out and landed late looks like: our key, on our lease, while the
+  // service is unhealthy.
+  ctl.put("/services/hello/hello-1", before->front().value, lease);
+  const auto t0 = Clock::now();
+  const auto gone = wait_for_key_state(ctl, "/services/hello/hello-1", false, t0);
+  record_ms("stale key on our lease to removed (resync 1s)", count_ms(gone));
+  CHECK(gone.has_value());
+}
+
+TEST_CASE("etcd failure: an etcd allowing one operation per transaction still gets every key",
+          "[etcd-failure]") {
+  if (!have_binaries()) return;
+  EtcdServer etcd(false);
+  etcd.set_extra_args({"--max-txn-ops=1"});
+  etcd.start();
+  HelloService hello1;
+  HelloService hello2;
+  HelloService hello3;
+  ManifestParams m;
+  m.endpoints = {etcd.endpoint()};
+  m.services = {entry_for(hello1, "hello-1"), entry_for(hello2, "hello-2"),
+                entry_for(hello3, "hello-3")};
+  Daemon daemon(manifest_yaml(m));
+  DumpOnFailure dump(daemon.process());
+
+  const Etcdctl ctl = etcd.ctl();
+  CHECK(wait_for_keys(
+      ctl, "/services/",
+      {"/services/hello/hello-1", "/services/hello/hello-2", "/services/hello/hello-3"}));
+  CHECK(daemon.find_log(std::regex("fewer operations per transaction")).has_value());
+  // The refusal is logged once per distinct error, not once per attempt.
+  const std::string log = daemon.log();
+  std::size_t refusals = 0;
+  for (std::size_t at = log.find("refused a request"); at != std::string::npos;
+       at = log.find("refused a request", at + 1))
+    ++refusals;
+  CHECK(refusals <= 1);
+}

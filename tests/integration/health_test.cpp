@@ -9,10 +9,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::optional<long> count_ms(const std::optional<Millis>& d) {
-  return d ? std::optional<long>(d->count()) : std::nullopt;
-}
-
 // Flips a whole hello-service NOT_SERVING then SERVING again and checks that `key` follows,
 // printing the daemon's own latency and the one seen from outside through etcdctl.
 void flip_and_check(Daemon& daemon, HelloService& hello, const Etcdctl& ctl, const std::string& id,

@@ -81,6 +81,10 @@ std::optional<long> wait_for_daemon_latency(Daemon& daemon, const std::string& i
 // Prints a measured value for the record (never asserted on).
 void record(const std::string& what, const std::string& value);
 void record_ms(const std::string& what, std::optional<long> ms);
+// Milliseconds of an optional duration (nullopt stays nullopt), for record_ms.
+inline std::optional<long> count_ms(const std::optional<Millis>& d) {
+  return d ? std::optional<long>(d->count()) : std::nullopt;
+}
 
 // Prints `process`'s output when the test case it lives in has a failed assertion (CHECK or
 // REQUIRE) by the time this guard is destroyed. Declare it after the process.

@@ -44,25 +44,25 @@ void EtcdServer::start(Millis timeout) {
   const std::string name = "itest";
   ++generation_;
   process_.reset();  // the previous run's process was reaped by kill9()/stop()
-  process_ = std::make_unique<Process>(
-      etcd_bin(),
-      std::vector<std::string>{
-          "--name=" + name,
-          "--data-dir=" + data_dir_.string(),
-          "--listen-client-urls=" + client_url(),
-          "--advertise-client-urls=" + client_url(),
-          "--listen-peer-urls=" + peer_url,
-          "--initial-advertise-peer-urls=" + peer_url,
-          "--initial-cluster=" + name + "=" + peer_url,
-          "--initial-cluster-state=new",
-          // A single member: short raft timers only make (re)starts elect themselves sooner.
-          "--heartbeat-interval=50",
-          "--election-timeout=300",
-          "--logger=zap",
-          "--log-outputs=stderr",
-          "--log-level=warn",
-      },
-      EnvVars{}, "etcd#" + std::to_string(generation_));
+  std::vector<std::string> args{
+      "--name=" + name,
+      "--data-dir=" + data_dir_.string(),
+      "--listen-client-urls=" + client_url(),
+      "--advertise-client-urls=" + client_url(),
+      "--listen-peer-urls=" + peer_url,
+      "--initial-advertise-peer-urls=" + peer_url,
+      "--initial-cluster=" + name + "=" + peer_url,
+      "--initial-cluster-state=new",
+      // A single member: short raft timers only make (re)starts elect themselves sooner.
+      "--heartbeat-interval=50",
+      "--election-timeout=300",
+      "--logger=zap",
+      "--log-outputs=stderr",
+      "--log-level=warn",
+  };
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  process_ = std::make_unique<Process>(etcd_bin(), std::move(args), EnvVars{},
+                                       "etcd#" + std::to_string(generation_));
   const Etcdctl ctl(endpoint(), 1s);
   const bool up = wait_until(
       [&] {

@@ -32,6 +32,10 @@ class EtcdServer {
   // kill9() if running, empty the data dir, start() on the same ports: a brand-new cluster.
   void wipe_and_restart(Millis timeout = 15s);
 
+  // Extra etcd flags (e.g. "--max-txn-ops=1") for the next start(); construct with
+  // start_now = false to have them on the first start.
+  void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
+
   bool running() const;
   std::string endpoint() const;  // "127.0.0.1:PORT"
   std::string client_url() const { return "http://" + endpoint(); }
@@ -48,6 +52,7 @@ class EtcdServer {
   std::uint16_t client_port_ = 0;
   std::uint16_t peer_port_ = 0;
   int generation_ = 0;
+  std::vector<std::string> extra_args_;
   std::unique_ptr<Process> process_;
 };
 

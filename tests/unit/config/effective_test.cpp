@@ -103,7 +103,7 @@ services:
     probe: {mode: watch, target: "dns:///hello.internal:443", service: "pkg.Svc"}
   - {name: v6, address: "::1", port: 2, id: "v6:custom@1"}
   - {name: host, address: svc.example.com., port: 65535, probe: {rise: 7}}
-drain: 1h2m3s4ms
+drain: 59m3s4ms
 shutdown_timeout: 45s
 )",
                      env);

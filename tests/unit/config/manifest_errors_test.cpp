@@ -88,7 +88,7 @@ const std::vector<Row>& rows() {
       {"defaults:\n  probe: {fall: 0}\n",
        "m.yaml:2:17: defaults.probe.fall: must be at least 1, got 0"},
       {"defaults:\n  probe: {interval: 0}\n",
-       "m.yaml:2:21: defaults.probe.interval: must be greater than 0"},
+       "m.yaml:2:21: defaults.probe.interval: must be between 10ms and 1h, got 0s"},
       {"registry:\n  backoff: {multiplier: 0.5}\n",
        "m.yaml:2:25: registry.backoff.multiplier: must be at least 1, got 0.5"},
       {"registry:\n  backoff: {jitter: 1.5}\n",
@@ -97,7 +97,8 @@ const std::vector<Row>& rows() {
        "m.yaml:2:31: registry.backoff.max: max (1s) must not be less than initial (2s)"},
       {"registry:\n  backoff: {initial: 1m}\n",
        "m.yaml:2:22: registry.backoff.initial: max (30s) must not be less than initial (1m)"},
-      {"shutdown_timeout: 0s\n", "m.yaml:1:19: shutdown_timeout: must be greater than 0"},
+      {"shutdown_timeout: 0s\n",
+       "m.yaml:1:19: shutdown_timeout: must be between 100ms and 10m, got 0s"},
       // ---- durations
       {"drain: 10\n",
        R"(m.yaml:1:8: drain: invalid duration "10": missing unit (ms, s, m, h), e.g. 10s)"},
@@ -110,10 +111,60 @@ const std::vector<Row>& rows() {
       {"drain: 30s1m\n",
        R"(m.yaml:1:8: drain: invalid duration "30s1m": units must appear once each, largest first (h, m, s, ms), e.g. 1h30m)"},
       {"registry:\n  etcd:\n    lease_ttl: 1s\n",
-       "m.yaml:3:16: registry.etcd.lease_ttl: must be at least 2s (etcd's minimum lease TTL), got "
-       "1s"},
+       "m.yaml:3:16: registry.etcd.lease_ttl: must be between 2s (etcd's minimum lease TTL) and "
+       "24h, got 1s"},
       {"registry:\n  etcd:\n    lease_ttl: 2500ms\n",
        "m.yaml:3:16: registry.etcd.lease_ttl: must be whole seconds, got 2s500ms"},
+      // ---- duration bounds (inclusive; the edges are accepted, see manifest_test.cpp)
+      {"registry:\n  etcd:\n    dial_timeout: 0\n",
+       "m.yaml:3:19: registry.etcd.dial_timeout: must be between 10ms and 10m, got 0s"},
+      {"registry:\n  etcd:\n    dial_timeout: 9ms\n",
+       "m.yaml:3:19: registry.etcd.dial_timeout: must be between 10ms and 10m, got 9ms"},
+      {"registry:\n  etcd:\n    dial_timeout: 1000h\n",
+       "m.yaml:3:19: registry.etcd.dial_timeout: must be between 10ms and 10m, got 1000h"},
+      {"registry:\n  etcd:\n    dial_timeout: 10m1ms\n",
+       "m.yaml:3:19: registry.etcd.dial_timeout: must be between 10ms and 10m, got 10m1ms"},
+      {"registry:\n  etcd:\n    lease_ttl: 0\n",
+       "m.yaml:3:16: registry.etcd.lease_ttl: must be between 2s (etcd's minimum lease TTL) and "
+       "24h, got 0s"},
+      {"registry:\n  etcd:\n    lease_ttl: 24h1s\n",
+       "m.yaml:3:16: registry.etcd.lease_ttl: must be between 2s (etcd's minimum lease TTL) and "
+       "24h, got 24h1s"},
+      {"registry:\n  etcd:\n    lease_ttl: 100000h\n",
+       "m.yaml:3:16: registry.etcd.lease_ttl: must be between 2s (etcd's minimum lease TTL) and "
+       "24h, got 100000h"},
+      {"registry:\n  etcd:\n    resync_interval: 999ms\n",
+       "m.yaml:3:22: registry.etcd.resync_interval: must be 0 (off) or between 1s and 24h, got "
+       "999ms"},
+      {"registry:\n  etcd:\n    resync_interval: 24h1ms\n",
+       "m.yaml:3:22: registry.etcd.resync_interval: must be 0 (off) or between 1s and 24h, got "
+       "24h1ms"},
+      {"registry:\n  backoff: {initial: 0}\n",
+       "m.yaml:2:22: registry.backoff.initial: must be between 1ms and 1h, got 0s"},
+      {"registry:\n  backoff: {initial: 1h1ms}\n",
+       "m.yaml:2:22: registry.backoff.initial: must be between 1ms and 1h, got 1h1ms"},
+      {"registry:\n  backoff: {max: 0s}\n",
+       "m.yaml:2:18: registry.backoff.max: must be between 1ms and 1h, got 0s"},
+      {"registry:\n  backoff: {max: 2h}\n",
+       "m.yaml:2:18: registry.backoff.max: must be between 1ms and 1h, got 2h"},
+      {"defaults:\n  probe: {interval: 9ms}\n",
+       "m.yaml:2:21: defaults.probe.interval: must be between 10ms and 1h, got 9ms"},
+      {"defaults:\n  probe: {interval: 1h1ms}\n",
+       "m.yaml:2:21: defaults.probe.interval: must be between 10ms and 1h, got 1h1ms"},
+      {"defaults:\n  probe: {timeout: 0}\n",
+       "m.yaml:2:20: defaults.probe.timeout: must be between 10ms and 1h, got 0s"},
+      {kService + "    probe: {interval: 5ms}\n",
+       "m.yaml:5:23: services[0].probe.interval: must be between 10ms and 1h, got 5ms"},
+      {kService + "    probe: {timeout: 2h}\n",
+       "m.yaml:5:22: services[0].probe.timeout: must be between 10ms and 1h, got 2h"},
+      {"drain: 1h1ms\n", "m.yaml:1:8: drain: must be at most 1h, got 1h1ms"},
+      {"drain: 1000h\n", "m.yaml:1:8: drain: must be at most 1h, got 1000h"},
+      {"shutdown_timeout: 99ms\n",
+       "m.yaml:1:19: shutdown_timeout: must be between 100ms and 10m, got 99ms"},
+      {"shutdown_timeout: 10m1s\n",
+       "m.yaml:1:19: shutdown_timeout: must be between 100ms and 10m, got 10m1s"},
+      {"shutdown_timeout: ${T}\n",
+       "m.yaml:1:19: shutdown_timeout: must be between 100ms and 10m, got 1h"},
       // ---- enums
       {"registry:\n  etcd:\n    format: grpcgo\n",
        R"(m.yaml:3:13: registry.etcd.format: invalid value "grpcgo" (allowed: json, gokit, grpc-go); did you mean "grpc-go"?)"},
@@ -174,6 +225,43 @@ const std::vector<Row>& rows() {
        "m.yaml:1:8: drain: a '$' must start ${VAR} or ${VAR:-default} (write $$ for a literal $)"},
       {"services:\n  - name: a\n    address: h\n    port: ${P}\n",
        R"(m.yaml:4:11: services[0].port: expected an integer, got "abc" (from "${P}"))"},
+      // ---- invalid UTF-8: refused wherever a string is taken, never echoed raw (\xE9)
+      {kService + "    meta: {k: \"caf\xe9\"}\n",
+       "m.yaml:5:15: services[0].meta.k: value is not valid UTF-8"},
+      {kService + "    meta: {\"caf\xe9\": x}\n",
+       R"(m.yaml:5:12: services[0].meta: keys must be valid UTF-8, got "caf\xE9")"},
+      {kService + "    tags: [ok, \"v\xff\"]\n",
+       "m.yaml:5:16: services[0].tags[1]: value is not valid UTF-8"},
+      {kService + "    id: \"a\xc0\xaf\"\n",  // overlong '/'
+       "m.yaml:5:9: services[0].id: value is not valid UTF-8"},
+      {kService + "    meta: {k: \"${BAD}\"}\n",
+       R"(m.yaml:5:15: services[0].meta.k: value is not valid UTF-8 (from "${BAD}"))"},
+      {kService + "    id: x-${BAD:-y}\n",
+       R"(m.yaml:5:9: services[0].id: value is not valid UTF-8 (from "x-${BAD:-y}"))"},
+      {"services:\n  - name: \"caf\xc3\"\n    address: h\n    port: 1\n",  // truncated
+       "m.yaml:2:11: services[0].name: value is not valid UTF-8"},
+      {"services:\n  - name: a\n    address: \"h\xe9\"\n    port: 1\n",
+       "m.yaml:3:14: services[0].address: value is not valid UTF-8"},
+      {"services:\n  - name: a\n    address: h\n    port: \"1\xe9\"\n",
+       "m.yaml:4:11: services[0].port: value is not valid UTF-8"},
+      {kService + "    probe: {target: \"h\xed\xa0\x80:1\"}\n",  // surrogate U+D800
+       "m.yaml:5:21: services[0].probe.target: value is not valid UTF-8"},
+      {kService + "    probe: {service: \"s\xf4\x90\x80\x80\"}\n",  // U+110000
+       "m.yaml:5:22: services[0].probe.service: value is not valid UTF-8"},
+      {"registry:\n  etcd:\n    prefix: \"/s\xf0\x80\x80\x80\"\n",  // overlong NUL
+       "m.yaml:3:13: registry.etcd.prefix: value is not valid UTF-8"},
+      {"registry:\n  etcd:\n    endpoints: [a:1, \"\xe9:2\"]\n",
+       "m.yaml:3:22: registry.etcd.endpoints[1]: value is not valid UTF-8"},
+      {"registry:\n  etcd:\n    endpoints: \"${BAD}:2379\"\n",
+       R"(m.yaml:3:16: registry.etcd.endpoints: value is not valid UTF-8 (from "${BAD}:2379"))"},
+      {"drain: \"1s\x80\"\n", "m.yaml:1:8: drain: value is not valid UTF-8"},
+      // other messages that quote raw bytes escape them
+      {"caf\xe9: 1\n",
+       R"(m.yaml:1:1: caf\xE9: unknown key "caf\xE9" (allowed: registry, defaults, services, drain, shutdown_timeout))"},
+      {"drain: \"${A\xe9}\"\n",
+       R"(m.yaml:1:8: drain: invalid variable reference "${A\xE9}" (use ${VAR} or ${VAR:-default}; VAR is letters, digits and '_'))"},
+      {kService + "    meta: {\"caf\xe9\": {a: b}}\n",
+       R"(m.yaml:5:12: services[0].meta: keys must be valid UTF-8, got "caf\xE9")"},
       // ---- document level
       {"services: [\n", "m.yaml:2:1: invalid YAML: end of sequence flow not found"},
       {"drain: 1s\n---\ndrain: 2s\n",
@@ -191,7 +279,7 @@ const std::vector<Row>& rows() {
 
 TEST_CASE("bad manifests are refused with one exact line each") {
   REQUIRE(rows().size() >= 30);
-  auto env = env_of({{"P", "abc"}});
+  auto env = env_of({{"P", "abc"}, {"T", "1h"}, {"BAD", "caf\xe9"}});
   for (const Row& row : rows()) {
     INFO("manifest:\n" << row.yaml);
     CHECK(error_of(row.yaml, env) == row.error);

@@ -298,6 +298,82 @@ TEST_CASE("quoted numbers and durations are accepted") {
   CHECK(m.services[0].port == 80);
 }
 
+TEST_CASE("durations at the edges of their ranges are accepted") {
+  Manifest lo = parse(R"(registry:
+  etcd: {lease_ttl: 2s, dial_timeout: 10ms, resync_interval: 1s}
+  backoff: {initial: 1ms, max: 1ms}
+defaults:
+  probe: {interval: 10ms, timeout: 10ms}
+services:
+  - {name: a, address: h, port: 1, probe: {interval: 10ms, timeout: 10ms}}
+drain: 0
+shutdown_timeout: 100ms
+)");
+  CHECK(lo.registry.etcd.lease_ttl == ms{2000});
+  CHECK(lo.registry.etcd.dial_timeout == ms{10});
+  CHECK(lo.registry.etcd.resync_interval == ms{1000});
+  CHECK(lo.registry.backoff.initial == ms{1});
+  CHECK(lo.registry.backoff.max == ms{1});
+  CHECK(lo.default_probe.interval == ms{10});
+  CHECK(lo.default_probe.timeout == ms{10});
+  CHECK(lo.services[0].probe.interval == ms{10});
+  CHECK(lo.services[0].probe.timeout == ms{10});
+  CHECK(lo.drain == ms{0});
+  CHECK(lo.shutdown_timeout == ms{100});
+
+  Manifest hi = parse(R"(registry:
+  etcd: {lease_ttl: 24h, dial_timeout: 10m, resync_interval: 24h}
+  backoff: {initial: 1h, max: 60m}
+defaults:
+  probe: {interval: 1h, timeout: 3600s}
+services:
+  - {name: a, address: h, port: 1, probe: {interval: 60m, timeout: 3600000ms}}
+drain: 1h
+shutdown_timeout: 10m
+)");
+  CHECK(hi.registry.etcd.lease_ttl == ms{86400000});
+  CHECK(hi.registry.etcd.dial_timeout == ms{600000});
+  CHECK(hi.registry.etcd.resync_interval == ms{86400000});
+  CHECK(hi.registry.backoff.initial == ms{3600000});
+  CHECK(hi.registry.backoff.max == ms{3600000});
+  CHECK(hi.default_probe.interval == ms{3600000});
+  CHECK(hi.default_probe.timeout == ms{3600000});
+  CHECK(hi.services[0].probe.interval == ms{3600000});
+  CHECK(hi.services[0].probe.timeout == ms{3600000});
+  CHECK(hi.drain == ms{3600000});
+  CHECK(hi.shutdown_timeout == ms{600000});
+
+  // resync_interval 0 turns resyncing off
+  CHECK(parse("registry:\n  etcd: {resync_interval: 0s}\n").registry.etcd.resync_interval == ms{0});
+}
+
+TEST_CASE("valid UTF-8 is accepted in every string") {
+  auto env = env_of({{"CITY",
+                      "K\xc3\xb8"
+                      "benhavn"}});
+  Manifest m = parse(
+      "services:\n"
+      "  - name: a\n"
+      "    id: \"caf\xc3\xa9-\xe2\x82\xac-\xf0\x9f\x98\x80\"\n"
+      "    address: h\n"
+      "    port: 1\n"
+      "    tags: [\"\xc3\xbcn\xc3\xaf"
+      "code\", \"\xef\xbf\xbf\", \"\xf4\x8f\xbf\xbf\"]\n"
+      "    meta: {\"cl\xc3\xa9\": \"${CITY}\", esc: \"caf\\xe9\"}\n"
+      "    probe: {service: \"\xed\x9f\xbf\"}\n",
+      env);
+  const ServiceSpec& s = m.services[0];
+  CHECK(s.id == "caf\xc3\xa9-\xe2\x82\xac-\xf0\x9f\x98\x80");  // é, €, U+1F600
+  CHECK(s.tags == std::vector<std::string>{"\xc3\xbcn\xc3\xaf"
+                                           "code",
+                                           "\xef\xbf\xbf", "\xf4\x8f\xbf\xbf"});
+  CHECK(s.meta.at("cl\xc3\xa9") ==
+        "K\xc3\xb8"
+        "benhavn");
+  CHECK(s.meta.at("esc") == "caf\xc3\xa9");  // a YAML escape: U+00E9, written as UTF-8
+  CHECK(s.probe.service == "\xed\x9f\xbf");  // U+D7FF, just below the surrogates
+}
+
 TEST_CASE("ids may be chosen freely but must be unique") {
   Manifest m = parse(R"(services:
   - {name: a, address: h, port: 1, id: "a:1@h"}
