@@ -21,16 +21,15 @@ void add_config_option(CLI::App& app, std::string& path) {
       ->capture_default_str();
 }
 
-void add_log_options(CLI::App& app, LogOptions& log, bool& no_timestamps) {
+void add_log_options(CLI::App& app, LogOptions& log, std::string& format, bool& no_timestamps) {
   app.add_option("--log-level", log.level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
-  app.add_option("--log-format", log.format, "text or json")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, LogFormat>{{"text", LogFormat::Text}, {"json", LogFormat::Json}}))
-      ->default_str("text");
+  app.add_option("--log-format", format, "text, or json (one object per line)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   app.add_flag("--no-log-timestamps", no_timestamps,
-               "Omit timestamps (automatic when stderr is the systemd journal)");
+               "Omit timestamps (automatic when JOURNAL_STREAM is set, i.e. under systemd)");
 }
 
 }  // namespace
@@ -42,19 +41,20 @@ int main(int argc, char** argv) {
 
   RunOptions run_options;
   run_options.config_path = kDefaultConfig;
+  std::string log_format = "text";
   bool no_timestamps = false;
-  // Without a subcommand, the top-level flags mean `run`.
+  // Without a subcommand, the top-level flags mean `run`. `-c` names the manifest for every
+  // subcommand, before or after the subcommand's name.
   add_config_option(app, run_options.config_path);
-  add_log_options(app, run_options.log, no_timestamps);
+  add_log_options(app, run_options.log, log_format, no_timestamps);
 
   auto* run = app.add_subcommand("run", "Run the daemon (the default when no subcommand is given)");
   add_config_option(*run, run_options.config_path);
-  add_log_options(*run, run_options.log, no_timestamps);
+  add_log_options(*run, run_options.log, log_format, no_timestamps);
 
-  std::string check_path = kDefaultConfig;
   auto* check =
       app.add_subcommand("check", "Validate a manifest and print the effective configuration");
-  add_config_option(*check, check_path);
+  add_config_option(*check, run_options.config_path);
 
   try {
     app.parse(argc, argv);
@@ -74,7 +74,9 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
-  if (*check) return check_manifest(check_path);
+  if (*check) return check_manifest(run_options.config_path);
+
+  run_options.log.format = log_format == "json" ? LogFormat::Json : LogFormat::Text;
 
   if (no_timestamps || std::getenv("JOURNAL_STREAM") != nullptr) run_options.log.timestamps = false;
   if (!setup_logging(run_options.log)) {

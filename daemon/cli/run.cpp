@@ -5,7 +5,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
@@ -18,6 +17,19 @@
 namespace registrar::cli {
 
 namespace {
+
+const char* signal_name(int signo) {
+  switch (signo) {
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGINT:
+      return "SIGINT";
+    case SIGHUP:
+      return "SIGHUP";
+    default:
+      return "signal";
+  }
+}
 
 // Leaves without running destructors: once deregistration is confirmed, tearing down gRPC
 // channels under callbacks still in flight can only add risk to an exit that must be clean.
@@ -70,11 +82,11 @@ int run_daemon(const RunOptions& options) {
       }
       if (stopping) {
         spdlog::warn("second {} received: exiting without waiting for deregistration",
-                     ::strsignal(signo));
+                     signal_name(signo));
         leave(128 + signo);
       }
       stopping = true;
-      spdlog::info("{} received: deregistering", ::strsignal(signo));
+      spdlog::info("{} received: deregistering", signal_name(signo));
       supervisor.shutdown([&](bool clean) {
         if (!clean)
           spdlog::warn("deregistration incomplete; remaining entries expire with the lease");

@@ -144,6 +144,12 @@ constexpr Millis kBackoffInitial{100};
 constexpr Millis kBackoffMinCap{2000};
 constexpr double kBackoffMultiplier = 2.0;
 constexpr double kBackoffJitter = 0.2;
+// A Watch stream that ends after this long was a good one: the next end of a stream may be
+// bridged by a reopen without reporting a failure (a server rotating its connections), and the
+// reconnect backoff starts over. Streams ending sooner twice in a row take the failure path, so
+// that a server closing every stream at once cannot make us spin.
+constexpr Millis kStableStream{1000};
+constexpr int kMaxShortStreams = 2;
 
 // The manifest normally fills probe.target; fall back to address:port if it did not.
 std::string target_of(const config::ServiceSpec& service) {
@@ -277,6 +283,7 @@ class Core : public std::enable_shared_from_this<Core> {
   void disarm(Timer Core::*which);
 
   void open_watch();
+  void reopen_watch();
   void on_first_message_timeout();
   void watch_failed(Result result);
   void repeat_current();
@@ -305,6 +312,12 @@ class Core : public std::enable_shared_from_this<Core> {
   // Watch mode.
   std::shared_ptr<WatchCall> watch_;
   bool awaiting_first_ = false;
+  SteadyClock::time_point watch_opened_{};
+  Millis first_message_limit_{};
+  // The current stream replaces one that ended after delivering messages; until its first
+  // message (or failure) nothing is reported, not even the last status again.
+  bool reopening_ = false;
+  int short_streams_ = 0;  // consecutive streams that ended within kStableStream of opening
   Link link_ = Link::Unknown;
   std::optional<Result> current_;  // repeated every interval: last status, or last failure
 
@@ -471,16 +484,29 @@ void Core::open_watch() {
   auto call = std::make_shared<WatchCall>(shared_from_this(), tracked_executor());
   watch_ = call;
   awaiting_first_ = true;
-  arm(&Core::first_message_timer_, SteadyClock::now() + timeout_, &Core::on_first_message_timeout);
+  watch_opened_ = SteadyClock::now();
+  // A reopen also waits no longer than one interval, which bounds the time without results.
+  first_message_limit_ = reopening_ ? std::min(timeout_, interval_) : timeout_;
+  arm(&Core::first_message_timer_, watch_opened_ + first_message_limit_,
+      &Core::on_first_message_timeout);
   call->start(*stub_, service_);
+}
+
+// A stream that had delivered messages ended, e.g. because the server rotates its connections
+// (max connection age, a proxy, GOAWAY). The status it reported last is not repeated while its
+// replacement is pending; the replacement's first message, or its failure, is the next result.
+void Core::reopen_watch() {
+  reopening_ = true;
+  disarm(&Core::repeat_timer_);
+  open_watch();
 }
 
 void Core::on_watch_message(const WatchCall* call, ServingStatus status) {
   if (stopped_ || call != watch_.get()) return;
   if (awaiting_first_) {
     awaiting_first_ = false;
+    reopening_ = false;
     disarm(&Core::first_message_timer_);
-    backoff_.reset();
     if (link_ == Link::Down) spdlog::info("{}: Watch stream restored", who());
     link_ = Link::Up;
   }
@@ -493,11 +519,13 @@ void Core::on_first_message_timeout() {
   watch_->cancel();
   watch_.reset();
   awaiting_first_ = false;
-  watch_failed({Outcome::Timeout, "no Watch response within " + ms_text(timeout_)});
+  watch_failed({Outcome::Timeout, "no Watch response within " + ms_text(first_message_limit_)});
 }
 
 void Core::on_watch_done(const WatchCall* call, const grpc::Status& status) {
   if (stopped_ || call != watch_.get()) return;
+  const bool delivered = !awaiting_first_;
+  const auto lived = std::chrono::duration_cast<Millis>(SteadyClock::now() - watch_opened_);
   watch_.reset();
   awaiting_first_ = false;
   disarm(&Core::first_message_timer_);
@@ -505,10 +533,25 @@ void Core::on_watch_done(const WatchCall* call, const grpc::Status& status) {
     fall_back_to_polling();
     return;
   }
+  if (lived < kStableStream) {
+    ++short_streams_;
+  } else {
+    short_streams_ = 0;
+    // Reset here rather than on the first message: a server that answers and then closes every
+    // stream at once backs off like one that refuses.
+    if (delivered) backoff_.reset();
+  }
+  if (delivered && short_streams_ < kMaxShortStreams) {
+    spdlog::debug("{}: Watch stream ended after {} ({}); reopening", who(), ms_text(lived),
+                  status_code_name(status.error_code()));
+    reopen_watch();
+    return;
+  }
   watch_failed(result_from_watch_end(status));
 }
 
 void Core::watch_failed(Result result) {
+  reopening_ = false;
   if (link_ != Link::Down) spdlog::warn("{}: Watch stream broken: {}", who(), result.detail);
   link_ = Link::Down;
   arm(&Core::reconnect_timer_, SteadyClock::now() + backoff_.next(), &Core::open_watch);
@@ -519,6 +562,7 @@ void Core::fall_back_to_polling() {
   spdlog::info("{}: Watch is not implemented by the server; polling Check every {} instead", who(),
                ms_text(interval_));
   polling_ = true;
+  reopening_ = false;
   current_.reset();
   disarm(&Core::repeat_timer_);
   disarm(&Core::reconnect_timer_);

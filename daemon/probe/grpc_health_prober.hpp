@@ -19,6 +19,13 @@ namespace registrar::probe {
 // single-threaded (an io_context run by one thread, or a strand). start(), stop() and the
 // destructor must be called on that executor too.
 //
+// Watch streams: a stream that ends after delivering at least one message (a clean end, or
+// UNAVAILABLE from a GOAWAY: a server rotating its connections) is reopened at once and reports
+// nothing in between, not even the last status again. Only if the new stream fails, or does not
+// deliver its first message within min(timeout, interval), is a failure reported, followed by
+// reconnects with backoff and one failure per interval. A stream that fails before its first
+// message, or the second stream in a row to end within 1 s of being opened, is a failure at once.
+//
 // In-flight gRPC calls hold outstanding work on the executor until they have finished, so after
 // stop() the owner can simply keep running the executor until it runs out of work; the executor's
 // context must not be destroyed while calls are still finishing.

@@ -110,3 +110,33 @@ TEST_CASE("cli: usage errors exit 64", "[cli]") {
   INFO("bad --log-level stderr: " << level.err);
   CHECK(level.status.exited_with(64));
 }
+
+TEST_CASE("cli: -c names the manifest before or after the subcommand", "[cli]") {
+  if (!have_daemon()) return;
+  const ManifestFile good("services: []\n");
+  const ManifestFile bad("services:\n  - {name: a, address: 127.0.0.1, port: 70000}\n");
+  for (const auto& args : {std::vector<std::string>{"-c", bad.path().string(), "check"},
+                           std::vector<std::string>{"check", "-c", bad.path().string()}}) {
+    const CommandResult r = run_registrar(args);
+    INFO("args[0] " << args[0] << " stderr: " << r.err);
+    CHECK(r.status.exited_with(78));
+    CHECK(r.err.find(bad.path().string()) != std::string::npos);
+  }
+  const CommandResult r = run_registrar({"-c", good.path().string(), "check"});
+  CHECK(r.status.exited_with(0));
+  CHECK(r.out.find(good.path().string()) != std::string::npos);
+}
+
+TEST_CASE("cli: --help works on every subcommand and --log-format names its choices", "[cli]") {
+  if (!have_daemon()) return;
+  for (const char* sub : {"run", "check"}) {
+    const CommandResult r = run_registrar({sub, "--help"});
+    INFO(sub << " --help: " << r.out);
+    CHECK(r.status.exited_with(0));
+    CHECK(r.out.find(std::string("grpc-registrar ") + sub) != std::string::npos);
+    CHECK(r.out.find("--config") != std::string::npos);
+  }
+  const CommandResult bad = run_registrar({"--log-format", "xml"});
+  CHECK(bad.status.exited_with(64));
+  CHECK(bad.err.find("{text,json}") != std::string::npos);
+}

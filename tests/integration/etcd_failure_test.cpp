@@ -223,6 +223,9 @@ TEST_CASE("etcd failure: an etcd allowing one operation per transaction still ge
   HelloService hello3;
   ManifestParams m;
   m.endpoints = {etcd.endpoint()};
+  // Services may turn healthy one at a time (one op per Txn); the resync reads all three keys
+  // in one Txn, which etcd refuses until the daemon splits it.
+  m.resync_interval = "1s";
   m.services = {entry_for(hello1, "hello-1"), entry_for(hello2, "hello-2"),
                 entry_for(hello3, "hello-3")};
   Daemon daemon(manifest_yaml(m));
@@ -232,7 +235,10 @@ TEST_CASE("etcd failure: an etcd allowing one operation per transaction still ge
   CHECK(wait_for_keys(
       ctl, "/services/",
       {"/services/hello/hello-1", "/services/hello/hello-2", "/services/hello/hello-3"}));
-  CHECK(daemon.find_log(std::regex("fewer operations per transaction")).has_value());
+  CHECK(daemon.wait_for_log(std::regex("fewer operations per transaction"), 10s));
+  // After the split, a deleted key is still restored by the (now one-op) resync.
+  ctl.del("/services/hello/hello-2");
+  CHECK(wait_for_key_state(ctl, "/services/hello/hello-2", true, Clock::now()));
   // The refusal is logged once per distinct error, not once per attempt.
   const std::string log = daemon.log();
   std::size_t refusals = 0;

@@ -31,6 +31,10 @@ bool is_too_many_ops(const grpc::Status& s) {
          s.error_message().find("too many operations") != std::string::npos;
 }
 
+std::string entries(std::size_t n) {
+  return fmt::format("{} {}", n, n == 1 ? "entry" : "entries");
+}
+
 std::string describe(const grpc::Status& s) {
   return fmt::format("{} (gRPC code {})", s.error_message(), static_cast<int>(s.error_code()));
 }
@@ -262,7 +266,7 @@ void EtcdRegistry::write(Batch batch) {
       }
     }
     if (resynced > 0)
-      spdlog::info("registry: wrote {} entries again under lease {}", resynced,
+      spdlog::info("registry: wrote {} again under lease {}", entries(resynced),
                    lease_hex(s->lease_id_));
     s->on_call_succeeded();
     s->reconcile();
@@ -439,7 +443,7 @@ void EtcdRegistry::shutdown(std::chrono::milliseconds timeout, DoneCallback done
 
   std::vector<std::int64_t> leases(stale_leases_);
   if (lease_id_ != 0) leases.push_back(lease_id_);
-  spdlog::info("registry: deregistering {} entries by revoking lease {}", written_.size(),
+  spdlog::info("registry: deregistering {} by revoking lease {}", entries(written_.size()),
                lease_hex(lease_id_));
   if (leases.empty()) {
     return boost::asio::post(executor_, [self = weak_from_this()] {

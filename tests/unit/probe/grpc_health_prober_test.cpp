@@ -68,6 +68,12 @@ bool run_until(boost::asio::io_context& io, Pred done, Millis limit = kDeadline)
   return true;
 }
 
+// Runs `io` on this thread for `d`.
+void run_for(boost::asio::io_context& io, Millis d) {
+  run_until(
+      io, [] { return false; }, d);
+}
+
 // Runs `io` until it has no work left (every timer and every gRPC call of the prober finished) or
 // `limit` passes. Returns whether it ran out of work.
 bool drain(boost::asio::io_context& io, Millis limit = kDeadline) {
@@ -342,9 +348,18 @@ TEST_CASE("server shut down: Unreachable, then recovery when it restarts on the 
   REQUIRE(h.wait_for(Outcome::Serving));
 
   const std::size_t before_down = h.entries.size();
+  const auto down_at = SteadyClock::now();
   server.shutdown();
   REQUIRE(h.wait_for(Outcome::Unreachable, before_down));
   const std::size_t first_failure = *h.find(Outcome::Unreachable, before_down);
+  // Promptly: a Watch stream that ended is reopened once without reporting, but a reopen that
+  // fails is reported at once, and never later than the timeout (3 s here), plus slack.
+  WARN("first failure " << ms_between(down_at, h.entries[first_failure].at)
+                        << " ms after the shutdown began");
+  CHECK(h.entries[first_failure].at - down_at < 3s + 5s);
+  for (std::size_t i = before_down; i < first_failure; ++i) {
+    CHECK(h.entries[i].result.ok());  // nothing else bad came before it
+  }
   // Failures keep coming while it is down.
   REQUIRE(h.wait_for_count(first_failure + 4));
   {
@@ -364,6 +379,100 @@ TEST_CASE("server shut down: Unreachable, then recovery when it restarts on the 
   WARN("recovered " << ms_between(restarted, h.entries[*h.find(Outcome::Serving, before_up)].at)
                     << " ms after the restart");
   if (mode == ProbeMode::Watch) CHECK(server.watch_calls() >= 1);
+}
+
+TEST_CASE("watch: a server ending healthy streams is not a failure") {
+  using grpc::StatusCode;
+  const StatusCode code = GENERATE(StatusCode::OK, StatusCode::UNAVAILABLE);
+  INFO("streams end with " << registrar::probe::status_code_name(code));
+  HealthServerFixture server;
+  server.set_status("app", HealthCheckResponse::SERVING);
+  Harness h;
+  // A long interval, so that every result here comes from a stream.
+  h.start(make_spec(server.target(), "app", ProbeMode::Watch, 30s, 3s));
+  REQUIRE(h.wait_for_count(1));
+
+  constexpr int kRotations = 4;
+  for (int i = 0; i < kRotations; ++i) {
+    // Let the stream live past the prober's 1 s "ended at once" guard.
+    run_for(h.io, 1200ms);
+    const std::size_t mark = h.entries.size();
+    const int calls = server.watch_calls();
+    server.end_watch_streams(code);
+    // The next result is the reopened stream's first message.
+    REQUIRE(h.wait_for_count(mark + 1));
+    CHECK(server.watch_calls() == calls + 1);
+  }
+  INFO(h.dump());
+  CHECK(h.entries.size() == kRotations + 1);
+  CHECK(h.count(Outcome::Serving) == h.entries.size());  // no failure, ever
+  CHECK(server.watch_calls() == kRotations + 1);
+  CHECK(server.check_calls() == 0);
+}
+
+TEST_CASE("watch: rotation by the server's max connection age (GOAWAY) is not a failure") {
+  HealthServerFixture::Options options;
+  options.max_connection_age = 2000ms;  // gRPC adds +-10% jitter
+  options.max_connection_age_grace = 300ms;
+  HealthServerFixture server(options);
+  server.set_status("app", HealthCheckResponse::SERVING);
+  Harness h;
+  h.start(make_spec(server.target(), "app", ProbeMode::Watch, 30s, 3s));
+
+  // Three connections have been closed under a stream, and each new stream reported.
+  REQUIRE(h.wait_for_count(4, 30s));
+  INFO(h.dump());
+  CHECK(h.count(Outcome::Serving) == h.entries.size());
+  CHECK(server.watch_calls() >= 4);
+  WARN(h.entries.size() << " results from " << server.watch_calls() << " Watch streams in "
+                        << ms_between(h.entries.front().at, h.entries.back().at) << " ms");
+}
+
+TEST_CASE("watch: the last status is not repeated while a reopened stream is pending") {
+  HealthServerFixture server;
+  server.set_status("app", HealthCheckResponse::SERVING);
+  Harness h;
+  h.start(make_spec(server.target(), "app", ProbeMode::Watch, 2s, 2s));
+  REQUIRE(h.wait_for_count(2));  // the first message, and its repeat
+
+  // Right after a repeat, so that the next one falls due while the reopened stream is silent.
+  const std::size_t mark = h.entries.size();
+  server.set_silent_watch(true);
+  server.end_watch_streams(grpc::StatusCode::OK);
+  REQUIRE(h.wait_for(Outcome::Timeout, mark));
+  INFO(h.dump());
+  const std::size_t timeout_at = *h.find(Outcome::Timeout, mark);
+  CHECK(timeout_at == mark);  // no stale SERVING before it
+  CHECK(h.entries[timeout_at].result.detail == "no Watch response within 2000ms");
+
+  // Then as any broken stream: failures until a stream answers again.
+  server.set_silent_watch(false);
+  REQUIRE(h.wait_for(Outcome::Serving, timeout_at));
+  CHECK(h.count(Outcome::Serving, timeout_at) >= 1);
+}
+
+TEST_CASE("watch: streams ended at once twice in a row are failures, with backoff") {
+  HealthServerFixture server;
+  server.set_status("app", HealthCheckResponse::SERVING);
+  server.set_watch_ends_after_first(true);
+  Harness h;
+  h.start(make_spec(server.target(), "app", ProbeMode::Watch, 30s, 3s));
+
+  REQUIRE(h.wait_for(Outcome::Unreachable));
+  const std::size_t first_failure = *h.find(Outcome::Unreachable);
+  INFO(h.dump());
+  CHECK(h.entries[0].result.outcome == Outcome::Serving);
+  CHECK(first_failure >= 1);  // the first end was bridged by a reopen...
+  CHECK(first_failure <= 3);  // ...but not the following ones
+  CHECK(h.entries[first_failure].result.detail == "stream closed by server (watch)");
+
+  // No tight loop: reconnects are paced by the backoff.
+  const int calls_before = server.watch_calls();
+  run_for(h.io, 2s);
+  const int calls = server.watch_calls() - calls_before;
+  WARN(calls << " Watch calls in 2 s of streams ending at once");
+  CHECK(calls <= 20);
+  CHECK(h.count(Outcome::Unreachable) >= 2);
 }
 
 TEST_CASE("slow Check gives Timeout, and calls never overlap") {

@@ -2,14 +2,17 @@
 //
 // The status of each service name is set from the test; Watch streams push every change. Options:
 // answer Watch with UNIMPLEMENTED, a "slow" Check that does not answer before the caller's
-// deadline has passed, and a "silent" Watch that never sends its first message. The server can be
-// shut down and started again on the same port.
+// deadline has passed, and a "silent" Watch that never sends its first message. Open Watch streams
+// can be ended while the server keeps serving (as a server rotating its connections would), or
+// every stream can end right after its first message; the server can also be given a maximum
+// connection age. The server can be shut down and started again on the same port.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,8 +28,20 @@ class HealthServerFixture {
  public:
   using ServingStatus = grpc::health::v1::HealthCheckResponse::ServingStatus;
 
+  struct Options {
+    // GRPC_ARG_MAX_CONNECTION_AGE_MS / _GRACE_MS: after `max_connection_age` the server sends
+    // GOAWAY, and after the grace period it closes the connection and the calls still on it.
+    // Zero = gRPC's default (no limit).
+    std::chrono::milliseconds max_connection_age{0};
+    std::chrono::milliseconds max_connection_age_grace{0};
+  };
+
   // Starts on 127.0.0.1:<port>; port 0 picks a free one.
-  explicit HealthServerFixture(int port = 0) : state_(std::make_shared<State>()) { start(port); }
+  explicit HealthServerFixture(int port = 0) : HealthServerFixture(Options{}, port) {}
+  explicit HealthServerFixture(Options options, int port = 0)
+      : options_(options), state_(std::make_shared<State>()) {
+    start(port);
+  }
   ~HealthServerFixture() { shutdown(); }
   HealthServerFixture(const HealthServerFixture&) = delete;
   HealthServerFixture& operator=(const HealthServerFixture&) = delete;
@@ -45,6 +60,12 @@ class HealthServerFixture {
     builder.AddListeningPort("127.0.0.1:" + std::to_string(port), grpc::InsecureServerCredentials(),
                              &bound);
     builder.RegisterService(service_.get());
+    if (options_.max_connection_age.count() > 0) {
+      builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                                 static_cast<int>(options_.max_connection_age.count()));
+      builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                                 static_cast<int>(options_.max_connection_age_grace.count()));
+    }
     server_ = builder.BuildAndStart();
     if (!server_ || bound == 0) throw std::runtime_error("cannot start health server");
     port_ = bound;
@@ -91,6 +112,22 @@ class HealthServerFixture {
     state_->cv.notify_all();
   }
 
+  // Ends every Watch stream open now with `code` (OK: a clean end), while the server keeps
+  // serving and streams opened afterwards are not affected.
+  void end_watch_streams(grpc::StatusCode code) {
+    {
+      std::lock_guard lock(state_->mu);
+      ++state_->end_generation;
+      state_->end_code = code;
+    }
+    state_->cv.notify_all();
+  }
+  // New Watch streams end cleanly right after their first message.
+  void set_watch_ends_after_first(bool on) {
+    std::lock_guard lock(state_->mu);
+    state_->watch_ends_after_first = on;
+  }
+
   int check_calls() const {
     std::lock_guard lock(state_->mu);
     return state_->check_calls;
@@ -119,7 +156,10 @@ class HealthServerFixture {
     bool watch_unimplemented = false;
     bool slow_check = false;
     bool silent_watch = false;
+    bool watch_ends_after_first = false;
     bool shutting_down = false;
+    std::uint64_t end_generation = 0;
+    grpc::StatusCode end_code = grpc::StatusCode::OK;
     int check_calls = 0;
     int watch_calls = 0;
     int checks_in_progress = 0;
@@ -162,11 +202,16 @@ class HealthServerFixture {
       if (state_->watch_unimplemented) {
         return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "Watch not implemented");
       }
+      const std::uint64_t generation = state_->end_generation;
       std::optional<ServingStatus> sent;
       const auto limit = std::chrono::steady_clock::now() + kHandlerLimit;
       while (std::chrono::steady_clock::now() < limit) {
         if (state_->shutting_down) return grpc::Status::OK;  // clean end of the stream
         if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+        if (state_->end_generation != generation) {
+          if (state_->end_code == grpc::StatusCode::OK) return grpc::Status::OK;
+          return grpc::Status(state_->end_code, "stream ended by the test server");
+        }
         if (!sent && state_->silent_watch) {
           state_->cv.wait_for(lock, kPoll);
           continue;
@@ -182,6 +227,7 @@ class HealthServerFixture {
           const bool ok = writer->Write(resp);
           lock.lock();
           if (!ok) return grpc::Status(grpc::StatusCode::CANCELLED, "stream broken");
+          if (state_->watch_ends_after_first) return grpc::Status::OK;
           continue;
         }
         state_->cv.wait_for(lock, kPoll);
@@ -193,6 +239,7 @@ class HealthServerFixture {
     std::shared_ptr<State> state_;
   };
 
+  Options options_;
   std::shared_ptr<State> state_;
   std::unique_ptr<Service> service_;
   std::unique_ptr<grpc::Server> server_;
