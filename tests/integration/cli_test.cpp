@@ -14,18 +14,6 @@ bool have_daemon() {
   return false;
 }
 
-std::vector<std::string> non_empty_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::size_t pos = 0;
-  while (pos < text.size()) {  // bounded: pos strictly increases
-    auto nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    if (nl > pos) lines.push_back(text.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  return lines;
-}
-
 }  // namespace
 
 TEST_CASE("cli: check accepts a good manifest, exit 0, effective config on stdout", "[cli]") {

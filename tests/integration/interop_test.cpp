@@ -12,18 +12,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::size_t pos = 0;
-  while (pos < text.size()) {  // bounded: pos strictly increases
-    auto nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    if (nl > pos) lines.push_back(text.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  return lines;
-}
-
 }  // namespace
 
 TEST_CASE("interop: etcd gRPC-Go resolver dials the daemon's grpc-go key, drops it when unhealthy",
@@ -60,7 +48,7 @@ TEST_CASE("interop: etcd gRPC-Go resolver dials the daemon's grpc-go key, drops 
       {"--etcd", etcd.endpoint(), "--target", "etcd:///hello", "--list", "--timeout", "10s"}, 15s);
   INFO("--list before: " << listed.out << "\nstderr: " << listed.err);
   CHECK(listed.status.exited_with(0));
-  CHECK(lines_of(listed.out) == std::vector<std::string>{hello.target()});
+  CHECK(non_empty_lines(listed.out) == std::vector<std::string>{hello.target()});
 
   hello.set_serving(false);
   REQUIRE(wait_for_key_state(ctl, key, false, Clock::now()));
@@ -102,5 +90,5 @@ TEST_CASE("interop: go-kit etcdv3 instancer sees exactly the daemon's two gokit 
   CHECK(r.status.exited_with(0));
   std::vector<std::string> expected{hello1.target(), hello2.target()};
   std::sort(expected.begin(), expected.end());
-  CHECK(lines_of(r.out) == expected);
+  CHECK(non_empty_lines(r.out) == expected);
 }

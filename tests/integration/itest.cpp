@@ -181,4 +181,16 @@ void record_ms(const std::string& what, std::optional<long> ms) {
   record(what, ms ? std::to_string(*ms) + " ms" : std::string("(not observed)"));
 }
 
+std::vector<std::string> non_empty_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t pos = 0;
+  while (pos < text.size()) {  // bounded: pos strictly increases
+    auto nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    if (nl > pos) lines.push_back(text.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return lines;
+}
+
 }  // namespace registrar::itest

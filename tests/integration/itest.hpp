@@ -78,6 +78,9 @@ std::optional<long> wait_for_daemon_latency(Daemon& daemon, const std::string& i
                                             const std::string& verb, std::size_t from,
                                             Millis timeout = 10s);
 
+// The non-empty lines of `text`.
+std::vector<std::string> non_empty_lines(const std::string& text);
+
 // Prints a measured value for the record (never asserted on).
 void record(const std::string& what, const std::string& value);
 void record_ms(const std::string& what, std::optional<long> ms);
