@@ -12,7 +12,10 @@ std::shared_ptr<Registry> make_registry(boost::asio::any_io_executor executor,
                                         const runtime::Clock& clock) {
   switch (spec.kind) {
     case config::RegistryKind::Etcd:
-      return std::make_shared<etcd::EtcdRegistry>(executor, spec, clock, runtime::default_random());
+      return std::make_shared<etcd::EtcdRegistry>(
+          executor, spec,
+          std::make_unique<etcd::EtcdClient>(executor, spec.etcd.endpoints, spec.etcd.dial_timeout),
+          clock, runtime::default_random());
     case config::RegistryKind::Consul:
       break;
   }

@@ -198,9 +198,7 @@ class KeepAliveStream::Reactor final
   etcdserverpb::LeaseKeepAliveResponse response_;
 };
 
-std::shared_ptr<KeepAliveStream> EtcdClient::open_keepalive(
-    std::function<void(const etcdserverpb::LeaseKeepAliveResponse&)> on_response,
-    std::function<void(const grpc::Status&)> on_closed) {
+std::shared_ptr<KeepAlive> EtcdClient::open_keepalive(OnKeepAlive on_response, OnClosed on_closed) {
   auto stream = std::shared_ptr<KeepAliveStream>(new KeepAliveStream());
   stream->shared_ = std::make_shared<KeepAliveStream::Shared>();
   stream->shared_->executor = executor_;

@@ -16,6 +16,38 @@
 
 namespace registrar::registry::etcd {
 
+// One LeaseKeepAlive stream, as the registry sees it.
+class KeepAlive {
+ public:
+  virtual ~KeepAlive() = default;
+  // Sends a keepalive for `lease_id`; false if the stream is closing or a write is pending.
+  virtual bool send(std::int64_t lease_id) = 0;
+  // Ends the stream; no callback runs after cancel() returns (both run on the executor).
+  virtual void cancel() = 0;
+  virtual bool open() const = 0;
+};
+
+// What the registry needs of etcd: the seam that lets tests script etcd's answers.
+class EtcdTransport {
+ public:
+  template <class Resp>
+  using Done = std::function<void(const grpc::Status&, Resp&&)>;
+  using OnKeepAlive = std::function<void(const etcdserverpb::LeaseKeepAliveResponse&)>;
+  using OnClosed = std::function<void(const grpc::Status&)>;
+
+  virtual ~EtcdTransport() = default;
+  virtual void txn(etcdserverpb::TxnRequest req, Done<etcdserverpb::TxnResponse> done) = 0;
+  virtual void lease_grant(std::int64_t ttl_seconds,
+                           Done<etcdserverpb::LeaseGrantResponse> done) = 0;
+  virtual void lease_revoke(std::int64_t id, Done<etcdserverpb::LeaseRevokeResponse> done) = 0;
+  virtual std::shared_ptr<KeepAlive> open_keepalive(OnKeepAlive on_response,
+                                                    OnClosed on_closed) = 0;
+  // The endpoint calls go to now (for log lines).
+  virtual const std::string& endpoint() const = 0;
+  // Cancels every call in flight; their completions still arrive (with CANCELLED).
+  virtual void cancel_all() = 0;
+};
+
 class KeepAliveStream;
 
 namespace detail {
@@ -26,32 +58,24 @@ struct CallBase {
 struct Connection;
 }  // namespace detail
 
-class EtcdClient {
+// The real transport: gRPC to etcd.
+class EtcdClient final : public EtcdTransport {
  public:
-  template <class Resp>
-  using Done = std::function<void(const grpc::Status&, Resp&&)>;
-
   EtcdClient(boost::asio::any_io_executor executor, std::vector<std::string> endpoints,
              std::chrono::milliseconds dial_timeout);
-  ~EtcdClient();
+  ~EtcdClient() override;
   EtcdClient(const EtcdClient&) = delete;
   EtcdClient& operator=(const EtcdClient&) = delete;
 
-  void txn(etcdserverpb::TxnRequest req, Done<etcdserverpb::TxnResponse> done);
-  void lease_grant(std::int64_t ttl_seconds, Done<etcdserverpb::LeaseGrantResponse> done);
-  void lease_revoke(std::int64_t id, Done<etcdserverpb::LeaseRevokeResponse> done);
-
+  void txn(etcdserverpb::TxnRequest req, Done<etcdserverpb::TxnResponse> done) override;
+  void lease_grant(std::int64_t ttl_seconds, Done<etcdserverpb::LeaseGrantResponse> done) override;
+  void lease_revoke(std::int64_t id, Done<etcdserverpb::LeaseRevokeResponse> done) override;
   // Opens a LeaseKeepAlive stream on the current endpoint.
-  std::shared_ptr<KeepAliveStream> open_keepalive(
-      std::function<void(const etcdserverpb::LeaseKeepAliveResponse&)> on_response,
-      std::function<void(const grpc::Status&)> on_closed);
-
-  // The endpoint calls go to now. A call or stream that fails with UNAVAILABLE or a deadline
-  // moves the client to the next endpoint, unless another failure already did.
-  const std::string& endpoint() const;
-
-  // Cancels every call in flight; their completions still arrive (with CANCELLED).
-  void cancel_all();
+  std::shared_ptr<KeepAlive> open_keepalive(OnKeepAlive on_response, OnClosed on_closed) override;
+  // A call or stream that fails with UNAVAILABLE or a deadline moves the client to the next
+  // endpoint, unless another failure already did.
+  const std::string& endpoint() const override;
+  void cancel_all() override;
 
  private:
   template <class Req, class Resp, class Start>
@@ -63,15 +87,14 @@ class EtcdClient {
   std::vector<std::weak_ptr<detail::CallBase>> calls_;
 };
 
-// One LeaseKeepAlive bidi stream. Writes are serialised: send() refuses while a write is pending.
-class KeepAliveStream {
+// One LeaseKeepAlive bidi stream over gRPC. Writes are serialised: send() refuses while a write
+// is pending.
+class KeepAliveStream final : public KeepAlive {
  public:
-  ~KeepAliveStream();
-  // Sends a keepalive for `lease_id`; false if the stream is closing or a write is pending.
-  bool send(std::int64_t lease_id);
-  // Ends the stream; no callback runs after cancel() returns (both run on the executor).
-  void cancel();
-  bool open() const;
+  ~KeepAliveStream() override;
+  bool send(std::int64_t lease_id) override;
+  void cancel() override;
+  bool open() const override;
 
  private:
   friend class EtcdClient;

@@ -44,11 +44,13 @@ void ignore_revoke(const grpc::Status&, etcdserverpb::LeaseRevokeResponse&&) {}
 }  // namespace
 
 EtcdRegistry::EtcdRegistry(boost::asio::any_io_executor executor, const config::RegistrySpec& spec,
-                           const runtime::Clock& clock, runtime::Backoff::Random random)
+                           std::unique_ptr<EtcdTransport> transport, const runtime::Clock& clock,
+                           runtime::Backoff::Random random)
     : executor_(executor),
       spec_(spec),
       clock_(clock),
-      client_(executor, spec.etcd.endpoints, spec.etcd.dial_timeout),
+      transport_(std::move(transport)),
+      client_(*transport_),
       backoff_(spec.backoff.initial, spec.backoff.max, spec.backoff.multiplier, spec.backoff.jitter,
                random),
       keepalive_backoff_(spec.backoff.initial, spec.backoff.max, spec.backoff.multiplier,
@@ -443,14 +445,15 @@ void EtcdRegistry::shutdown(std::chrono::milliseconds timeout, DoneCallback done
 
   std::vector<std::int64_t> leases(stale_leases_);
   if (lease_id_ != 0) leases.push_back(lease_id_);
-  spdlog::info("registry: deregistering {} by revoking lease {}", entries(written_.size()),
-               lease_hex(lease_id_));
   if (leases.empty()) {
+    spdlog::info("registry: no lease held, nothing to deregister");
     return boost::asio::post(executor_, [self = weak_from_this()] {
       if (auto s = self.lock()) s->finish_shutdown(true);
     });
   }
 
+  spdlog::info("registry: deregistering {} by revoking lease {}", entries(written_.size()),
+               lease_hex(leases.back()));
   shutdown_timer_.expires_after(timeout);
   shutdown_timer_.async_wait([self = weak_from_this()](const boost::system::error_code& ec) {
     auto s = self.lock();

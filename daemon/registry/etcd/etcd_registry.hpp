@@ -21,8 +21,10 @@ namespace registrar::registry::etcd {
 
 class EtcdRegistry final : public Registry, public std::enable_shared_from_this<EtcdRegistry> {
  public:
+  // `transport` is an EtcdClient in production, a scripted fake in tests.
   EtcdRegistry(boost::asio::any_io_executor executor, const config::RegistrySpec& spec,
-               const runtime::Clock& clock, runtime::Backoff::Random random);
+               std::unique_ptr<EtcdTransport> transport, const runtime::Clock& clock,
+               runtime::Backoff::Random random);
   ~EtcdRegistry() override;
 
   void start(StateCallback on_state_change) override;
@@ -59,7 +61,8 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
   boost::asio::any_io_executor executor_;
   config::RegistrySpec spec_;
   const runtime::Clock& clock_;
-  EtcdClient client_;
+  std::unique_ptr<EtcdTransport> transport_;
+  EtcdTransport& client_;
   runtime::Backoff backoff_;            // retries of grants and writes
   runtime::Backoff keepalive_backoff_;  // reopening the keepalive stream
 
@@ -82,7 +85,7 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
   runtime::Clock::time_point last_keepalive_ok_{};
   runtime::Clock::time_point last_verify_{};
 
-  std::shared_ptr<KeepAliveStream> keepalive_;
+  std::shared_ptr<KeepAlive> keepalive_;
   boost::asio::steady_timer keepalive_timer_;
   std::uint64_t keepalive_generation_ = 0;  // a re-armed timer's stale handler does nothing
   boost::asio::steady_timer retry_timer_;
