@@ -1,4 +1,5 @@
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -15,10 +16,17 @@ namespace {
 
 constexpr const char* kDefaultConfig = "/etc/grpc-registrar/services.yaml";
 
-void add_config_option(CLI::App& app, std::string& path) {
-  app.add_option("-c,--config", path, "Manifest file (YAML)")
-      ->envname("GRPC_REGISTRAR_CONFIG")
-      ->capture_default_str();
+constexpr const char* kConfigEnv = "GRPC_REGISTRAR_CONFIG";
+
+// `-c` is accepted before or after the subcommand's name. The environment variable is applied
+// by hand after parsing: CLI11 would fill it into every subcommand's copy of the option, and
+// an unused copy would then overwrite the path given on the command line.
+CLI::Option* add_config_option(CLI::App& app, std::string& path) {
+  return app
+      .add_option(
+          "-c,--config", path,
+          std::string("Manifest file (YAML); default $") + kConfigEnv + ", then " + kDefaultConfig)
+      ->type_name("FILE");
 }
 
 void add_log_options(CLI::App& app, LogOptions& log, std::string& format, bool& no_timestamps) {
@@ -45,16 +53,17 @@ int main(int argc, char** argv) {
   bool no_timestamps = false;
   // Without a subcommand, the top-level flags mean `run`. `-c` names the manifest for every
   // subcommand, before or after the subcommand's name.
-  add_config_option(app, run_options.config_path);
+  std::vector<CLI::Option*> config_options;
+  config_options.push_back(add_config_option(app, run_options.config_path));
   add_log_options(app, run_options.log, log_format, no_timestamps);
 
   auto* run = app.add_subcommand("run", "Run the daemon (the default when no subcommand is given)");
-  add_config_option(*run, run_options.config_path);
+  config_options.push_back(add_config_option(*run, run_options.config_path));
   add_log_options(*run, run_options.log, log_format, no_timestamps);
 
   auto* check =
       app.add_subcommand("check", "Validate a manifest and print the effective configuration");
-  add_config_option(*check, run_options.config_path);
+  config_options.push_back(add_config_option(*check, run_options.config_path));
 
   try {
     app.parse(argc, argv);
@@ -73,6 +82,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "grpc-registrar: %s (see --help)\n", e.what());
     return kExitUsage;
   }
+
+  const bool config_given = std::any_of(config_options.begin(), config_options.end(),
+                                        [](const CLI::Option* o) { return o->count() > 0; });
+  if (const char* env = std::getenv(kConfigEnv); !config_given && env != nullptr && *env != '\0')
+    run_options.config_path = env;
 
   if (*check) return check_manifest(run_options.config_path);
 

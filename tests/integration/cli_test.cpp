@@ -128,3 +128,20 @@ TEST_CASE("cli: --help works on every subcommand and --log-format names its choi
   CHECK(bad.status.exited_with(64));
   CHECK(bad.err.find("{text,json}") != std::string::npos);
 }
+
+TEST_CASE("cli: -c on the command line wins over GRPC_REGISTRAR_CONFIG, in every position",
+          "[cli]") {
+  if (!have_daemon()) return;
+  const ManifestFile good("services: []\n");
+  const EnvVars env{{"GRPC_REGISTRAR_CONFIG", "/nonexistent/from-env.yaml"}};
+  for (const auto& args : {std::vector<std::string>{"-c", good.path().string(), "check"},
+                           std::vector<std::string>{"check", "-c", good.path().string()}}) {
+    const CommandResult r = run_registrar(args, env);
+    INFO("args[0] " << args[0] << " stderr: " << r.err);
+    CHECK(r.status.exited_with(0));
+  }
+  // Without -c, the variable names the manifest.
+  const CommandResult r = run_registrar({"check"}, env);
+  CHECK(r.status.exited_with(78));
+  CHECK(r.err.find("/nonexistent/from-env.yaml") != std::string::npos);
+}

@@ -34,8 +34,9 @@ ExitStatus Daemon::terminate(Millis timeout) {
   return process_->kill9();
 }
 
-CommandResult run_registrar(const std::vector<std::string>& args, Millis timeout) {
-  return run_command(require_registrar_bin(), args, timeout);
+CommandResult run_registrar(const std::vector<std::string>& args, const EnvVars& extra_env,
+                            Millis timeout) {
+  return run_command(require_registrar_bin(), args, timeout, extra_env);
 }
 
 }  // namespace registrar::test

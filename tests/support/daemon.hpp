@@ -60,6 +60,7 @@ class Daemon {
 };
 
 // Runs grpc-registrar with `args` to completion (e.g. {"check", "-c", path}).
-CommandResult run_registrar(const std::vector<std::string>& args, Millis timeout = 10s);
+CommandResult run_registrar(const std::vector<std::string>& args, const EnvVars& extra_env = {},
+                            Millis timeout = 10s);
 
 }  // namespace registrar::test

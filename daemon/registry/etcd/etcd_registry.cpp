@@ -55,6 +55,8 @@ EtcdRegistry::EtcdRegistry(boost::asio::any_io_executor executor, const config::
                random),
       keepalive_backoff_(spec.backoff.initial, spec.backoff.max, spec.backoff.multiplier,
                          spec.backoff.jitter, random),
+      regrant_backoff_(spec.backoff.initial, spec.backoff.max, spec.backoff.multiplier,
+                       spec.backoff.jitter, random),
       keepalive_timer_(executor),
       retry_timer_(executor),
       shutdown_timer_(executor) {}
@@ -135,11 +137,12 @@ void EtcdRegistry::grant() {
     s->lease_id_ = resp.id();
     s->lease_ttl_s_ = resp.ttl();
     s->granted_at_ = s->last_keepalive_ok_ = s->last_verify_ = s->clock_.now();
-    // A new lease holds nothing; what earlier leases may hold is in maybe_present_.
-    s->verify_needed_ = false;
+    // A new lease holds nothing. Keys left from earlier leases (maybe_present_) are checked
+    // with a Range first: one that meanwhile belongs to someone else must not be deleted.
+    s->verify_needed_ = !s->maybe_present_.empty();
     spdlog::info("registry: etcd lease {} granted, TTL {}s, via {}", lease_hex(s->lease_id_),
                  s->lease_ttl_s_, s->client_.endpoint());
-    s->on_call_succeeded();
+    s->on_call_succeeded(false);
     s->arm_keepalive(milliseconds(0));
     s->reconcile();
   });
@@ -208,7 +211,7 @@ void EtcdRegistry::verify() {
       if (progress->corrected > 0)
         spdlog::warn("registry: {} keys in etcd differed from what we wrote; correcting them",
                      progress->corrected);
-      s->on_call_succeeded();
+      s->on_call_succeeded(false);
       s->reconcile();
     });
   }
@@ -270,17 +273,19 @@ void EtcdRegistry::write(Batch batch) {
     if (resynced > 0)
       spdlog::info("registry: wrote {} again under lease {}", entries(resynced),
                    lease_hex(s->lease_id_));
-    s->on_call_succeeded();
+    s->on_call_succeeded(true);
     s->reconcile();
   });
 }
 
-void EtcdRegistry::on_call_succeeded() {
-  backoff_.reset();
-  if (!write_error_.empty()) {
+// etcd answered. Only a write that went through ends a refusal (quota, permissions): a grant
+// or a Range succeeding says nothing about whether writes are accepted again.
+void EtcdRegistry::on_call_succeeded(bool was_write) {
+  if (was_write && !write_error_.empty()) {
     spdlog::info("registry: etcd accepts our writes again");
     write_error_.clear();
   }
+  if (write_error_.empty()) backoff_.reset();
   set_connectivity(Connectivity::Up, "");
 }
 
@@ -293,24 +298,26 @@ void EtcdRegistry::on_call_failed(const char* what, const grpc::Status& status) 
   if (is_connectivity_error(status)) {
     verify_needed_ = true;  // we cannot know what a timed-out write did
     set_connectivity(Connectivity::Down, message);
-    return retry_later();
+    return retry_later(backoff_);
   }
   // etcd answers, but refuses: log once per distinct refusal, retry with growing backoff.
   if (is_too_many_ops(status) && max_txn_ops_ > 1) {
+    // Certain to fail again at this size, certain to progress at a smaller one: no waiting.
     max_txn_ops_ = std::max<std::size_t>(1, max_txn_ops_ / 2);
     spdlog::warn("registry: etcd allows fewer operations per transaction; using {}", max_txn_ops_);
-  } else if (message != write_error_) {
-    spdlog::warn("registry: etcd refused a request ({}); retrying with backoff", message);
+    return reconcile();
   }
+  if (message != write_error_)
+    spdlog::warn("registry: etcd refused a request ({}); retrying with backoff", message);
   write_error_ = message;
   state_.last_error = message;
-  retry_later();
+  retry_later(backoff_);
 }
 
-void EtcdRegistry::retry_later() {
+void EtcdRegistry::retry_later(runtime::Backoff& backoff) {
   if (retry_pending_ || shutting_down_) return;
   retry_pending_ = true;
-  retry_timer_.expires_after(backoff_.next());
+  retry_timer_.expires_after(backoff.next());
   retry_timer_.async_wait([self = weak_from_this()](const boost::system::error_code& ec) {
     auto s = self.lock();
     if (!s || ec) return;
@@ -334,8 +341,10 @@ void EtcdRegistry::lease_lost(const std::string& why) {
   ++keepalive_generation_;
   keepalive_timer_.cancel();
   update_sync_state();
-  // A lease lost within its first TTL (something keeps revoking it): do not spin on grants.
-  if (clock_.now() - granted_at_ < std::chrono::seconds(lease_ttl_s_)) retry_later();
+  // A lease lost within its first TTL (something keeps revoking it): do not spin on grants;
+  // each such loss in a row waits longer. A lease that lives a full TTL resets this.
+  if (clock_.now() - granted_at_ < std::chrono::seconds(lease_ttl_s_))
+    retry_later(regrant_backoff_);
 }
 
 void EtcdRegistry::arm_keepalive(milliseconds delay) {
@@ -384,6 +393,8 @@ void EtcdRegistry::on_keepalive(const etcdserverpb::LeaseKeepAliveResponse& resp
   }
   last_keepalive_ok_ = clock_.now();
   keepalive_backoff_.reset();
+  if (last_keepalive_ok_ - granted_at_ >= std::chrono::seconds(lease_ttl_s_))
+    regrant_backoff_.reset();
   const bool reconnected = state_.connectivity != Connectivity::Up;
   set_connectivity(Connectivity::Up, "");
   if (reconnected) {
@@ -462,19 +473,30 @@ void EtcdRegistry::shutdown(std::chrono::milliseconds timeout, DoneCallback done
     s->finish_shutdown(false);
   });
   shutdown_calls_ = static_cast<int>(leases.size());
-  for (const auto id : leases) {
-    client_.lease_revoke(id, [self = weak_from_this(), id](const grpc::Status& status,
-                                                           etcdserverpb::LeaseRevokeResponse&&) {
-      auto s = self.lock();
-      if (!s) return;
-      // NOT_FOUND: the lease (and its keys) is already gone, which is what we want.
-      if (!status.ok() && status.error_code() != grpc::StatusCode::NOT_FOUND) {
-        spdlog::warn("registry: revoking lease {} failed: {}", lease_hex(id), describe(status));
-        s->shutdown_clean_ = false;
-      }
-      if (--s->shutdown_calls_ == 0) s->finish_shutdown(s->shutdown_clean_);
-    });
-  }
+  for (const auto id : leases) revoke_for_shutdown(id);
+}
+
+// Revokes one lease of ours; an outage (the client has failed over meanwhile, or etcd is
+// restarting) is retried every 100 ms until the shutdown timer gives up.
+void EtcdRegistry::revoke_for_shutdown(std::int64_t id) {
+  client_.lease_revoke(id, [self = weak_from_this(), id](const grpc::Status& status,
+                                                         etcdserverpb::LeaseRevokeResponse&&) {
+    auto s = self.lock();
+    if (!s || !s->shutdown_done_) return;
+    if (is_connectivity_error(status)) {
+      auto timer = std::make_shared<boost::asio::steady_timer>(s->executor_, milliseconds(100));
+      timer->async_wait([self, id, timer](const boost::system::error_code& ec) {
+        if (auto s2 = self.lock(); s2 && !ec) s2->revoke_for_shutdown(id);
+      });
+      return;
+    }
+    // NOT_FOUND: the lease (and its keys) is already gone, which is what we want.
+    if (!status.ok() && status.error_code() != grpc::StatusCode::NOT_FOUND) {
+      spdlog::warn("registry: revoking lease {} failed: {}", lease_hex(id), describe(status));
+      s->shutdown_clean_ = false;
+    }
+    if (--s->shutdown_calls_ == 0) s->finish_shutdown(s->shutdown_clean_);
+  });
 }
 
 void EtcdRegistry::finish_shutdown(bool clean) {

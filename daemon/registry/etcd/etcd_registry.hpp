@@ -42,10 +42,11 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
   void grant();
   void verify();
   void write(Batch batch);
-  void on_call_succeeded();
+  void on_call_succeeded(bool was_write);
   void on_call_failed(const char* what, const grpc::Status& status);
   void lease_lost(const std::string& why);
-  void retry_later();
+  void retry_later(runtime::Backoff& backoff);
+  void revoke_for_shutdown(std::int64_t id);
   bool ours(std::int64_t lease) const;
 
   void arm_keepalive(std::chrono::milliseconds delay);
@@ -65,6 +66,7 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
   EtcdTransport& client_;
   runtime::Backoff backoff_;            // retries of grants and writes
   runtime::Backoff keepalive_backoff_;  // reopening the keepalive stream
+  runtime::Backoff regrant_backoff_;    // leases lost within their first TTL, in a row
 
   std::map<std::string, Wanted> desired_;          // key -> what must be there
   std::map<std::string, std::string> written_;     // key -> value confirmed under lease_id_

@@ -3,6 +3,7 @@
 #include "registry/etcd/etcd_registry.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
 #include <deque>
 
@@ -39,6 +40,8 @@ struct FakeTransport final : EtcdTransport {
   std::deque<std::pair<etcdserverpb::TxnRequest, Done<etcdserverpb::TxnResponse>>> txns;
   std::deque<std::pair<std::int64_t, Done<etcdserverpb::LeaseGrantResponse>>> grants;
   std::vector<std::int64_t> revoked;
+  int revokes_to_fail = 0;                // answer this many revokes with UNAVAILABLE first
+  boost::asio::any_io_executor executor;  // revokes complete asynchronously, as in production
   std::vector<std::shared_ptr<FakeKeepAlive>> streams;
   std::vector<etcdserverpb::TxnRequest> all_txns;
   std::string ep = "fake:2379";
@@ -52,10 +55,16 @@ struct FakeTransport final : EtcdTransport {
   }
   void lease_revoke(std::int64_t id, Done<etcdserverpb::LeaseRevokeResponse> done) override {
     revoked.push_back(id);
-    const bool known = leases.erase(id) > 0;
-    std::erase_if(kv, [id](const auto& e) { return e.second.lease == id; });
-    done(known ? grpc::Status::OK : grpc::Status(grpc::StatusCode::NOT_FOUND, "lease not found"),
-         {});
+    grpc::Status status = grpc::Status::OK;
+    if (revokes_to_fail > 0) {
+      --revokes_to_fail;
+      status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused");
+    } else {
+      if (leases.erase(id) == 0)
+        status = grpc::Status(grpc::StatusCode::NOT_FOUND, "lease not found");
+      std::erase_if(kv, [id](const auto& e) { return e.second.lease == id; });
+    }
+    boost::asio::post(executor, [done = std::move(done), status] { done(status, {}); });
   }
   std::shared_ptr<KeepAlive> open_keepalive(OnKeepAlive on_response, OnClosed on_closed) override {
     auto s = std::make_shared<FakeKeepAlive>();
@@ -154,6 +163,7 @@ struct Harness {
 
   explicit Harness(config::RegistrySpec s = spec()) {
     auto t = std::make_unique<FakeTransport>();
+    t->executor = io.get_executor();
     fake = t.get();
     registry = std::make_shared<EtcdRegistry>(io.get_executor(), s, std::move(t), clock,
                                               [] { return 0.5; });
@@ -239,13 +249,18 @@ TEST_CASE("a lease lost while a write is in flight: new lease, everything again,
   ka.set_ttl(0);
   h.fake->streams[0]->on_response(ka);
   CHECK_FALSE(h.fake->streams[0]->is_open);
-  h.fake->answer_txn();  // "requested lease not found"
-  h.let_time_pass();     // a lease lost within its first TTL waits one backoff step
+  h.fake->answer_txn();           // "requested lease not found"
+  CHECK(h.fake->grants.empty());  // a lease lost within its first TTL waits one backoff step
+  h.let_time_pass();
   REQUIRE(h.fake->grants.size() == 1);
   h.fake->grant(200);
+  // The put may have landed under 100: a Range checks before anything is written or deleted.
+  REQUIRE(h.fake->txns.size() == 1);
+  CHECK(h.fake->answer_txn().success(0).has_request_range());
   REQUIRE(h.fake->txns.size() == 1);
   auto again = h.fake->answer_txn();
-  REQUIRE(again.success_size() >= 1);
+  CHECK(h.fake->puts_in(again) == 1);
+  REQUIRE(h.fake->kv.contains("/services/svc/a"));
   CHECK(h.fake->kv.at("/services/svc/a").lease == 200);
   h.settle();
   CHECK(std::find(h.fake->revoked.begin(), h.fake->revoked.end(), 100) != h.fake->revoked.end());
@@ -307,6 +322,7 @@ TEST_CASE("shutdown during a grant reports done and gives the late lease back") 
   CHECK(done);
   CHECK(clean);
   h.fake->grant(300);
+  h.settle();
   CHECK(h.fake->revoked == std::vector<std::int64_t>{300});
   h.registry->apply(set_of({reg("a")}));  // ignored after shutdown
   CHECK(h.fake->txns.empty());
@@ -352,4 +368,114 @@ TEST_CASE("etcd refusing large transactions: the batch shrinks until it fits") {
   }
   CHECK(h.keys().size() == 5);
   CHECK(h.fake->puts_in(h.fake->all_txns.back()) <= 2);
+}
+
+TEST_CASE("after a re-grant, a leftover key now owned by someone else is not deleted") {
+  Harness h;
+  h.fake->grant(100);
+  h.settle();
+  h.registry->apply(set_of({reg("a")}));
+  h.fake->answer_txn();
+  // Our lease expires; another owner writes the same key on its own lease.
+  h.fake->leases.erase(100);
+  h.fake->kv["/services/svc/a"] = {"theirs", 999};
+  h.clock.advance(std::chrono::seconds(20));  // lost after its first TTL: re-grant at once
+  etcdserverpb::LeaseKeepAliveResponse ka;
+  ka.set_id(100);
+  ka.set_ttl(0);
+  h.fake->streams.back()->on_response(ka);
+  h.registry->apply({});  // and our service turns unhealthy
+  h.fake->grant(200);
+  // The next Txn must be a Range (verify), not a blind delete.
+  REQUIRE(h.fake->txns.size() == 1);
+  auto verify = h.fake->answer_txn();
+  REQUIRE(verify.success_size() >= 1);
+  CHECK(verify.success(0).has_request_range());
+  h.settle();
+  for (int i = 0; i < 5 && !h.fake->txns.empty(); ++i) {
+    auto req = h.fake->answer_txn();
+    for (const auto& op : req.success()) CHECK_FALSE(op.has_request_delete_range());
+  }
+  REQUIRE(h.fake->kv.contains("/services/svc/a"));
+  CHECK(h.fake->kv.at("/services/svc/a").lease == 999);
+}
+
+TEST_CASE("leases lost within their first TTL, again and again, are re-granted ever later") {
+  auto s = spec();
+  s.backoff.initial = milliseconds(40);
+  s.backoff.multiplier = 4;
+  s.backoff.max = milliseconds(5000);
+  s.backoff.jitter = 0;
+  Harness h(s);
+  std::int64_t id = 100;
+  h.fake->grant(id);
+  h.settle();
+  // Lose each new lease at once, three times: waits of 40, 160 and 640 ms follow.
+  for (int round = 0; round < 3; ++round) {
+    etcdserverpb::LeaseKeepAliveResponse ka;
+    ka.set_id(id);
+    ka.set_ttl(0);
+    h.fake->leases.erase(id);
+    h.fake->streams.back()->on_response(ka);
+    CHECK(h.fake->grants.empty());
+    if (round == 2) {
+      h.io.run_for(milliseconds(300));  // timers never fire early: 640 ms is not over yet
+      h.io.restart();
+      CHECK(h.fake->grants.empty());
+    }
+    for (int i = 0; i < 100 && h.fake->grants.empty(); ++i) h.let_time_pass(milliseconds(20));
+    REQUIRE(h.fake->grants.size() == 1);
+    h.fake->grant(++id);
+    h.settle();
+  }
+}
+
+TEST_CASE("shutdown revokes stale leases too, and retries a revoke across an outage") {
+  Harness h;
+  h.fake->grant(100);
+  h.settle();
+  h.registry->apply(set_of({reg("a")}));
+  h.fake->answer_txn();
+  // Lease 100 presumed lost (no answer within the TTL) while etcd still has it.
+  h.clock.advance(std::chrono::seconds(11));
+  h.io.run_for(milliseconds(3500));  // the next keepalive tick notices the silence
+  h.io.restart();
+  REQUIRE(h.fake->grants.size() == 1);
+  h.fake->grant(200);
+  REQUIRE(h.fake->txns.size() == 1);  // verify or re-put: not in sync yet, 100 not revoked yet
+  h.fake->revokes_to_fail = 1;
+  bool done = false;
+  bool clean = false;
+  h.registry->shutdown(milliseconds(5000), [&](bool c) {
+    done = true;
+    clean = c;
+  });
+  for (int i = 0; i < 50 && !done; ++i) h.let_time_pass(milliseconds(20));
+  CHECK(done);
+  CHECK(clean);
+  CHECK(std::count(h.fake->revoked.begin(), h.fake->revoked.end(), 100) >= 1);
+  CHECK(std::count(h.fake->revoked.begin(), h.fake->revoked.end(), 200) >= 1);
+  CHECK(h.fake->revoked.size() == 3);  // one of the two was answered UNAVAILABLE, then retried
+  CHECK(h.fake->leases.empty());
+}
+
+TEST_CASE("a refusal stays reported until a write succeeds, not merely until etcd answers") {
+  Harness h;
+  h.fake->grant(100);
+  h.settle();
+  h.registry->apply(set_of({reg("a")}));
+  h.fake->answer_txn(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                  "etcdserver: mvcc: database space exceeded"),
+                     false);
+  CHECK(h.registry->state().last_error.find("space exceeded") != std::string::npos);
+  etcdserverpb::LeaseKeepAliveResponse ka;
+  ka.set_id(100);
+  ka.set_ttl(10);
+  h.fake->streams.back()->on_response(ka);  // etcd answers keepalives all the while
+  CHECK(h.registry->state().last_error.find("space exceeded") != std::string::npos);
+  for (int i = 0; i < 50 && h.fake->txns.empty(); ++i) h.let_time_pass(milliseconds(10));
+  REQUIRE(h.fake->txns.size() == 1);
+  h.fake->answer_txn();
+  CHECK(h.registry->state().last_error.empty());
+  CHECK(h.fake->kv.contains("/services/svc/a"));
 }
