@@ -15,6 +15,7 @@
 #include <string>
 #include <utility>
 
+#include "config/effective.hpp"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "runtime/backoff.hpp"
 
@@ -154,9 +155,7 @@ constexpr int kMaxShortStreams = 2;
 // The manifest normally fills probe.target; fall back to address:port if it did not.
 std::string target_of(const config::ServiceSpec& service) {
   if (!service.probe.target.empty()) return service.probe.target;
-  const bool ipv6 = service.address.find(':') != std::string::npos;
-  return (ipv6 ? "[" + service.address + "]" : service.address) + ":" +
-         std::to_string(service.port);
+  return config::default_probe_target(service.address, service.port);
 }
 
 // gRPC passes a call from the thread that starts it to the threads that run its reactions with
