@@ -35,9 +35,7 @@ Supervisor::~Supervisor() {
 }
 
 void Supervisor::start() {
-  registry_->start([this, alive = alive_](const registry::RegistryState& st) {
-    if (*alive) registry_state_ = st;
-  });
+  registry_->start({});  // state is read from the registry when needed
   registry_->apply(desired());
   for (auto& [id, svc] : services_) {
     svc.prober = make_prober_(svc.spec);

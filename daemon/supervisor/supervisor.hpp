@@ -44,7 +44,7 @@ class Supervisor {
 
   registry::DesiredSet desired() const;
   std::vector<ServiceStatus> status() const;
-  const registry::RegistryState& registry_state() const { return registry_state_; }
+  registry::RegistryState registry_state() const { return registry_->state(); }
 
  private:
   struct Service {
@@ -63,7 +63,6 @@ class Supervisor {
   ProberFactory make_prober_;
   const runtime::Clock& clock_;
   std::map<std::string, Service> services_;  // by id
-  registry::RegistryState registry_state_;
   boost::asio::steady_timer drain_timer_;
   bool stopping_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
