@@ -129,6 +129,15 @@ struct FakeTransport final : EtcdTransport {
     return req;
   }
 
+  // The newest keepalive stream answers for lease `id` with `ttl` (0: etcd no longer has it).
+  void keepalive_answer(std::int64_t id, std::int64_t ttl) {
+    REQUIRE_FALSE(streams.empty());
+    etcdserverpb::LeaseKeepAliveResponse ka;
+    ka.set_id(id);
+    ka.set_ttl(ttl);
+    streams.back()->on_response(ka);
+  }
+
   std::size_t puts_in(const etcdserverpb::TxnRequest& req) const {
     return static_cast<std::size_t>(
         std::count_if(req.success().begin(), req.success().end(),
@@ -244,10 +253,7 @@ TEST_CASE("a lease lost while a write is in flight: new lease, everything again,
 
   // etcd says the lease is gone (TTL 0) while the put is still in flight.
   h.fake->leases.erase(100);
-  etcdserverpb::LeaseKeepAliveResponse ka;
-  ka.set_id(100);
-  ka.set_ttl(0);
-  h.fake->streams[0]->on_response(ka);
+  h.fake->keepalive_answer(100, 0);
   CHECK_FALSE(h.fake->streams[0]->is_open);
   h.fake->answer_txn();           // "requested lease not found"
   CHECK(h.fake->grants.empty());  // a lease lost within its first TTL waits one backoff step
@@ -301,10 +307,7 @@ TEST_CASE("a key of ours that is no longer desired is found by verify and delete
   h.fake->streams.back()->on_closed(grpc::Status(grpc::StatusCode::UNAVAILABLE, "gone"));
   h.let_time_pass();
   REQUIRE_FALSE(h.fake->streams.empty());
-  etcdserverpb::LeaseKeepAliveResponse ka;
-  ka.set_id(100);
-  ka.set_ttl(10);
-  h.fake->streams.back()->on_response(ka);
+  h.fake->keepalive_answer(100, 10);
   for (int i = 0; i < 5 && !h.fake->txns.empty(); ++i) h.fake->answer_txn();
   CHECK(h.keys().empty());
 }
@@ -380,10 +383,7 @@ TEST_CASE("after a re-grant, a leftover key now owned by someone else is not del
   h.fake->leases.erase(100);
   h.fake->kv["/services/svc/a"] = {"theirs", 999};
   h.clock.advance(std::chrono::seconds(20));  // lost after its first TTL: re-grant at once
-  etcdserverpb::LeaseKeepAliveResponse ka;
-  ka.set_id(100);
-  ka.set_ttl(0);
-  h.fake->streams.back()->on_response(ka);
+  h.fake->keepalive_answer(100, 0);
   h.registry->apply({});  // and our service turns unhealthy
   h.fake->grant(200);
   // The next Txn must be a Range (verify), not a blind delete.
@@ -412,11 +412,8 @@ TEST_CASE("leases lost within their first TTL, again and again, are re-granted e
   h.settle();
   // Lose each new lease at once, three times: waits of 40, 160 and 640 ms follow.
   for (int round = 0; round < 3; ++round) {
-    etcdserverpb::LeaseKeepAliveResponse ka;
-    ka.set_id(id);
-    ka.set_ttl(0);
     h.fake->leases.erase(id);
-    h.fake->streams.back()->on_response(ka);
+    h.fake->keepalive_answer(id, 0);
     CHECK(h.fake->grants.empty());
     if (round == 2) {
       h.io.run_for(milliseconds(300));  // timers never fire early: 640 ms is not over yet
@@ -468,10 +465,7 @@ TEST_CASE("a refusal stays reported until a write succeeds, not merely until etc
                                   "etcdserver: mvcc: database space exceeded"),
                      false);
   CHECK(h.registry->state().last_error.find("space exceeded") != std::string::npos);
-  etcdserverpb::LeaseKeepAliveResponse ka;
-  ka.set_id(100);
-  ka.set_ttl(10);
-  h.fake->streams.back()->on_response(ka);  // etcd answers keepalives all the while
+  h.fake->keepalive_answer(100, 10);  // etcd answers keepalives all the while
   CHECK(h.registry->state().last_error.find("space exceeded") != std::string::npos);
   for (int i = 0; i < 50 && h.fake->txns.empty(); ++i) h.let_time_pass(milliseconds(10));
   REQUIRE(h.fake->txns.size() == 1);
