@@ -6,8 +6,16 @@ namespace registrar::supervisor {
 
 namespace {
 
-registry::Registration to_registration(const config::ServiceSpec& s) {
-  return {s.name, s.id, s.address, s.port, s.tags, s.meta};
+registry::Registration to_registration(const config::ServiceSpec& s, bool healthy,
+                                       const probe::Result& last, bool probed) {
+  return {s.name,
+          s.id,
+          s.address,
+          s.port,
+          s.tags,
+          s.meta,
+          healthy ? registry::Health::Passing : registry::Health::Critical,
+          probed ? last.detail : "no probe result yet"};
 }
 
 }  // namespace
@@ -22,10 +30,12 @@ Supervisor::Supervisor(boost::asio::any_io_executor executor, config::Manifest m
       clock_(clock),
       drain_timer_(executor) {
   for (const auto& spec : manifest_.services)
-    services_.emplace(
-        spec.id,
-        Service{
-            spec, probe::Hysteresis(spec.probe.rise, spec.probe.fall), nullptr, {}, std::nullopt});
+    services_.emplace(spec.id, Service{spec,
+                                       probe::Hysteresis(spec.probe.rise, spec.probe.fall),
+                                       nullptr,
+                                       {},
+                                       std::nullopt,
+                                       false});
 }
 
 Supervisor::~Supervisor() {
@@ -53,6 +63,7 @@ void Supervisor::on_result(const std::string& id, const probe::Result& result) {
   Service& svc = it->second;
   if (result.outcome != svc.last_result.outcome) spdlog::debug("probe: {} {}", id, result.detail);
   svc.last_result = result;
+  svc.probed = true;
   switch (svc.hysteresis.observe(result.ok())) {
     case probe::Hysteresis::Change::None:
       return;
@@ -71,7 +82,8 @@ registry::DesiredSet Supervisor::desired() const {
   registry::DesiredSet set;
   if (stopping_) return set;
   for (const auto& [id, svc] : services_)
-    if (svc.hysteresis.healthy()) set.emplace(id, to_registration(svc.spec));
+    set.emplace(id,
+                to_registration(svc.spec, svc.hysteresis.healthy(), svc.last_result, svc.probed));
   return set;
 }
 

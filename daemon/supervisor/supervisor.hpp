@@ -42,6 +42,7 @@ class Supervisor {
   // manifest.drain, then calls done(clean). Idempotent.
   void shutdown(std::function<void(bool clean)> done);
 
+  // Every managed service with its health verdict (see registry::Health); empty once stopping.
   registry::DesiredSet desired() const;
   std::vector<ServiceStatus> status() const;
   registry::RegistryState registry_state() const { return registry_->state(); }
@@ -53,6 +54,7 @@ class Supervisor {
     std::unique_ptr<probe::Prober> prober;
     probe::Result last_result;
     std::optional<runtime::Clock::time_point> last_change;
+    bool probed = false;  // at least one result arrived
   };
 
   void on_result(const std::string& id, const probe::Result& result);

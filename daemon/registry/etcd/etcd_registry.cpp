@@ -73,8 +73,9 @@ void EtcdRegistry::start(StateCallback on_state_change) {
 void EtcdRegistry::apply(const DesiredSet& desired) {
   if (shutting_down_) return;
   // The manifest parser refuses services that would share a key, so keys are unique here.
+  // etcd lists only healthy instances: anything not Passing is simply absent.
   std::map<std::string, Wanted> next;
-  for (const auto& [id, reg] : desired) {
+  for (const auto& [id, reg] : passing(desired)) {
     Entry e = format_entry(spec_.etcd.format, spec_.etcd.prefix, reg);
     next.emplace(std::move(e.key), Wanted{id, std::move(e.value)});
   }

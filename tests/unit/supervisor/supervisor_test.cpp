@@ -84,21 +84,37 @@ config::Manifest manifest(std::vector<config::ServiceSpec> services) {
 
 TEST_CASE("nothing is desired before a probe says so") {
   Harness h(manifest({service("a", 1, 1)}));
-  REQUIRE(h.reg->applied.size() == 1);  // the initial, empty desired set
-  CHECK(h.reg->applied.back().empty());
-  CHECK(h.sup->desired().empty());
+  REQUIRE(h.reg->applied.size() == 1);  // the initial desired set: nothing passing yet
+  CHECK(registry::passing(h.reg->applied.back()).empty());
+  CHECK(registry::passing(h.sup->desired()).empty());
+}
+
+TEST_CASE("the desired set names every service, with its verdict and what the probe saw") {
+  Harness h(manifest({service("a", 1, 1), service("b", 1, 1)}));
+  auto d = h.sup->desired();
+  REQUIRE(d.size() == 2);
+  CHECK(d.at("a").health == registry::Health::Critical);
+  CHECK(d.at("a").output == "no probe result yet");
+  h.result("a", probe::Outcome::Serving);
+  d = h.reg->applied.back();
+  REQUIRE(d.size() == 2);
+  CHECK(d.at("a").health == registry::Health::Passing);
+  CHECK_FALSE(d.at("a").output.empty());
+  CHECK(d.at("b").health == registry::Health::Critical);
+  h.result("a", probe::Outcome::NotServing);
+  CHECK(h.reg->applied.back().at("a").health == registry::Health::Critical);
 }
 
 TEST_CASE("a healthy service enters the desired set and leaves it when unhealthy") {
   Harness h(manifest({service("a", 1, 1), service("b", 1, 1)}));
   h.result("a", probe::Outcome::Serving);
-  REQUIRE(h.reg->applied.back().size() == 1);
-  CHECK(h.reg->applied.back().at("a").port == 5000);
+  REQUIRE(registry::passing(h.reg->applied.back()).size() == 1);
+  CHECK(registry::passing(h.reg->applied.back()).at("a").port == 5000);
   h.result("b", probe::Outcome::Serving);
-  CHECK(h.reg->applied.back().size() == 2);
+  CHECK(registry::passing(h.reg->applied.back()).size() == 2);
   h.result("a", probe::Outcome::NotServing);
-  REQUIRE(h.reg->applied.back().size() == 1);
-  CHECK(h.reg->applied.back().contains("b"));
+  REQUIRE(registry::passing(h.reg->applied.back()).size() == 1);
+  CHECK(registry::passing(h.reg->applied.back()).contains("b"));
 }
 
 TEST_CASE("results that do not cross a threshold cause no apply") {
@@ -115,10 +131,10 @@ TEST_CASE("results that do not cross a threshold cause no apply") {
     h.result("a", probe::Outcome::Serving);
   }
   CHECK(h.reg->applied.size() == initial + 1);
-  CHECK(h.sup->desired().size() == 1);
+  CHECK(registry::passing(h.sup->desired()).size() == 1);
   for (int i = 0; i < 3; ++i) h.result("a", probe::Outcome::ServiceUnknown);
   CHECK(h.reg->applied.size() == initial + 2);
-  CHECK(h.reg->applied.back().empty());
+  CHECK(registry::passing(h.reg->applied.back()).empty());
 }
 
 TEST_CASE("every non-SERVING outcome counts as a failure") {
@@ -127,9 +143,9 @@ TEST_CASE("every non-SERVING outcome counts as a failure") {
         probe::Outcome::Unreachable, probe::Outcome::Timeout, probe::Outcome::RpcError}) {
     Harness h(manifest({service("a", 1, 1)}));
     h.result("a", probe::Outcome::Serving);
-    REQUIRE(h.sup->desired().size() == 1);
+    REQUIRE(registry::passing(h.sup->desired()).size() == 1);
     h.result("a", o);
-    CHECK(h.sup->desired().empty());
+    CHECK(registry::passing(h.sup->desired()).empty());
   }
 }
 
@@ -147,7 +163,7 @@ TEST_CASE("shutdown stops every prober before asking the registry, then reports 
   REQUIRE(shutdown_at != ev.end());
   CHECK(std::find(ev.begin(), shutdown_at, "stop:a") != shutdown_at);
   CHECK(std::find(ev.begin(), shutdown_at, "stop:b") != shutdown_at);
-  CHECK(h.sup->desired().empty());
+  CHECK(registry::passing(h.sup->desired()).empty());
   CHECK_FALSE(done);
   h.reg->pending_shutdown(true);
   CHECK(done);

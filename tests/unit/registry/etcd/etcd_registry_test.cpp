@@ -146,7 +146,14 @@ struct FakeTransport final : EtcdTransport {
 };
 
 Registration reg(const std::string& id, std::vector<std::string> tags = {}) {
-  return {"svc", id, "10.0.0.1", static_cast<std::uint16_t>(5000 + id.size()), std::move(tags), {}};
+  return {"svc",
+          id,
+          "10.0.0.1",
+          static_cast<std::uint16_t>(5000 + id.size()),
+          std::move(tags),
+          {},
+          registrar::registry::Health::Passing,
+          "SERVING"};
 }
 
 DesiredSet set_of(std::initializer_list<Registration> regs) {
