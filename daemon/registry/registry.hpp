@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <set>
 #include <string>
 
 #include "registry/registration.hpp"
@@ -14,9 +15,10 @@ enum class Connectivity { Connecting, Up, Down };
 
 struct RegistryState {
   Connectivity connectivity = Connectivity::Connecting;
-  bool in_sync = false;        // the registry holds exactly the last applied desired set
-  std::size_t registered = 0;  // entries the backend believes are in the registry
-  std::string last_error;      // empty when healthy; never contains secrets
+  bool in_sync = false;                  // the registry holds exactly the last applied desired set
+  std::size_t registered = 0;            // entries the backend believes are in the registry
+  std::set<std::string> registered_ids;  // their Registration::ids (for status pages)
+  std::string last_error;                // empty when healthy; never contains secrets
 };
 
 class Registry {

@@ -436,9 +436,12 @@ void EtcdRegistry::update_sync_state() {
         break;
       }
     }
-  const bool changed = in_sync != state_.in_sync || state_.registered != written_.size();
+  std::set<std::string> ids;
+  for (const auto& [key, value] : written_) ids.insert(id_of(key));
+  const bool changed = in_sync != state_.in_sync || state_.registered_ids != ids;
   state_.in_sync = in_sync;
   state_.registered = written_.size();
+  state_.registered_ids = std::move(ids);
   if (changed && on_state_) on_state_(state_);
 }
 
@@ -508,6 +511,7 @@ void EtcdRegistry::finish_shutdown(bool clean) {
   written_.clear();
   maybe_present_.clear();
   state_.registered = 0;
+  state_.registered_ids.clear();
   state_.in_sync = desired_.empty();
   if (clean) spdlog::info("registry: all entries removed and lease revoked");
   client_.cancel_all();

@@ -206,6 +206,20 @@ struct Harness {
 
 }  // namespace
 
+TEST_CASE("an instance that is not passing is never written to etcd") {
+  Harness h;
+  auto down = reg("c");
+  down.health = registrar::registry::Health::Critical;
+  h.registry->apply(set_of({reg("a"), down}));
+  h.fake->grant(100);
+  REQUIRE(h.fake->txns.size() == 1);
+  auto txn = h.fake->answer_txn();
+  CHECK(h.fake->puts_in(txn) == 1);
+  CHECK(h.keys() == std::set<std::string>{"/services/svc/a"});
+  CHECK(h.registry->state().in_sync);
+  CHECK(h.registry->state().registered_ids == std::set<std::string>{"a"});
+}
+
 TEST_CASE("one lease, the desired set in one Txn, and an unchanged entry is never rewritten") {
   Harness h;
   REQUIRE(h.fake->grants.size() == 1);
@@ -218,6 +232,7 @@ TEST_CASE("one lease, the desired set in one Txn, and an unchanged entry is neve
   for (const auto& op : first.success()) CHECK(op.request_put().lease() == 100);
   CHECK(h.keys() == std::set<std::string>{"/services/svc/a", "/services/svc/bb"});
   CHECK(h.registry->state().in_sync);
+  CHECK(h.registry->state().registered_ids == std::set<std::string>{"a", "bb"});
 
   h.registry->apply(set_of({reg("a"), reg("bb")}));
   CHECK(h.fake->txns.empty());  // nothing changed, nothing written
