@@ -46,4 +46,12 @@ std::optional<std::string> gokit_instancer_client_bin() {
 #endif
 }
 
+std::optional<std::string> consul_double_bin() {
+#ifdef REGISTRAR_CONSUL_DOUBLE
+  return existing(REGISTRAR_CONSUL_DOUBLE);
+#else
+  return std::nullopt;
+#endif
+}
+
 }  // namespace registrar::test

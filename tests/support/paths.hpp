@@ -11,5 +11,6 @@ std::optional<std::string> registrar_bin();               // grpc-registrar
 std::optional<std::string> hello_service_bin();           // examples/hello-service
 std::optional<std::string> etcd_resolver_client_bin();    // tests/interop (Go)
 std::optional<std::string> gokit_instancer_client_bin();  // tests/interop (Go)
+std::optional<std::string> consul_double_bin();           // tests/consul_double (Go)
 
 }  // namespace registrar::test

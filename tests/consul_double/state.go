@@ -1,0 +1,500 @@
+// The agent's local state: services, their TTL checks, the catalog index, TTL expiry and the
+// deregister-critical-service-after reaper. Everything here runs under agentState.mu; the HTTP
+// handlers only call the exported-style methods below. See README.md for the Consul sources each
+// behaviour follows.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"log"
+	"net"
+	"sort"
+	"sync"
+	"time"
+)
+
+const (
+	statusPassing  = "passing"
+	statusWarning  = "warning"
+	statusCritical = "critical"
+
+	// checks.DefaultBufSize in Consul: the default OutputMaxSize of a check.
+	defaultOutputMaxSize = 4 * 1024
+	// CheckDeregisterIntervalMin (1m) and CheckReapInterval (30s) in Consul's runtime config.
+	minDeregisterCriticalAfter = time.Minute
+	reapInterval               = 30 * time.Second
+)
+
+type serviceAddress struct {
+	Address string
+	Port    int
+}
+
+type weights struct {
+	Passing int
+	Warning int
+}
+
+type service struct {
+	ID                string
+	Name              string
+	Tags              []string
+	Address           string
+	TaggedAddresses   map[string]serviceAddress
+	Meta              map[string]string
+	Port              int
+	SocketPath        string
+	Weights           weights
+	EnableTagOverride bool
+
+	createIndex uint64
+	modifyIndex uint64
+}
+
+type check struct {
+	CheckID     string
+	Name        string
+	Notes       string
+	Status      string
+	Output      string
+	ServiceID   string
+	ServiceName string
+	ServiceTags []string
+
+	ttl           time.Duration
+	outputMaxSize int
+	reapAfter     time.Duration // clamped to the 1m minimum, then time-scaled; 0 = never
+	criticalSince time.Time     // zero unless the check was *updated* to critical (local.State)
+	lastOutput    string        // CheckTTL.lastOutput: what the last update said
+	timer         *time.Timer
+	timerGen      uint64
+
+	createIndex uint64
+	modifyIndex uint64
+}
+
+// newCheck is what one entry of Check/Checks in a registration becomes.
+type newCheck struct {
+	CheckID                        string
+	Name                           string
+	Notes                          string
+	Status                         string
+	TTL                            time.Duration
+	DeregisterCriticalServiceAfter time.Duration
+	OutputMaxSize                  int
+}
+
+type catalogView struct {
+	fingerprint string
+	name        string // service name the entity belongs to
+}
+
+type agentState struct {
+	mu        sync.Mutex
+	timeScale float64
+
+	services map[string]*service
+	checks   map[string]*check
+
+	// Catalog modelling: one raft-like index for the whole double. An entity's ModifyIndex and
+	// its service name's index move only when what the catalog would hold changes.
+	index       uint64
+	nodeIndex   uint64
+	nameIndex   map[string]uint64
+	serviceView map[string]catalogView
+	checkView   map[string]catalogView
+	changed     chan struct{} // closed and replaced on every catalog change
+
+	stop chan struct{}
+}
+
+func newAgentState(timeScale float64) *agentState {
+	a := &agentState{
+		timeScale:   timeScale,
+		services:    map[string]*service{},
+		checks:      map[string]*check{},
+		index:       2, // 1: the raft configuration; 2: this node and its serfHealth check
+		nodeIndex:   2,
+		nameIndex:   map[string]uint64{},
+		serviceView: map[string]catalogView{},
+		checkView:   map[string]catalogView{},
+		changed:     make(chan struct{}),
+		stop:        make(chan struct{}),
+	}
+	go a.reaper()
+	return a
+}
+
+func (a *agentState) scaled(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * a.timeScale)
+}
+
+// ---- registration ---------------------------------------------------------------------------
+
+// defaultTaggedAddresses adds lan_ipv4/wan_ipv4 (or the v6 pair) for an IP service address, as
+// Agent.addServiceInternal does.
+func defaultTaggedAddresses(addr string, port int, given map[string]serviceAddress) map[string]serviceAddress {
+	out := map[string]serviceAddress{}
+	for k, v := range given {
+		out[k] = v
+	}
+	ip := net.ParseIP(addr)
+	if ip != nil {
+		lan, wan := "lan_ipv4", "wan_ipv4"
+		if ip.To4() == nil {
+			lan, wan = "lan_ipv6", "wan_ipv6"
+		}
+		for _, k := range []string{lan, wan} {
+			if _, ok := out[k]; !ok {
+				out[k] = serviceAddress{Address: addr, Port: port}
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// register adds or replaces a service and its checks (Agent.AddService): an existing check with
+// the same ID keeps its status and output, its TTL clock restarts, and its critical clock starts
+// over; without replaceExisting, checks of the service missing from the request stay.
+func (a *agentState) register(svc *service, checks []newCheck, replaceExisting bool) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+
+	for _, k := range []string{"lan_ipv4", "wan_ipv4"} {
+		if sa, ok := svc.TaggedAddresses[k]; ok {
+			if ip := net.ParseIP(sa.Address); ip == nil || ip.To4() == nil {
+				return fmt.Errorf("Service tagged address %q must be a valid ipv4 address", k)
+			}
+		}
+	}
+	if sa, ok := svc.TaggedAddresses["lan_ipv6"]; ok {
+		if ip := net.ParseIP(sa.Address); ip == nil || ip.To4() != nil {
+			return fmt.Errorf("Service tagged address %q must be a valid ipv6 address", "lan_ipv6")
+		}
+	}
+	svc.TaggedAddresses = defaultTaggedAddresses(svc.Address, svc.Port, svc.TaggedAddresses)
+
+	if old, ok := a.services[svc.ID]; ok {
+		svc.createIndex, svc.modifyIndex = old.createIndex, old.modifyIndex
+	}
+	a.services[svc.ID] = svc
+
+	keep := map[string]bool{}
+	for i, nc := range checks {
+		id := nc.CheckID
+		if id == "" {
+			id = "service:" + svc.ID
+			if len(checks) > 1 {
+				id += fmt.Sprintf(":%d", i+1)
+			}
+		}
+		keep[id] = true
+		name := nc.Name
+		if name == "" {
+			name = fmt.Sprintf("Service '%s' check", svc.Name)
+		}
+		c := &check{
+			CheckID:     id,
+			Name:        name,
+			Notes:       nc.Notes,
+			Status:      statusCritical,
+			ServiceID:   svc.ID,
+			ServiceName: svc.Name,
+			ServiceTags: svc.Tags,
+			ttl:         nc.TTL,
+		}
+		if nc.Status != "" {
+			c.Status = nc.Status
+		}
+		c.outputMaxSize = defaultOutputMaxSize
+		if nc.OutputMaxSize > 0 && nc.OutputMaxSize < c.outputMaxSize {
+			c.outputMaxSize = nc.OutputMaxSize
+		}
+		if nc.DeregisterCriticalServiceAfter > 0 {
+			d := nc.DeregisterCriticalServiceAfter
+			if d < minDeregisterCriticalAfter {
+				log.Printf("check %q: deregister interval %s below the minimum, using %s", id, d,
+					minDeregisterCriticalAfter)
+				d = minDeregisterCriticalAfter
+			}
+			c.reapAfter = a.scaled(d)
+		}
+		if prev, ok := a.checks[id]; ok {
+			c.Status, c.Output = prev.Status, prev.Output
+			c.createIndex, c.modifyIndex = prev.createIndex, prev.modifyIndex
+			a.stopTimerLocked(prev)
+		}
+		a.checks[id] = c
+		a.armTimerLocked(c)
+	}
+	if replaceExisting {
+		for id, c := range a.checks {
+			if c.ServiceID == svc.ID && !keep[id] {
+				a.stopTimerLocked(c)
+				delete(a.checks, id)
+			}
+		}
+	}
+	// Checks kept from an earlier registration follow the service's current name and tags.
+	for _, c := range a.checks {
+		if c.ServiceID == svc.ID {
+			c.ServiceName, c.ServiceTags = svc.Name, svc.Tags
+		}
+	}
+	log.Printf("service %q (%s) registered with %d check(s)", svc.ID, svc.Name, len(checks))
+	a.commitLocked()
+	return nil
+}
+
+// deregister removes a service and every check bound to it. False if it does not exist.
+func (a *agentState) deregister(id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ok := a.removeServiceLocked(id)
+	if ok {
+		log.Printf("service %q deregistered", id)
+		a.commitLocked()
+	}
+	return ok
+}
+
+func (a *agentState) removeServiceLocked(id string) bool {
+	if _, ok := a.services[id]; !ok {
+		return false
+	}
+	delete(a.services, id)
+	for cid, c := range a.checks {
+		if c.ServiceID == id {
+			a.stopTimerLocked(c)
+			delete(a.checks, cid)
+		}
+	}
+	return true
+}
+
+// restart wipes everything, as an agent restarted without its data dir; the index goes on.
+func (a *agentState) restart() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, c := range a.checks {
+		a.stopTimerLocked(c)
+	}
+	a.services = map[string]*service{}
+	a.checks = map[string]*check{}
+	a.commitLocked()
+}
+
+// ---- TTL checks -------------------------------------------------------------------------------
+
+func (a *agentState) armTimerLocked(c *check) {
+	a.stopTimerLocked(c)
+	c.timerGen++
+	gen, id := c.timerGen, c.CheckID
+	c.timer = time.AfterFunc(c.ttl, func() { a.ttlExpired(id, gen) })
+}
+
+func (a *agentState) stopTimerLocked(c *check) {
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	c.timerGen++
+}
+
+// ttlExpired is CheckTTL.run: the timer fired once without an update in between.
+func (a *agentState) ttlExpired(id string, gen uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c, ok := a.checks[id]
+	if !ok || c.timerGen != gen {
+		return
+	}
+	c.timer = nil
+	output := "TTL expired"
+	if c.lastOutput != "" {
+		output = fmt.Sprintf("%s (last output before timeout follows): %s", output, c.lastOutput)
+	}
+	log.Printf("check %q missed TTL, is now critical", id)
+	a.updateCheckLocked(c, statusCritical, output)
+	a.commitLocked()
+}
+
+// updateCheckLocked is local.State.UpdateCheck: the critical clock starts on the first update to
+// critical and stops on any other status.
+func (a *agentState) updateCheckLocked(c *check, status, output string) {
+	if status == statusCritical {
+		if c.criticalSince.IsZero() {
+			c.criticalSince = time.Now()
+		}
+	} else {
+		c.criticalSince = time.Time{}
+	}
+	c.Status, c.Output = status, output
+}
+
+// setTTLStatus is CheckTTL.SetStatus via the agent's updateTTLCheck. False if the check is
+// unknown.
+func (a *agentState) setTTLStatus(id, status, output string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c, ok := a.checks[id]
+	if !ok {
+		return false
+	}
+	if total := len(output); total > c.outputMaxSize {
+		output = fmt.Sprintf("%s ... (captured %d of %d bytes)", output[:c.outputMaxSize],
+			c.outputMaxSize, total)
+	}
+	if c.Status != status {
+		log.Printf("check %q is now %s", c.CheckID, status)
+	}
+	a.updateCheckLocked(c, status, output)
+	c.lastOutput = output
+	a.armTimerLocked(c)
+	a.commitLocked()
+	return true
+}
+
+// ---- the reaper -----------------------------------------------------------------------------
+
+func (a *agentState) reaper() {
+	period := a.scaled(reapInterval)
+	if period < time.Millisecond {
+		period = time.Millisecond
+	}
+	for {
+		select {
+		case <-a.stop:
+			return
+		case <-time.After(period):
+			a.reapOnce()
+		}
+	}
+}
+
+// reapOnce is Agent.reapServicesInternal.
+func (a *agentState) reapOnce() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := time.Now()
+	reaped := false
+	for _, c := range a.checks {
+		if c.reapAfter <= 0 || c.criticalSince.IsZero() {
+			continue
+		}
+		if now.Sub(c.criticalSince) > c.reapAfter {
+			if a.removeServiceLocked(c.ServiceID) {
+				log.Printf("check %q for service %q has been critical for too long; deregistered service",
+					c.CheckID, c.ServiceID)
+				reaped = true
+			}
+		}
+	}
+	if reaped {
+		a.commitLocked()
+	}
+}
+
+// ---- catalog index ----------------------------------------------------------------------------
+
+func fingerprint(v interface{}) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// commitLocked compares what the catalog would hold with what it held and, if anything changed,
+// takes the next index for the changed entities and their service names and wakes the waiters.
+// An idempotent write (same definition, same status and output) changes nothing, as the
+// anti-entropy sync skips entries that are in sync.
+func (a *agentState) commitLocked() {
+	next := a.index + 1
+	touched := map[string]bool{}
+
+	for id, s := range a.services {
+		fp := fingerprint(renderCatalogService(s))
+		if prev, ok := a.serviceView[id]; !ok || prev.fingerprint != fp {
+			if !ok {
+				s.createIndex = next
+			} else if prev.name != s.Name {
+				touched[prev.name] = true
+			}
+			s.modifyIndex = next
+			a.serviceView[id] = catalogView{fingerprint: fp, name: s.Name}
+			touched[s.Name] = true
+		}
+	}
+	for id, v := range a.serviceView {
+		if _, ok := a.services[id]; !ok {
+			delete(a.serviceView, id)
+			touched[v.name] = true
+		}
+	}
+	for id, c := range a.checks {
+		fp := fingerprint(renderHealthCheck(c, "", 0, 0))
+		if prev, ok := a.checkView[id]; !ok || prev.fingerprint != fp {
+			if !ok || c.createIndex == 0 {
+				c.createIndex = next
+			}
+			if ok && prev.name != c.ServiceName {
+				touched[prev.name] = true
+			}
+			c.modifyIndex = next
+			a.checkView[id] = catalogView{fingerprint: fp, name: c.ServiceName}
+			touched[c.ServiceName] = true
+		}
+	}
+	for id, v := range a.checkView {
+		if _, ok := a.checks[id]; !ok {
+			delete(a.checkView, id)
+			touched[v.name] = true
+		}
+	}
+	if len(touched) == 0 {
+		return
+	}
+	a.index = next
+	for name := range touched {
+		a.nameIndex[name] = next
+	}
+	close(a.changed)
+	a.changed = make(chan struct{})
+}
+
+// indexFor is the X-Consul-Index of a health query for `name`: the index of the last change to
+// that name's instances, or the whole catalog's index for a name never seen (maxIndexForService
+// falls back to the tables' index). Never 0.
+func (a *agentState) indexForLocked(name string) uint64 {
+	if idx, ok := a.nameIndex[name]; ok && idx > 0 {
+		return idx
+	}
+	if a.index == 0 {
+		return 1
+	}
+	return a.index
+}
+
+// ---- reads ------------------------------------------------------------------------------------
+
+func (a *agentState) sortedServicesLocked() []*service {
+	out := make([]*service, 0, len(a.services))
+	for _, s := range a.services {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func (a *agentState) checksOfLocked(serviceID string) []*check {
+	var out []*check
+	for _, c := range a.checks {
+		if c.ServiceID == serviceID {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CheckID < out[j].CheckID })
+	return out
+}
