@@ -25,6 +25,8 @@ using hello_service::HealthService;
 struct ServerOptions {
   std::string listen = "127.0.0.1:0";
   std::vector<std::string> services;
+  int numbered_services = 0;  // --services N: N more names, <service_prefix>0 .. <prefix>N-1
+  std::string service_prefix = "svc-";
   bool not_serving = false;
   bool no_watch = false;
 };
@@ -64,6 +66,8 @@ int RunServer(const ServerOptions& options) {
 
   HealthService::Options health_options;
   health_options.names = options.services;
+  for (int i = 0; i < options.numbered_services; ++i)
+    health_options.names.push_back(options.service_prefix + std::to_string(i));
   health_options.names.emplace_back(hello::v1::Hello::service_full_name());
   health_options.names.emplace_back(hello::v1::Ping::service_full_name());
   health_options.serving = !options.not_serving;
@@ -161,6 +165,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--service", server.services, "Extra health-check name to register (repeatable)")
       ->allow_extra_args(false);
+  app.add_option("--services", server.numbered_services,
+                 "Register N more health-check names, PREFIX0 .. PREFIX<N-1> (many services on "
+                 "one port, for benchmarks)")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+  app.add_option("--service-prefix", server.service_prefix, "PREFIX of the --services names")
+      ->capture_default_str();
   app.add_flag("--not-serving", server.not_serving, "Every name starts NOT_SERVING");
   app.add_flag("--no-watch", server.no_watch, "Health.Watch answers UNIMPLEMENTED");
 

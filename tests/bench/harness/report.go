@@ -1,0 +1,343 @@
+package main
+
+// Statistics, the Markdown report, and splicing it into docs/benchmarks.md.
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+)
+
+func stats(xs []float64) (min, med, max float64, ok bool) {
+	if len(xs) == 0 {
+		return 0, 0, 0, false
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	n := len(s)
+	med = s[n/2]
+	if n%2 == 0 {
+		med = (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[0], med, s[n-1], true
+}
+
+func median(xs []float64) float64 { _, m, _, _ := stats(xs); return m }
+
+// num prints a figure with about 3 significant digits.
+func num(v float64) string {
+	a := v
+	if a < 0 {
+		a = -a
+	}
+	switch {
+	case a == 0:
+		return "0"
+	case a >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 10:
+		return fmt.Sprintf("%.1f", v)
+	case a >= 1:
+		return fmt.Sprintf("%.2f", v)
+	default:
+		return fmt.Sprintf("%.3f", v)
+	}
+}
+
+// mmm: "min / median / max".
+func mmm(xs []float64) string {
+	lo, med, hi, ok := stats(xs)
+	if !ok {
+		return "n/a"
+	}
+	return num(lo) + " / " + num(med) + " / " + num(hi)
+}
+
+func ratio(peer, ours float64) string {
+	if ours <= 0 || peer <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1fx", peer/ours)
+}
+
+func (r *Results) group(impl string, n int) *Group {
+	for _, g := range r.Groups {
+		if g.Impl == impl && g.N == n {
+			return g
+		}
+	}
+	return nil
+}
+
+func (r *Results) implOrder() []struct{ key, label string } {
+	var out []struct{ key, label string }
+	seen := map[string]bool{}
+	for _, g := range r.Groups {
+		if !seen[g.Impl] {
+			seen[g.Impl] = true
+			out = append(out, struct{ key, label string }{g.Impl, g.Label})
+		}
+	}
+	return out
+}
+
+func (r *Results) sizes() []int {
+	seen := map[int]bool{}
+	var out []int
+	for _, g := range r.Groups {
+		if !seen[g.N] {
+			seen[g.N] = true
+			out = append(out, g.N)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+func lifeField(g *Group, startup bool) []float64 {
+	if g == nil {
+		return nil
+	}
+	var xs []float64
+	for _, s := range g.Samples {
+		if startup {
+			xs = append(xs, s.Startup)
+		} else {
+			xs = append(xs, s.Dereg)
+		}
+	}
+	return xs
+}
+
+func metStr(ok bool) string {
+	if ok {
+		return "**met**"
+	}
+	return "**missed**"
+}
+
+// Markdown renders the generated section of docs/benchmarks.md.
+func (r *Results) Markdown() string {
+	var b strings.Builder
+	w := func(format string, a ...interface{}) { fmt.Fprintf(&b, format, a...) }
+	m := r.Machine
+	w("Produced by `%s` on %s, in %s.\n\n", r.Command, r.Started.Format("2006-01-02 15:04 MST"), r.Elapsed)
+	w("| machine | |\n|---|---|\n")
+	w("| CPUs (nproc) | %d × %s |\n| memory | %s |\n| kernel | %s |\n| OS | %s |\n", m.NProc, m.CPUModel, m.Memory, m.Kernel, m.OS)
+	w("| load average at start / end | %s / %s |\n", m.LoadStart, m.LoadEnd)
+	w("| compiler, build | %s; `%s` |\n", m.Compiler, m.BuildType)
+	w("| versions | grpc-registrar %s; gRPC C++ %s; etcd %s; Go %s (peers and harness) |\n\n", m.Registrar, m.GRPC, m.Etcd, m.Go)
+	w("Settings: %s.\n\n", r.Settings)
+
+	// 1. Detection.
+	if len(r.Detection) > 0 {
+		w("### 1. Detection latency (N = 1, ms: min / median / max)\n\n")
+		w("| probe mode | rounds | NOT_SERVING -> key gone | SERVING -> key back |\n|---|---|---|---|\n")
+		for _, d := range r.Detection {
+			if d.Err != "" && len(d.Down) == 0 {
+				w("| %s | 0 | failed: %s | |\n", d.Mode, d.Err)
+				continue
+			}
+			w("| %s | %d | %s | %s |\n", d.Mode, len(d.Down), mmm(d.Down), mmm(d.Up))
+		}
+		w("\n")
+	}
+
+	impls := r.implOrder()
+	sizes := r.sizes()
+	life := func(title string, startup bool) {
+		w("### %s (ms: min / median / max over runs)\n\n", title)
+		w("| N |")
+		for _, im := range impls {
+			w(" %s |", im.label)
+		}
+		for _, im := range impls[1:] {
+			w(" %s / registrar (median) |", im.label)
+		}
+		w("\n|---|")
+		for range impls {
+			w("---|")
+		}
+		for range impls[1:] {
+			w("---|")
+		}
+		w("\n")
+		for _, n := range sizes {
+			w("| %d |", n)
+			for _, im := range impls {
+				g := r.group(im.key, n)
+				switch {
+				case g == nil:
+					w(" not run |")
+				case len(g.Samples) == 0:
+					w(" failed |")
+				default:
+					w(" %s (%d runs) |", mmm(lifeField(g, startup)), len(g.Samples))
+				}
+			}
+			ours := median(lifeField(r.group(impls[0].key, n), startup))
+			for _, im := range impls[1:] {
+				w(" %s |", ratio(median(lifeField(r.group(im.key, n), startup)), ours))
+			}
+			w("\n")
+		}
+		w("\n")
+	}
+	if len(r.Groups) > 0 && len(impls) > 0 {
+		life("2. Deregistration: SIGTERM -> all N keys gone", false)
+		life("3. Start-up: exec -> all N keys registered", true)
+	}
+
+	// 4. Footprint.
+	hasFoot := false
+	for _, g := range r.Groups {
+		if g.Foot != nil {
+			hasFoot = true
+		}
+	}
+	if hasFoot {
+		w("### 4. Footprint at steady state\n\n")
+		w("RSS: min / median / max of one sample a second. CPU and etcd requests: min / median / max over %s slices, then (in brackets) over the whole window.\n\n", r.SliceText)
+		w("| N | implementation | RSS MiB | of which anonymous (median) | CPU s/min | etcd keepalives/min | other etcd requests/min | etcd's CPU s/min |\n|---|---|---|---|---|---|---|---|\n")
+		for _, n := range sizes {
+			for _, im := range impls {
+				g := r.group(im.key, n)
+				if g == nil || g.Foot == nil {
+					continue
+				}
+				f := g.Foot
+				w("| %d | %s | %s | %s | %s (%s) | %s (%s) | %s (%s) | %s (%s) |\n", n, im.label, mmm(f.RSS), num(median(f.RSSAnon)),
+					mmm(f.CPU), num(f.CPUAll), mmm(f.KA), num(f.KAAll), mmm(f.Other), num(f.OtherAll), mmm(f.EtcdCPU), num(f.EtcdCPUAll))
+			}
+		}
+		w("\nRatios, peer / grpc-registrar (median RSS; CPU and requests over the whole window):\n\n")
+		w("| N | peer | RSS | CPU | etcd keepalives | all etcd requests |\n|---|---|---|---|---|---|\n")
+		for _, n := range sizes {
+			ours := r.group(impls[0].key, n)
+			if ours == nil || ours.Foot == nil {
+				continue
+			}
+			for _, im := range impls[1:] {
+				g := r.group(im.key, n)
+				if g == nil || g.Foot == nil {
+					continue
+				}
+				w("| %d | %s | %s | %s | %s | %s |\n", n, im.label, ratio(median(g.Foot.RSS), median(ours.Foot.RSS)),
+					ratio(g.Foot.CPUAll, ours.Foot.CPUAll), ratio(g.Foot.KAAll, ours.Foot.KAAll),
+					ratio(g.Foot.KAAll+g.Foot.OtherAll, ours.Foot.KAAll+ours.Foot.OtherAll))
+			}
+		}
+		w("\n")
+	}
+
+	// 5. Consul.
+	if r.Consul != nil {
+		w("### 5. Consul: TTL refreshes against the agent double\n\n")
+		if r.Consul.Skipped != "" {
+			w("Not measured: %s\n\n", r.Consul.Skipped)
+		} else {
+			w("| N | TTL refresh requests/min | other agent requests/min | CPU s/min | RSS MiB | refreshes/min per service |\n|---|---|---|---|---|---|\n")
+			for _, c := range r.Consul.Rows {
+				if c.Err != "" {
+					w("| %d | failed: %s | | | | |\n", c.N, c.Err)
+					continue
+				}
+				w("| %d | %s | %s | %s | %s | %s |\n", c.N, num(c.RefreshPerMin), num(c.OtherPerMin), num(c.CPUPerMin), mmm(c.RSS), num(c.RefreshPerMin/float64(c.N)))
+			}
+			w("\n")
+		}
+	}
+
+	// Targets.
+	w("### Targets\n\n| target | measured | verdict |\n|---|---|---|\n")
+	for _, t := range r.Targets() {
+		w("| %s | %s | %s |\n", t.What, t.Measured, t.Verdict)
+	}
+	w("\n")
+	if len(r.Errors) > 0 {
+		w("Errors during the run:\n\n")
+		for _, e := range r.Errors {
+			w("- %s\n", e)
+		}
+		w("\n")
+	}
+	return b.String()
+}
+
+type Target struct{ What, Measured, Verdict string }
+
+func (r *Results) Targets() []Target {
+	var out []Target
+	for _, d := range r.Detection {
+		if d.Mode != "watch" {
+			continue
+		}
+		_, med, max, ok := stats(d.Down)
+		if ok {
+			out = append(out, Target{"detection (watch), NOT_SERVING -> key gone: median < 5 ms, max < 20 ms",
+				fmt.Sprintf("median %s ms, max %s ms", num(med), num(max)), metStr(med < 5 && max < 20)})
+		}
+		_, med, max, ok = stats(d.Up)
+		if ok {
+			out = append(out, Target{"detection (watch), SERVING -> key back: median < 5 ms, max < 20 ms",
+				fmt.Sprintf("median %s ms, max %s ms", num(med), num(max)), metStr(med < 5 && max < 20)})
+		}
+	}
+	big := 0
+	for _, n := range r.sizes() {
+		if n > big {
+			big = n
+		}
+	}
+	ours := r.group("registrar", big)
+	if ours != nil && len(ours.Samples) > 0 {
+		_, _, max, _ := stats(lifeField(ours, false))
+		out = append(out, Target{fmt.Sprintf("deregistration, N = %d: under 50 ms", big),
+			fmt.Sprintf("max %s ms (median %s)", num(max), num(median(lifeField(ours, false)))), metStr(max < 50)})
+	}
+	if ours != nil && ours.Foot != nil {
+		rss := median(ours.Foot.RSS)
+		out = append(out, Target{fmt.Sprintf("RSS at N = %d under 40 MiB", big), fmt.Sprintf("%s MiB", num(rss)), metStr(rss < 40)})
+		if gk := r.group("gokit", big); gk != nil && gk.Foot != nil {
+			x := median(gk.Foot.RSS) / rss
+			out = append(out, Target{fmt.Sprintf("RSS at N = %d at least 4x smaller than go-kit-style", big),
+				fmt.Sprintf("%.1fx", x), metStr(x >= 4)})
+			if ours.Foot.CPUAll > 0 {
+				c := gk.Foot.CPUAll / ours.Foot.CPUAll
+				out = append(out, Target{fmt.Sprintf("CPU at N = %d at least 4x less than go-kit-style", big),
+					fmt.Sprintf("%.1fx (%s vs %s s/min)", c, num(gk.Foot.CPUAll), num(ours.Foot.CPUAll)), metStr(c >= 4)})
+			}
+		}
+		// Keepalive traffic independent of N: compare the smallest and the largest N.
+		small := r.group("registrar", r.sizes()[0])
+		if small != nil && small.Foot != nil && small.N != big {
+			a, z := small.Foot.KAAll, ours.Foot.KAAll
+			same := a > 0 && z <= a*1.25 && z >= a*0.75
+			out = append(out, Target{"keepalive traffic independent of N",
+				fmt.Sprintf("%s/min at N = %d, %s/min at N = %d", num(a), small.N, num(z), big), metStr(same)})
+		}
+	}
+	return out
+}
+
+const (
+	beginMarker = "<!-- BEGIN scripts/bench results: generated, do not edit by hand -->"
+	endMarker   = "<!-- END scripts/bench results -->"
+)
+
+// splice replaces the generated section of the document at path.
+func splice(path, section string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := string(b)
+	i := strings.Index(s, beginMarker)
+	j := strings.Index(s, endMarker)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s: markers %q ... %q not found", path, beginMarker, endMarker)
+	}
+	out := s[:i+len(beginMarker)] + "\n" + section + s[j:]
+	return os.WriteFile(path, []byte(out), 0o644)
+}
