@@ -4,8 +4,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"log"
 	"net/http"
 	"strings"
 	"time"
@@ -14,6 +16,9 @@ import (
 // ---- register / deregister ----------------------------------------------------------------------
 
 func (s *server) agentRegisterService(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	if err := parseEntMeta(r); err != nil {
+		return nil, err
+	}
 	var def serviceDefinitionJSON
 	if err := decodeStrict(r.Body, &def); err != nil {
 		return nil, badRequest("Request decode failed: %v", err)
@@ -44,6 +49,8 @@ func (s *server) agentRegisterService(w http.ResponseWriter, r *http.Request) (i
 	if def.Kind != "" {
 		return nil, badRequest("consul-double: service Kind %q is not modelled", def.Kind)
 	}
+	// An empty Proxy or Connect object is the zero ConnectProxyConfig/ServiceConnect, which
+	// changes nothing for a typical service: accepted and ignored.
 	if isSet(def.Proxy) {
 		return nil, badRequest("consul-double: Proxy is not modelled")
 	}
@@ -106,6 +113,7 @@ func (s *server) agentRegisterService(w http.ResponseWriter, r *http.Request) (i
 		SocketPath:        def.SocketPath,
 		Weights:           weights{Passing: 1, Warning: 1},
 		EnableTagOverride: def.EnableTagOverride,
+		Locality:          def.Locality,
 	}
 	if def.Weights != nil {
 		svc.Weights = *def.Weights
@@ -131,13 +139,24 @@ func (s *server) agentRegisterService(w http.ResponseWriter, r *http.Request) (i
 	return nil, nil
 }
 
+// isSet: a JSON value other than null and the empty object {}.
 func isSet(raw []byte) bool {
 	t := strings.TrimSpace(string(raw))
-	return t != "" && t != "null"
+	if t == "" || t == "null" {
+		return false
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err == nil && len(obj) == 0 {
+		return false
+	}
+	return true
 }
 
 func (s *server) agentDeregisterService(w http.ResponseWriter, r *http.Request) (interface{}, error) {
 	id := strings.TrimPrefix(r.URL.Path, "/v1/agent/service/deregister/")
+	if err := parseEntMeta(r); err != nil {
+		return nil, err
+	}
 	authz, err := s.resolve(r)
 	if err != nil {
 		return nil, err
@@ -146,8 +165,7 @@ func (s *server) agentDeregisterService(w http.ResponseWriter, r *http.Request) 
 	existing := s.state.services[id]
 	s.state.mu.Unlock()
 	if existing == nil {
-		return nil, httpError{http.StatusNotFound, fmt.Sprintf(
-			"Unknown service ID %q. Ensure that the service ID is passed, not the service name.", id)}
+		return nil, s.unknownService(id)
 	}
 	if err := authz.serviceWrite(existing.Name); err != nil {
 		return nil, err
@@ -185,14 +203,45 @@ func (s *server) agentCheckUpdate(w http.ResponseWriter, r *http.Request) (inter
 	return s.updateTTL(r, id, upd.Status, upd.Output)
 }
 
-func unknownCheck(id string) error {
-	return httpError{http.StatusNotFound, fmt.Sprintf(
-		"Unknown check ID %q. Ensure that the check ID is passed, not the check name.", id)}
+// unknownService is the answer to a deregistration of a service id the agent does not have.
+// Consul 1.11+ (agent/acl.go vetServiceUpdateWithAuthorizer): 404 whether ACLs are on or not.
+// Before 1.11 (--legacy-agent): with ACLs off the vet was skipped and Agent.RemoveService only
+// logged a warning, so 200 with nothing done; with ACLs on the vet answered 500
+// `Unknown service "<id>"`. A nil error means "answer 200 and do nothing".
+func (s *server) unknownService(id string) error {
+	if !s.legacy {
+		return httpError{http.StatusNotFound, fmt.Sprintf(
+			"Unknown service ID %q. Ensure that the service ID is passed, not the service name.", id)}
+	}
+	if s.aclToken == "" {
+		log.Printf("legacy agent: deregistration of unknown service %q ignored", id)
+		return nil
+	}
+	return httpError{http.StatusInternalServerError, fmt.Sprintf("Unknown service %q", id)}
+}
+
+// unknownCheck is the answer to a TTL update of a check id the agent does not have. Consul
+// 1.11+: 404 (vetCheckUpdateWithAuthorizer). Before 1.11 (--legacy-agent): with ACLs off the vet
+// was skipped and Agent.updateTTLCheck answered 500 `CheckID "<id>" does not have associated
+// TTL`; with ACLs on the vet answered 500 `Unknown check "<id>"`.
+func (s *server) unknownCheck(id string) error {
+	if !s.legacy {
+		return httpError{http.StatusNotFound, fmt.Sprintf(
+			"Unknown check ID %q. Ensure that the check ID is passed, not the check name.", id)}
+	}
+	if s.aclToken == "" {
+		return httpError{http.StatusInternalServerError,
+			fmt.Sprintf("CheckID %q does not have associated TTL", id)}
+	}
+	return httpError{http.StatusInternalServerError, fmt.Sprintf("Unknown check %q", id)}
 }
 
 // updateTTL is agentCheckUpdate + Agent.updateTTLCheck. Every check of the double is a TTL
-// check, so Consul's 500 `CheckID "x" does not have associated TTL` cannot happen here.
+// check, so a known check never gets Consul's `CheckID "x" does not have associated TTL`.
 func (s *server) updateTTL(r *http.Request, id, status, output string) (interface{}, error) {
+	if err := parseEntMeta(r); err != nil {
+		return nil, err
+	}
 	authz, err := s.resolve(r)
 	if err != nil {
 		return nil, err
@@ -205,13 +254,13 @@ func (s *server) updateTTL(r *http.Request, id, status, output string) (interfac
 	}
 	s.state.mu.Unlock()
 	if c == nil {
-		return nil, unknownCheck(id)
+		return nil, s.unknownCheck(id)
 	}
 	if err := authz.serviceWrite(serviceName); err != nil {
 		return nil, err
 	}
 	if !s.state.setTTLStatus(id, status, output) {
-		return nil, unknownCheck(id)
+		return nil, s.unknownCheck(id)
 	}
 	return nil, nil
 }
@@ -226,6 +275,9 @@ func refuseFilter(r *http.Request) error {
 }
 
 func (s *server) agentServices(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	if err := parseEntMeta(r); err != nil {
+		return nil, err
+	}
 	if err := refuseFilter(r); err != nil {
 		return nil, err
 	}
@@ -248,6 +300,9 @@ func (s *server) agentServices(w http.ResponseWriter, r *http.Request) (interfac
 }
 
 func (s *server) agentChecks(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	if err := parseEntMeta(r); err != nil {
+		return nil, err
+	}
 	if err := refuseFilter(r); err != nil {
 		return nil, err
 	}
@@ -281,6 +336,9 @@ func (s *server) agentService(w http.ResponseWriter, r *http.Request) (interface
 	id := strings.TrimPrefix(r.URL.Path, "/v1/agent/service/")
 	wait, _, err := parseWait(r)
 	if err != nil {
+		return nil, err
+	}
+	if err := parseEntMeta(r); err != nil {
 		return nil, err
 	}
 	authz, err := s.resolve(r)

@@ -120,6 +120,9 @@ func (s *server) healthNodesLocked(name string, tags []string, tagFilter bool) [
 
 func (s *server) healthService(w http.ResponseWriter, r *http.Request) (interface{}, error) {
 	q := r.URL.Query()
+	if err := parseEntMeta(r); err != nil {
+		return nil, err
+	}
 	if err := refuseFilter(r); err != nil {
 		return nil, err
 	}
@@ -158,7 +161,7 @@ func (s *server) healthService(w http.ResponseWriter, r *http.Request) (interfac
 	var nodes []checkServiceNodeJSON
 	for {
 		s.state.mu.Lock()
-		index = s.state.indexForLocked(strings.ToLower(name))
+		index = s.state.indexForLocked(name)
 		nodes = s.healthNodesLocked(name, tags, tagFilter)
 		changed := s.state.changed
 		s.state.mu.Unlock()

@@ -153,7 +153,7 @@ func (t *checkType) UnmarshalJSON(data []byte) error {
 	if t.DeregisterCriticalServiceAfter, err = durationField(aux.DeregisterCriticalServiceAfter); err != nil {
 		return err
 	}
-	t.other = aux.H2PingUseTLS || len(aux.Header) > 0 || aux.Method != "" || aux.Body != "" ||
+	t.other = aux.H2PingUseTLS || aux.Header != nil || aux.Method != "" || aux.Body != "" ||
 		aux.DisableRedirects || aux.Shell != "" || aux.GRPCUseTLS || aux.TLSServerName != "" ||
 		aux.TLSSkipVerify || aux.ProxyHTTP != "" || aux.ProxyGRPC != "" ||
 		aux.TLSServerNameSnake != "" || aux.TLSSkipVerifySnake || aux.GRPCUseTLSSnake ||
@@ -161,9 +161,11 @@ func (t *checkType) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// empty is CheckType.Empty: reflect.DeepEqual with the zero CheckType, so a slice or map that
+// is present but empty (`"Header": {}`, `"script_args": []`) makes the check non-empty.
 func (t *checkType) empty() bool {
 	return t.CheckID == "" && t.Name == "" && t.Status == "" && t.Notes == "" &&
-		len(t.ScriptArgs) == 0 && t.HTTP == "" && t.H2PING == "" && t.TCP == "" && t.UDP == "" &&
+		t.ScriptArgs == nil && t.HTTP == "" && t.H2PING == "" && t.TCP == "" && t.UDP == "" &&
 		t.GRPC == "" && t.OSService == "" && t.AliasNode == "" && t.AliasService == "" &&
 		t.DockerContainerID == "" && t.Interval == 0 && t.Timeout == 0 && t.TTL == 0 &&
 		t.DeregisterCriticalServiceAfter == 0 && t.OutputMaxSize == 0 &&
@@ -248,6 +250,7 @@ type serviceDefinitionJSON struct {
 	Weights           *weights
 	Token             string
 	EnableTagOverride bool
+	Locality          *locality // since Consul 1.17
 	Proxy             json.RawMessage
 	Connect           json.RawMessage
 
@@ -262,6 +265,16 @@ func (w *weights) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*w = weights(p)
+	return nil
+}
+
+func (l *locality) UnmarshalJSON(data []byte) error {
+	type plain locality
+	var p plain
+	if err := decodeStrict(bytes.NewReader(data), &p); err != nil {
+		return err
+	}
+	*l = locality(p)
 	return nil
 }
 

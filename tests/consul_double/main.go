@@ -6,7 +6,7 @@
 // Usage:
 //
 //	consul-double [--listen 127.0.0.1:0] [--acl-token-file FILE] [--time-scale F]
-//	              [--node NAME] [--datacenter NAME] [--node-address ADDR]
+//	              [--node NAME] [--datacenter NAME] [--node-address ADDR] [--legacy-agent]
 //
 // Prints exactly one line "listening on HOST:PORT" on stdout once it accepts connections; logs
 // state changes on stderr. SIGTERM or SIGINT: exit 0.
@@ -32,6 +32,7 @@ type server struct {
 	faults   *faults
 	routes   []endpoint
 	aclToken string // empty: ACLs disabled
+	legacy   bool   // answer as an agent before Consul 1.11 where those differ (api_agent.go)
 	nodeName string
 	nodeID   string
 	nodeAddr string
@@ -68,6 +69,8 @@ func main() {
 	node := flag.String("node", "node1", "node name")
 	dc := flag.String("datacenter", "dc1", "datacenter")
 	nodeAddr := flag.String("node-address", "127.0.0.1", "node address in health answers")
+	legacy := flag.Bool("legacy-agent", false,
+		"answer unknown check updates and service deregistrations as agents before 1.11 did")
 	tlsCert := flag.String("tls-cert", "", "reserved for HTTPS (not implemented yet)")
 	tlsKey := flag.String("tls-key", "", "reserved for HTTPS (not implemented yet)")
 	tlsCA := flag.String("tls-ca", "", "reserved for HTTPS (not implemented yet)")
@@ -97,6 +100,7 @@ func main() {
 		state:    newAgentState(*timeScale),
 		faults:   &faults{},
 		aclToken: token,
+		legacy:   *legacy,
 		nodeName: *node,
 		nodeID:   randomUUID(),
 		nodeAddr: *nodeAddr,
@@ -124,7 +128,11 @@ func main() {
 	if token != "" {
 		acl = "ACLs enabled (default deny)"
 	}
-	log.Printf("node %s in %s, %s, time scale %g", *node, *dc, acl, *timeScale)
+	agent := "current agent (1.11+)"
+	if *legacy {
+		agent = "legacy agent (before 1.11)"
+	}
+	log.Printf("node %s in %s, %s, time scale %g, %s", *node, *dc, acl, *timeScale, agent)
 	fmt.Printf("listening on %s\n", ln.Addr().String())
 	_ = os.Stdout.Sync()
 	if err := httpServer.Serve(ln); err != nil && err != http.ErrServerClosed {

@@ -14,8 +14,9 @@ type agentServiceJSON struct {
 	TaggedAddresses   map[string]serviceAddress `json:",omitempty"`
 	Weights           weights
 	EnableTagOverride bool
-	ContentHash       string `json:",omitempty"`
-	Datacenter        string `json:",omitempty"`
+	ContentHash       string    `json:",omitempty"`
+	Datacenter        string    `json:",omitempty"`
+	Locality          *locality `json:",omitempty"`
 }
 
 func renderAgentService(s *service, dc string) agentServiceJSON {
@@ -31,6 +32,7 @@ func renderAgentService(s *service, dc string) agentServiceJSON {
 		Weights:           s.Weights,
 		EnableTagOverride: s.EnableTagOverride,
 		Datacenter:        dc,
+		Locality:          s.Locality,
 	}
 	if out.Tags == nil {
 		out.Tags = []string{}
@@ -131,6 +133,7 @@ type catalogServiceJSON struct {
 	EnableTagOverride bool
 	Proxy             proxyJSON
 	Connect           struct{}
+	Locality          *locality `json:",omitempty"`
 	CreateIndex       uint64
 	ModifyIndex       uint64
 }
@@ -151,6 +154,7 @@ func renderCatalogService(s *service) catalogServiceJSON {
 		SocketPath:        s.SocketPath,
 		Weights:           s.Weights,
 		EnableTagOverride: s.EnableTagOverride,
+		Locality:          s.Locality,
 	}
 }
 

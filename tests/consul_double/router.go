@@ -70,12 +70,22 @@ func patternMatches(pattern, path string) bool {
 	return path == pattern
 }
 
+// match is the modelled endpoint for path, or nil. Consul's own unmodelled patterns compete on
+// length too, as in one ServeMux: /v1/agent/service/maintenance/x is the maintenance endpoint
+// (answered 501 by notRouted), not GET /v1/agent/service/:id.
 func (s *server) match(path string) *endpoint {
 	var best *endpoint
 	for i := range s.routes {
 		e := &s.routes[i]
 		if patternMatches(e.pattern, path) && (best == nil || len(e.pattern) > len(best.pattern)) {
 			best = e
+		}
+	}
+	if best != nil {
+		for _, p := range consulPatterns {
+			if patternMatches(p, path) && len(p) > len(best.pattern) {
+				return nil
+			}
 		}
 	}
 	return best

@@ -10,6 +10,7 @@ import (
 	"log"
 	"net"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -36,6 +37,12 @@ type weights struct {
 	Warning int
 }
 
+// structs.Locality (Consul 1.17+): where a service instance runs.
+type locality struct {
+	Region string `json:",omitempty"`
+	Zone   string `json:",omitempty"`
+}
+
 type service struct {
 	ID                string
 	Name              string
@@ -47,6 +54,7 @@ type service struct {
 	SocketPath        string
 	Weights           weights
 	EnableTagOverride bool
+	Locality          *locality
 
 	createIndex uint64
 	modifyIndex uint64
@@ -99,12 +107,17 @@ type agentState struct {
 
 	// Catalog modelling: one raft-like index for the whole double. An entity's ModifyIndex and
 	// its service name's index move only when what the catalog would hold changes.
-	index       uint64
-	nodeIndex   uint64
-	nameIndex   map[string]uint64
-	serviceView map[string]catalogView
-	checkView   map[string]catalogView
-	changed     chan struct{} // closed and replaced on every catalog change
+	index     uint64
+	nodeIndex uint64
+	// nameIndex is keyed by the lowercased service name, as Consul's index table lowercases its
+	// keys (state/schema.go indexTableSchema: StringFieldIndex{Lowercase: true}). An entry
+	// exists only while the name has instances; when the last one goes, the entry is dropped
+	// and lastExtinction takes that index (state/catalog.go, service_last_extinction).
+	nameIndex      map[string]uint64
+	lastExtinction uint64
+	serviceView    map[string]catalogView
+	checkView      map[string]catalogView
+	changed        chan struct{} // closed and replaced on every catalog change
 
 	stop chan struct{}
 }
@@ -420,17 +433,17 @@ func (a *agentState) commitLocked() {
 			if !ok {
 				s.createIndex = next
 			} else if prev.name != s.Name {
-				touched[prev.name] = true
+				touched[strings.ToLower(prev.name)] = true
 			}
 			s.modifyIndex = next
 			a.serviceView[id] = catalogView{fingerprint: fp, name: s.Name}
-			touched[s.Name] = true
+			touched[strings.ToLower(s.Name)] = true
 		}
 	}
 	for id, v := range a.serviceView {
 		if _, ok := a.services[id]; !ok {
 			delete(a.serviceView, id)
-			touched[v.name] = true
+			touched[strings.ToLower(v.name)] = true
 		}
 	}
 	for id, c := range a.checks {
@@ -440,36 +453,61 @@ func (a *agentState) commitLocked() {
 				c.createIndex = next
 			}
 			if ok && prev.name != c.ServiceName {
-				touched[prev.name] = true
+				touched[strings.ToLower(prev.name)] = true
 			}
 			c.modifyIndex = next
 			a.checkView[id] = catalogView{fingerprint: fp, name: c.ServiceName}
-			touched[c.ServiceName] = true
+			touched[strings.ToLower(c.ServiceName)] = true
 		}
 	}
 	for id, v := range a.checkView {
 		if _, ok := a.checks[id]; !ok {
 			delete(a.checkView, id)
-			touched[v.name] = true
+			touched[strings.ToLower(v.name)] = true
 		}
 	}
 	if len(touched) == 0 {
 		return
 	}
 	a.index = next
-	for name := range touched {
-		a.nameIndex[name] = next
+	for key := range touched {
+		if a.hasInstancesLocked(key) {
+			a.nameIndex[key] = next
+		} else {
+			// A touched name without instances lost its last one (deleteServiceTxn:
+			// catalogUpdateServiceExtinctionIndex, and the name's own index entry goes).
+			delete(a.nameIndex, key)
+			a.lastExtinction = next
+		}
 	}
 	close(a.changed)
 	a.changed = make(chan struct{})
 }
 
-// indexFor is the X-Consul-Index of a health query for `name`: the index of the last change to
-// that name's instances, or the whole catalog's index for a name never seen (maxIndexForService
-// falls back to the tables' index). Never 0.
+// hasInstancesLocked: whether any service is registered under `key` (a lowercased name).
+func (a *agentState) hasInstancesLocked(key string) bool {
+	for _, s := range a.services {
+		if strings.ToLower(s.Name) == key {
+			return true
+		}
+	}
+	return false
+}
+
+// indexForLocked is the X-Consul-Index of a health query for `name`, as
+// maxIndexAndWatchChForService (agent/consul/state/catalog.go) computes it: for a name with
+// instances, the index of the last change to them; for a name without (never registered, or
+// gone), the last extinction index, i.e. the last time any service name lost its final instance;
+// when no name ever did, the whole catalog's index (catalogMaxIndex). Names compare lowercased.
+// Never 0.
 func (a *agentState) indexForLocked(name string) uint64 {
-	if idx, ok := a.nameIndex[name]; ok && idx > 0 {
-		return idx
+	key := strings.ToLower(name)
+	if a.hasInstancesLocked(key) {
+		if idx := a.nameIndex[key]; idx > 0 {
+			return idx
+		}
+	} else if a.lastExtinction > 0 {
+		return a.lastExtinction
 	}
 	if a.index == 0 {
 		return 1

@@ -561,3 +561,203 @@ TEST_CASE("fault controls (fail, delay and close the next requests) and the requ
   REQUIRE(log.size() == 1);
   CHECK(log[0].at("path") == "/v1/agent/checks");
 }
+
+TEST_CASE("X-Consul-Index of a name with capitals moves only with that name's changes") {
+  ConsulDouble consul;
+  REQUIRE(register_service(consul, service_body("greeter-1", "Greeter", 8080)).status == 200);
+  const std::uint64_t before = index_header(consul.http().get("/v1/health/service/Greeter"));
+  // The catalog's index table lowercases its keys: any spelling of the name is the same entry.
+  CHECK(index_header(consul.http().get("/v1/health/service/greeter")) == before);
+
+  REQUIRE(register_service(consul, service_body("other-1", "other", 8081)).status == 200);
+  CHECK(consul.index() > before);
+  CHECK(index_header(consul.http().get("/v1/health/service/Greeter")) == before);
+  CHECK(index_header(consul.http().get("/v1/health/service/GREETER")) == before);
+
+  // A blocking watcher on Greeter is not woken by another name's write: it answers after `wait`.
+  const HttpResponse still = consul.http().get(
+      "/v1/health/service/Greeter?index=" + std::to_string(before) + "&wait=200ms");
+  CHECK(index_header(still) == before);
+  // Its own change moves it.
+  REQUIRE(update_check(consul, "greeter-1:ttl", "passing", "ok").status == 200);
+  CHECK(index_header(consul.http().get("/v1/health/service/greeter")) > before);
+}
+
+TEST_CASE("a name without instances gets the last extinction index") {
+  ConsulDouble consul;
+  // No name ever lost its last instance: the whole catalog's index.
+  REQUIRE(register_service(consul, service_body("a-1", "a", 8080)).status == 200);
+  CHECK(index_header(consul.http().get("/v1/health/service/never")) == consul.index());
+
+  REQUIRE(consul.http().put("/v1/agent/service/deregister/a-1").status == 200);
+  const std::uint64_t extinct = consul.index();
+  CHECK(index_header(consul.http().get("/v1/health/service/a")) == extinct);
+  CHECK(index_header(consul.http().get("/v1/health/service/never")) == extinct);
+
+  // Registering another name moves the catalog, not the index of names without instances.
+  REQUIRE(register_service(consul, service_body("b-1", "b", 8081)).status == 200);
+  REQUIRE(register_service(consul, service_body("b-2", "b", 8082)).status == 200);
+  CHECK(consul.index() > extinct);
+  CHECK(index_header(consul.http().get("/v1/health/service/never")) == extinct);
+  CHECK(index_header(consul.http().get("/v1/health/service/a")) == extinct);
+
+  // One of two instances going is no extinction; the last one going is.
+  REQUIRE(consul.http().put("/v1/agent/service/deregister/b-1").status == 200);
+  CHECK(index_header(consul.http().get("/v1/health/service/never")) == extinct);
+  REQUIRE(consul.http().put("/v1/agent/service/deregister/b-2").status == 200);
+  const std::uint64_t extinct2 = index_header(consul.http().get("/v1/health/service/never"));
+  CHECK(extinct2 > extinct);
+  CHECK(extinct2 == consul.index());
+  CHECK(index_header(consul.http().get("/v1/health/service/a")) == extinct2);
+}
+
+TEST_CASE("namespaces and partitions are refused as by Consul CE, before the body is read") {
+  ConsulDouble consul;
+  HttpClient& http = consul.http();
+  const std::string ns_query =
+      R"(Invalid query parameter: "ns" - Namespaces are a Consul Enterprise feature)";
+  const std::string ns_header =
+      R"(Invalid header: "X-Consul-Namespace" - Namespaces are a Consul Enterprise feature)";
+  const std::string ap_query =
+      R"(Invalid query parameter: "partition" - Partitions are a Consul Enterprise feature)";
+  const std::string ap_header =
+      R"(Invalid header: "X-Consul-Partition" - Partitions are a Consul Enterprise feature)";
+
+  // Register: the (broken) body is never decoded.
+  HttpResponse res = http.put("/v1/agent/service/register?ns=team", "{not json");
+  CHECK(res.status == 400);
+  CHECK(res.body == ns_query);
+  res = http.put("/v1/agent/service/register?ns=team", "{}", {{"X-Consul-Namespace", "team"}});
+  CHECK(res.status == 400);
+  CHECK(res.body == ns_header);  // the header is looked at first
+  res = http.put("/v1/agent/service/register?partition=p", "{not json");
+  CHECK(res.status == 400);
+  CHECK(res.body == ap_query);
+  res = http.put("/v1/agent/service/register", "{}", {{"X-Consul-Partition", "p"}});
+  CHECK(res.status == 400);
+  CHECK(res.body == ap_header);
+  res = http.put("/v1/agent/service/register?partition=p&ns=team", "{}");
+  CHECK(res.body == ns_query);  // namespace before partition
+
+  // An empty value is no value.
+  REQUIRE(register_service(consul, service_body("web-1", "web", 8080), "?ns=&partition=").status ==
+          200);
+
+  // The other modelled endpoints (but /v1/agent/self, which takes neither).
+  for (const std::string target : {"/v1/agent/services?ns=x", "/v1/agent/checks?ns=x",
+                                   "/v1/agent/service/web-1?ns=x", "/v1/health/service/web?ns=x"}) {
+    res = http.get(target);
+    CHECK(res.status == 400);
+    CHECK(res.body == ns_query);
+  }
+  for (const std::string target :
+       {"/v1/agent/check/pass/web-1:ttl?ns=x", "/v1/agent/service/deregister/web-1?ns=x"}) {
+    res = http.put(target);
+    CHECK(res.status == 400);
+    CHECK(res.body == ns_query);
+  }
+  // check/update decodes and validates its body first.
+  res = http.put("/v1/agent/check/update/web-1:ttl?ns=x", R"({"Status":"bogus"})");
+  CHECK(res.body == "Invalid check status: 'bogus'");
+  res = http.put("/v1/agent/check/update/web-1:ttl?ns=x", R"({"Status":"passing"})");
+  CHECK(res.status == 400);
+  CHECK(res.body == ns_query);
+  CHECK(http.get("/v1/agent/self?ns=x").status == 200);
+  CHECK(consul.agent_services().contains("web-1"));  // nothing above deregistered it
+}
+
+TEST_CASE(
+    "legacy agent (--legacy-agent): unknown check updates and deregistrations as before Consul "
+    "1.11") {
+  SECTION("ACLs off: 500 'does not have associated TTL', deregistration a 200 no-op") {
+    ConsulDouble consul(ConsulDoubleOptions{.token = "", .legacy_agent = true});
+    HttpResponse res = update_check(consul, "nope", "passing", "ok");
+    CHECK(res.status == 500);
+    CHECK(res.body == R"(CheckID "nope" does not have associated TTL)");
+    res = consul.http().put("/v1/agent/check/pass/nope");
+    CHECK(res.status == 500);
+    CHECK(res.body == R"(CheckID "nope" does not have associated TTL)");
+    res = consul.http().put("/v1/agent/service/deregister/nope");
+    CHECK(res.status == 200);
+    CHECK(res.body.empty());
+    // Known ids behave as today.
+    REQUIRE(register_service(consul, service_body("web-1", "web", 8080)).status == 200);
+    CHECK(update_check(consul, "web-1:ttl", "passing", "ok").status == 200);
+    CHECK(consul.http().put("/v1/agent/service/deregister/web-1").status == 200);
+    CHECK(consul.agent_services().empty());
+  }
+  SECTION("ACLs on: 500 'Unknown check' and 'Unknown service'") {
+    ConsulDouble consul(ConsulDoubleOptions{.token = "s3cret-token", .legacy_agent = true});
+    HttpResponse res = update_check(consul, "nope", "passing", "ok");
+    CHECK(res.status == 500);
+    CHECK(res.body == R"(Unknown check "nope")");
+    res = consul.http().put("/v1/agent/service/deregister/nope", "", consul.auth_headers());
+    CHECK(res.status == 500);
+    CHECK(res.body == R"(Unknown service "nope")");
+    // The token is still resolved first.
+    res = consul.http().put("/v1/agent/service/deregister/nope", "", {{"X-Consul-Token", "bad"}});
+    CHECK(res.status == 403);
+    CHECK(res.body == "ACL not found");
+  }
+}
+
+TEST_CASE("register: empty maps count as set, empty Connect/Proxy are ignored, Locality kept") {
+  ConsulDouble consul;
+  HttpClient& http = consul.http();
+  const auto reg = [&](const std::string& body) {
+    return http.put("/v1/agent/service/register", body);
+  };
+
+  // CheckType.Empty is reflect.DeepEqual: an empty Header map makes the check non-empty.
+  HttpResponse res = reg(R"({"Name":"web","Check":{"Header":{}}})");
+  CHECK(res.status == 400);
+  CHECK(res.body == "Invalid check: TTL must be > 0 for TTL checks");
+  res = reg(R"({"Name":"web","Check":{"script_args":[]}})");
+  CHECK(res.status == 400);
+  CHECK(res.body == "Invalid check: TTL must be > 0 for TTL checks");
+  // null and the ignored ServiceID leave it empty: a service without checks.
+  REQUIRE(reg(R"({"Name":"web","ID":"web-0","Check":{"Header":null,"ServiceID":"x"}})").status ==
+          200);
+  CHECK(consul.agent_checks().empty());
+
+  // Empty Connect and Proxy objects change nothing for a typical service.
+  REQUIRE(
+      reg(R"({"Name":"web","ID":"web-1","Connect":{},"Proxy":{},"Check":{"TTL":"10s"}})").status ==
+      200);
+  CHECK(consul.agent_services().contains("web-1"));
+  res = reg(R"({"Name":"web","Connect":{"Native":true}})");
+  CHECK(res.status == 400);
+  CHECK(res.body.rfind("consul-double: ", 0) == 0);
+
+  // Locality (Consul 1.17+) is stored and echoed.
+  REQUIRE(
+      reg(R"({"Name":"web","ID":"web-2","Locality":{"Region":"eu-west-1","Zone":"a"}})").status ==
+      200);
+  const json want = {{"Region", "eu-west-1"}, {"Zone", "a"}};
+  CHECK(consul.agent_services().at("web-2").at("Locality") == want);
+  CHECK_FALSE(consul.agent_services().at("web-1").contains("Locality"));
+  const json one = json::parse(http.get("/v1/agent/service/web-2").body);
+  CHECK(one.at("Locality") == want);
+  bool seen = false;
+  for (const json& n : consul.health_service("web", false)) {
+    if (n.at("Service").at("ID") == "web-2") {
+      CHECK(n.at("Service").at("Locality") == want);
+      seen = true;
+    }
+  }
+  CHECK(seen);
+  res = reg(R"({"Name":"web","Locality":{"Region":"r","Bogus":1}})");
+  CHECK(res.status == 400);
+  CHECK(res.body == R"(Request decode failed: json: unknown field "Bogus")");
+}
+
+TEST_CASE("/v1/agent/service/maintenance/:id is an unmodelled endpoint (501)") {
+  ConsulDouble consul;
+  REQUIRE(register_service(consul, service_body("web-1", "web", 8080)).status == 200);
+  HttpResponse res = consul.http().put("/v1/agent/service/maintenance/web-1?enable=true");
+  CHECK(res.status == 501);
+  CHECK(res.body.rfind("consul-double: /v1/agent/service/maintenance/ ", 0) == 0);
+  CHECK(consul.http().get("/v1/agent/service/maintenance/web-1").status == 501);
+  // The service endpoint next to it is unaffected.
+  CHECK(consul.http().get("/v1/agent/service/web-1").status == 200);
+}

@@ -39,6 +39,7 @@ void ConsulDouble::start(Millis timeout) {
       "--datacenter", options_.datacenter,
   };
   if (!token_file_.empty()) args.insert(args.end(), {"--acl-token-file", token_file_.string()});
+  if (options_.legacy_agent) args.push_back("--legacy-agent");
   ++generation_;
   process_ = std::make_unique<Process>(*bin, args, EnvVars{},
                                        "consul-double#" + std::to_string(generation_));

@@ -22,6 +22,9 @@ struct ConsulDoubleOptions {
   double time_scale = 1.0;  // scales deregister-critical-after (after the 1m clamp) and the reaper
   std::string node = "node1";
   std::string datacenter = "dc1";
+  // Answer unknown check updates and service deregistrations as Consul agents before 1.11 did
+  // (--legacy-agent); the default is the current agent.
+  bool legacy_agent = false;
 };
 
 class ConsulDouble {
