@@ -179,4 +179,47 @@ std::optional<std::string> normalize_etcd_endpoint(std::string_view text, std::s
   return join_host_port(host, *port_number);
 }
 
+std::optional<std::string> normalize_consul_address(std::string_view text, std::string& why) {
+  constexpr std::string_view kUnix = "unix://";
+  if (text.size() >= kUnix.size() && text.substr(0, kUnix.size()) == kUnix) {
+    std::string_view path = text.substr(kUnix.size());
+    if (path.empty() || path.front() != '/') {
+      why = "\"" + std::string(text) +
+            "\": the socket path must be absolute, e.g. unix:///var/run/consul/http.sock";
+      return std::nullopt;
+    }
+    for (char c : path) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        why = "the socket path must not contain control characters";
+        return std::nullopt;
+      }
+    }
+    return std::string(text);
+  }
+  std::size_t scheme_end = text.find("://");
+  if (scheme_end != std::string_view::npos) {
+    std::string scheme(text.substr(0, scheme_end));
+    for (char& c : scheme) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    if (scheme == "https") {
+      why =
+          "https:// is not supported yet (TLS to the Consul agent comes later); use host:port, "
+          "http://host:port or unix:///path";
+      return std::nullopt;
+    }
+    if (scheme != "http") {
+      why = "unsupported scheme \"" + std::string(text.substr(0, scheme_end)) +
+            "://\" (use host:port, http://host:port or unix:///path)";
+      return std::nullopt;
+    }
+  }
+  std::optional<std::string> out = normalize_etcd_endpoint(text, why);
+  if (!out && why.find("e.g. 127.0.0.1:2379") != std::string::npos) {
+    why.replace(why.find("127.0.0.1:2379"), 14, "127.0.0.1:8500");
+  }
+  if (!out && why.find("[::1]:2379") != std::string::npos) {
+    why.replace(why.find("[::1]:2379"), 10, "[::1]:8500");
+  }
+  return out;
+}
+
 }  // namespace registrar::config

@@ -24,4 +24,11 @@ std::string join_host_port(std::string_view host, std::uint16_t port);
 // nullopt and sets `why`.
 std::optional<std::string> normalize_etcd_endpoint(std::string_view text, std::string& why);
 
+// Normalises a Consul agent address, in the forms Consul's own tools accept in
+// CONSUL_HTTP_ADDR: "host:port" and "http://host:port" give "host:port" ("[v6]:port");
+// "unix:///absolute/path" stays as it is. https:// is refused (TLS to the agent is not supported
+// yet), and so are other schemes, a missing or bad port, a bad host, a wildcard host and a
+// relative socket path. On failure returns nullopt and sets `why`.
+std::optional<std::string> normalize_consul_address(std::string_view text, std::string& why);
+
 }  // namespace registrar::config

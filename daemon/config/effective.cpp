@@ -63,6 +63,7 @@ class Writer {
     out_ << YAML::BeginMap;
   }
   void end_map() { out_ << YAML::EndMap; }
+  void comment(const std::string& text) { out_ << YAML::Comment(text); }
 
   YAML::Emitter& out() { return out_; }
 
@@ -143,6 +144,34 @@ std::string render_effective(const Manifest& m) {
     w.duration("lease_ttl", e.lease_ttl);
     w.duration("dial_timeout", e.dial_timeout);
     w.duration("resync_interval", e.resync_interval);
+    if (!e.owner.empty()) w.text("owner", e.owner);  // default: decided by the daemon at start
+    w.end_map();
+  }
+  if (r.kind == RegistryKind::Consul) {
+    const ConsulSpec& c = r.consul;
+    w.begin_map("consul");
+    w.text("address", c.address);
+    if (!c.address_source.empty()) w.comment("from " + c.address_source);
+    w.secret("token", c.token);
+    if (c.token_source == "CONSUL_HTTP_TOKEN") w.comment("from CONSUL_HTTP_TOKEN");
+    if (!c.token_file.empty()) {
+      w.text("token_file", c.token_file);
+      if (c.token_source.rfind("CONSUL_HTTP_TOKEN_FILE", 0) == 0) {
+        w.comment("from CONSUL_HTTP_TOKEN_FILE");
+      }
+    }
+    if (!c.owner.empty()) w.text("owner", c.owner);  // default: decided by the daemon at start
+    w.duration("check_ttl", c.check_ttl);
+    w.duration("deregister_critical_after", c.deregister_critical_after);
+    w.duration("reconcile_interval", c.reconcile_interval);
+    w.duration("request_timeout", c.request_timeout);
+    if (c.weights) {
+      w.key("weights");
+      w.out() << YAML::Flow << YAML::BeginMap;
+      w.integer("passing", c.weights->passing);
+      w.integer("warning", c.weights->warning);
+      w.out() << YAML::EndMap;
+    }
     w.end_map();
   }
   w.begin_map("backoff");
@@ -165,6 +194,11 @@ std::string render_effective(const Manifest& m) {
 
   w.duration("drain", m.drain);
   w.duration("shutdown_timeout", m.shutdown_timeout);
+  if (!m.status.listen.empty()) {
+    w.begin_map("status");
+    w.text("listen", m.status.listen);
+    w.end_map();
+  }
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

@@ -19,7 +19,7 @@ std::string default_probe_target(const std::string& address, std::uint16_t port)
 
 // YAML text of `m` with every default written out, in manifest syntax: parse_manifest() of the
 // result gives back the same registry, defaults, services, drain and shutdown_timeout.
-// Credentials (none yet) are printed as "<redacted>", never in clear.
+// Credentials (registry.consul.token) are printed as "<redacted>", never in clear.
 std::string render_effective(const Manifest& m);
 
 // What render_effective prints in place of a secret value.

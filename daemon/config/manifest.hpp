@@ -38,11 +38,46 @@ struct EtcdSpec {
   Duration dial_timeout{3000};      // connect + per-request deadline; 10ms to 10m
   Duration resync_interval{30000};  // re-read our keys to catch outside deletions; 0 = off,
                                     // else 1s to 24h
+  // Names this daemon's ownership record (/grpc-registrar/owners/<owner>), which lets its next
+  // run find and clean up what this one left. "" = "<hostname>:<absolute manifest path>",
+  // filled in by the daemon at start.
+  std::string owner;
+};
+
+// Consul's service weights (DNS SRV weights while passing / warning).
+struct ConsulWeights {
+  int passing = 1;  // 1-65535
+  int warning = 1;  // 0-65535
+  friend bool operator==(const ConsulWeights&, const ConsulWeights&) = default;
+};
+
+struct ConsulSpec {
+  // The local agent's HTTP API: "host:port" ("[v6]:port") or "unix:///absolute/path".
+  // Default: $CONSUL_HTTP_ADDR, else 127.0.0.1:8500.
+  std::string address = "127.0.0.1:8500";
+  std::string address_source;  // "CONSUL_HTTP_ADDR" when taken from there, else ""
+  // ACL token: the contents of token_file (re-read when the agent answers 403) are preferred;
+  // `token` is used when there is no file or it is empty. Secret: never logged or printed.
+  std::string token;
+  std::string token_file;
+  // Where the token comes from, for messages (never the value), e.g.
+  // "registry.consul.token_file (/etc/consul.token)", "CONSUL_HTTP_TOKEN"; "" = no token.
+  std::string token_source;
+  // Marks the services this daemon registered (service Meta "grpc-registrar-owner"); services
+  // with another owner are never touched. "" = "<hostname>:<absolute manifest path>", filled in
+  // by the daemon at start.
+  std::string owner;
+  Duration check_ttl{10000};                  // TTL of each service's check; 1s to 1h
+  Duration deregister_critical_after{60000};  // Consul reaps a check critical this long; 1m-168h
+  Duration reconcile_interval{30000};         // re-read each registration; 0 = off, else 1s to 24h
+  Duration request_timeout{3000};        // per HTTP request (connect included); at most check_ttl/2
+  std::optional<ConsulWeights> weights;  // of every service registered; unset: Consul's default
 };
 
 struct RegistrySpec {
   RegistryKind kind = RegistryKind::Etcd;
   EtcdSpec etcd;
+  ConsulSpec consul;
   BackoffSpec backoff;
 };
 
@@ -77,6 +112,11 @@ struct ServiceSpec {
   }
 };
 
+// The status HTTP server: /healthz, /readyz, /v1/services, /metrics, POST /v1/drain.
+struct StatusSpec {
+  std::string listen;  // "IP:port" ("[v6]:port"), normalised; "" = off (the default)
+};
+
 struct Manifest {
   std::string source;  // file path, or "<flags>"
   RegistrySpec registry;
@@ -85,6 +125,7 @@ struct Manifest {
   Duration drain{0};                // wait after deregistering, before exiting; at most 1h
   Duration shutdown_timeout{5000};  // bound on deregistration when the registry is slow or down;
                                     // 100ms to 10m
+  StatusSpec status;
 };
 
 }  // namespace registrar::config

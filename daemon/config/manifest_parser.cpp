@@ -20,6 +20,7 @@
 #include "config/duration.hpp"
 #include "config/effective.hpp"
 #include "config/enums.hpp"
+#include "config/listen_address.hpp"
 #include "config/suggest.hpp"
 #include "config/utf8.hpp"
 
@@ -45,12 +46,33 @@ constexpr DurationRange kBackoffRange{1ms, 1h};
 constexpr DurationRange kProbeRange{10ms, 1h};
 constexpr DurationRange kDrainRange{0ms, 1h};
 constexpr DurationRange kShutdownTimeoutRange{100ms, 10min};
+constexpr DurationRange kCheckTtlRange{1s, 1h};
+// Consul's minimum: it raises anything shorter to 1m, so a shorter value would only mislead.
+constexpr DurationRange kDeregisterCriticalAfterRange{1min, 168h};
+constexpr DurationRange kReconcileIntervalRange{1s, 24h};  // or 0 (off)
+constexpr DurationRange kRequestTimeoutRange{10ms, 10min};
 
-constexpr std::array<std::string_view, 5> kRootKeys{"registry", "defaults", "services", "drain",
-                                                    "shutdown_timeout"};
-constexpr std::array<std::string_view, 3> kRegistryKeys{"kind", "etcd", "backoff"};
-constexpr std::array<std::string_view, 6> kEtcdKeys{"endpoints", "prefix",       "format",
-                                                    "lease_ttl", "dial_timeout", "resync_interval"};
+// Consul's limits on service metadata (structs.ValidateServiceMetadata in Consul's source).
+constexpr std::size_t kConsulMaxMetaPairs = 64;
+constexpr std::size_t kConsulMetaKeyMaxLength = 128;
+constexpr std::size_t kConsulMetaValueMaxLength = 512;
+
+constexpr std::array<std::string_view, 6> kRootKeys{"registry", "defaults",         "services",
+                                                    "drain",    "shutdown_timeout", "status"};
+constexpr std::array<std::string_view, 1> kStatusKeys{"listen"};
+constexpr std::array<std::string_view, 4> kRegistryKeys{"kind", "etcd", "consul", "backoff"};
+constexpr std::array<std::string_view, 7> kEtcdKeys{
+    "endpoints", "prefix", "format", "lease_ttl", "dial_timeout", "resync_interval", "owner"};
+constexpr std::array<std::string_view, 9> kConsulKeys{"address",
+                                                      "token",
+                                                      "token_file",
+                                                      "owner",
+                                                      "check_ttl",
+                                                      "deregister_critical_after",
+                                                      "reconcile_interval",
+                                                      "request_timeout",
+                                                      "weights"};
+constexpr std::array<std::string_view, 2> kWeightsKeys{"passing", "warning"};
 constexpr std::array<std::string_view, 4> kBackoffKeys{"initial", "max", "multiplier", "jitter"};
 constexpr std::array<std::string_view, 1> kDefaultsKeys{"probe"};
 constexpr std::array<std::string_view, 5> kDefaultProbeKeys{"mode", "interval", "timeout", "rise",
@@ -117,12 +139,14 @@ class Parser {
     m.source = source_;
     auto keys = fields(root, kRootKeys);
     if (auto v = find(keys, "registry")) m.registry = registry(*v);
+    consul_ = m.registry.kind == RegistryKind::Consul;
     if (auto v = find(keys, "defaults")) m.default_probe = defaults(*v);
     if (auto v = find(keys, "services")) {
       m.services = services(*v, m.default_probe);
       check_address_keys(m);
     }
     if (auto v = find(keys, "drain")) m.drain = bounded_duration(*v, kDrainRange);
+    if (auto v = find(keys, "status")) m.status = status(*v);
     if (auto v = find(keys, "shutdown_timeout")) {
       m.shutdown_timeout = bounded_duration(*v, kShutdownTimeoutRange);
     }
@@ -314,19 +338,151 @@ class Parser {
   // ---- registry
 
   RegistrySpec registry(const Value& v) const {
-    static const std::map<std::string_view, std::string> special{
-        {"consul", "the consul registry is not supported by this build yet (supported: etcd)"}};
-    auto keys = fields(v, kRegistryKeys, special);
+    auto keys = fields(v, kRegistryKeys);
     RegistrySpec r;
-    if (auto kind = find(keys, "kind")) {
-      r.kind = choice(*kind, kRegistryKindNames);
-      if (r.kind == RegistryKind::Consul) {
-        fail(*kind, "consul is not supported by this build yet (supported: etcd)");
-      }
-    }
+    auto kind = find(keys, "kind");
+    if (kind) r.kind = choice(*kind, kRegistryKindNames);
     if (auto e = find(keys, "etcd")) r.etcd = etcd(*e);
+    // Both sections may be present (the same manifest runs against either backend); each is
+    // validated, and only the chosen one is used. The environment counts for Consul only.
+    auto c = find(keys, "consul");
+    ConsulKeysSet set;
+    if (c) r.consul = consul(*c, set);
+    if (r.kind == RegistryKind::Consul) consul_env(r.consul, set, c ? *c : *kind);
     if (auto b = find(keys, "backoff")) r.backoff = backoff(*b);
     return r;
+  }
+
+  // Which keys of registry.consul the manifest sets (the environment fills in the others).
+  struct ConsulKeysSet {
+    bool address = false;
+    bool token = false;
+    bool token_file = false;
+  };
+
+  ConsulSpec consul(const Value& v, ConsulKeysSet& set) const {
+    auto keys = fields(v, kConsulKeys);
+    ConsulSpec c;
+    if (auto a = find(keys, "address")) {
+      std::string why;
+      std::string value = text(*a);
+      std::optional<std::string> address = normalize_consul_address(value, why);
+      if (!address) fail(*a, why);
+      c.address = *address;
+      set.address = true;
+    }
+    if (auto t = find(keys, "token")) {
+      c.token = text(*t);
+      // A token is one line: a newline in it would end up in an HTTP header. The value itself is
+      // never quoted in a message.
+      for (char ch : c.token) {
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) {
+          fail(*t, "must not contain control characters (the value is not shown)");
+        }
+      }
+      set.token = true;
+      if (!c.token.empty()) c.token_source = "registry.consul.token";
+    }
+    if (auto f = find(keys, "token_file")) {
+      c.token_file = text(*f);
+      if (c.token_file.empty()) fail(*f, "must not be empty (leave it out for no token file)");
+      set.token_file = true;
+      c.token_source = "registry.consul.token_file (" + c.token_file + ")";
+    }
+    if (auto o = find(keys, "owner")) {
+      c.owner = text(*o);
+      if (c.owner.empty()) fail(*o, "must not be empty (leave it out for <hostname>:<manifest>)");
+      for (char ch : c.owner) {
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) {
+          fail(*o, "must not contain control characters");
+        }
+      }
+      if (c.owner.size() > kConsulMetaValueMaxLength) {
+        fail(*o, "must be at most " + std::to_string(kConsulMetaValueMaxLength) +
+                     " bytes (it is stored in Consul service metadata)");
+      }
+    }
+    std::optional<Value> ttl_value = find(keys, "check_ttl");
+    if (ttl_value) c.check_ttl = bounded_duration(*ttl_value, kCheckTtlRange);
+    if (auto d = find(keys, "deregister_critical_after")) {
+      c.deregister_critical_after =
+          bounded_duration(*d, kDeregisterCriticalAfterRange, "Consul's minimum");
+    }
+    if (auto r = find(keys, "reconcile_interval")) {
+      c.reconcile_interval = duration(*r);
+      const DurationRange& range = kReconcileIntervalRange;
+      if (c.reconcile_interval.count() != 0 &&
+          (c.reconcile_interval < range.min || c.reconcile_interval > range.max)) {
+        fail(*r, "must be 0 (off) or between " + format_duration(range.min) + " and " +
+                     format_duration(range.max) + ", got " + format_duration(c.reconcile_interval));
+      }
+    }
+    if (auto w = find(keys, "weights")) c.weights = weights(*w);
+    std::optional<Value> timeout_value = find(keys, "request_timeout");
+    if (timeout_value) c.request_timeout = bounded_duration(*timeout_value, kRequestTimeoutRange);
+    // One slow request must not let a check's TTL expire: refreshes run every TTL/3.
+    if (c.request_timeout > c.check_ttl / 2) {
+      std::string message = "request_timeout (" + format_duration(c.request_timeout) +
+                            ") must be at most half of check_ttl (" + format_duration(c.check_ttl) +
+                            "), so that one slow request cannot let a check expire";
+      if (timeout_value) fail(*timeout_value, message);
+      fail(*ttl_value, message);
+    }
+    return c;
+  }
+
+  // The variables Consul's own tools honour, for the keys the manifest leaves out.
+  void consul_env(ConsulSpec& c, const ConsulKeysSet& set, const Value& at) const {
+    auto env = [this](const char* name) -> std::optional<std::string> {
+      std::optional<std::string> value = env_(name);
+      if (value && value->empty()) return std::nullopt;  // as Consul: empty means unset
+      return value;
+    };
+    if (!set.address) {
+      if (auto a = env("CONSUL_HTTP_ADDR")) {
+        if (!is_valid_utf8(*a))
+          fail(at.mark, "registry.consul.address", "CONSUL_HTTP_ADDR is not valid UTF-8");
+        std::string why;
+        std::optional<std::string> address = normalize_consul_address(*a, why);
+        if (!address) {
+          fail(at.mark, "registry.consul.address", why + " (from CONSUL_HTTP_ADDR)");
+        }
+        c.address = *address;
+        c.address_source = "CONSUL_HTTP_ADDR";
+      }
+      if (auto ssl = env("CONSUL_HTTP_SSL")) {
+        const std::string& v = *ssl;
+        if (v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True") {
+          fail(at.mark, "registry.consul.address",
+               "CONSUL_HTTP_SSL asks for TLS, which is not supported yet; unset it or set "
+               "registry.consul.address");
+        }
+      }
+    }
+    if (set.token || set.token_file) return;
+    if (auto t = env("CONSUL_HTTP_TOKEN")) {
+      for (char ch : *t) {
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) {
+          fail(at.mark, "registry.consul.token",
+               "CONSUL_HTTP_TOKEN must not contain control characters (the value is not shown)");
+        }
+      }
+      c.token = *t;
+      c.token_source = "CONSUL_HTTP_TOKEN";
+    }
+    if (auto f = env("CONSUL_HTTP_TOKEN_FILE")) {
+      c.token_file = *f;
+      c.token_source = "CONSUL_HTTP_TOKEN_FILE (" + *f + ")";
+    }
+  }
+
+  ConsulWeights weights(const Value& v) const {
+    auto keys = fields(v, kWeightsKeys);
+    ConsulWeights w;
+    if (v.node.IsNull()) fail(v, "expected a map with passing and/or warning, e.g. {passing: 10}");
+    if (auto p = find(keys, "passing")) w.passing = static_cast<int>(integer(*p, 1, 65535));
+    if (auto p = find(keys, "warning")) w.warning = static_cast<int>(integer(*p, 0, 65535));
+    return w;
   }
 
   EtcdSpec etcd(const Value& v) const {
@@ -354,6 +510,15 @@ class Parser {
           (e.resync_interval < r.min || e.resync_interval > r.max)) {
         fail(*t, "must be 0 (off) or between " + format_duration(r.min) + " and " +
                      format_duration(r.max) + ", got " + format_duration(e.resync_interval));
+      }
+    }
+    if (auto o = find(keys, "owner")) {
+      e.owner = text(*o);
+      if (e.owner.empty()) fail(*o, "must not be empty (leave it out for <hostname>:<manifest>)");
+      for (char c : e.owner) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          fail(*o, "must not contain control characters");
+        }
       }
     }
     return e;
@@ -421,6 +586,21 @@ class Parser {
       fail(*initial, message);
     }
     return b;
+  }
+
+  // ---- status server
+
+  StatusSpec status(const Value& v) const {
+    auto keys = fields(v, kStatusKeys);
+    StatusSpec st;
+    if (auto l = find(keys, "listen")) {
+      const std::string text_value = text(*l);
+      std::string why;
+      auto address = parse_listen_address(text_value, why);
+      if (!address) fail(*l, why);
+      st.listen = to_string(*address);
+    }
+    return st;
   }
 
   // ---- probes
@@ -588,12 +768,52 @@ class Parser {
         fail(item, "meta values must be strings, got " + describe(item.node));
       }
       out[key.Scalar()] = text(item);
+      if (consul_) consul_meta_rules(key, v.path, path, item, out);
     }
     return out;
   }
 
+  // What Consul accepts in service metadata, checked here so that a manifest Consul would refuse
+  // fails at start with a position, not with a 400 retried forever.
+  void consul_meta_rules(const YAML::Node& key, const std::string& map_path,
+                         const std::string& path, const Value& item,
+                         const std::map<std::string, std::string>& so_far) const {
+    const std::string& k = key.Scalar();
+    bool ok = k.size() <= kConsulMetaKeyMaxLength;
+    for (char c : k) {
+      ok = ok && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_');
+    }
+    if (!ok) {
+      fail(key.Mark(), map_path,
+           "key " + quoted(k) +
+               " is not allowed by Consul (registry.kind is consul): use at most " +
+               std::to_string(kConsulMetaKeyMaxLength) + " letters, digits, '-' and '_'");
+    }
+    if (k.rfind("consul-", 0) == 0) {
+      fail(key.Mark(), map_path,
+           "key " + quoted(k) + " is not allowed by Consul: the prefix \"consul-\" is reserved");
+    }
+    if (k == "managed-by" || k == "grpc-registrar-owner") {
+      fail(key.Mark(), map_path,
+           "key " + quoted(k) + " is reserved: grpc-registrar marks its Consul services with it");
+    }
+    if (so_far.at(k).size() > kConsulMetaValueMaxLength) {
+      fail(item, "value is longer than Consul allows (" +
+                     std::to_string(kConsulMetaValueMaxLength) + " bytes)");
+    }
+    // Two pairs are grpc-registrar's own (managed-by, grpc-registrar-owner).
+    if (so_far.size() > kConsulMaxMetaPairs - 2) {
+      fail(key.Mark(), path,
+           "too many keys for Consul: at most " + std::to_string(kConsulMaxMetaPairs - 2) +
+               " (Consul allows " + std::to_string(kConsulMaxMetaPairs) +
+               ", grpc-registrar uses 2)");
+    }
+  }
+
   std::string source_;
   const EnvLookup& env_;
+  bool consul_ = false;  // registry.kind is consul: service metadata must suit Consul
 };
 
 }  // namespace

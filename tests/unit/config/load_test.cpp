@@ -151,6 +151,8 @@ TEST_CASE("config/services.example.yaml parses and sets every key") {
   }
   CHECK(doc["drain"].IsDefined());
   CHECK(doc["shutdown_timeout"].IsDefined());
+  CHECK(doc["status"]["listen"].IsDefined());
+  CHECK(m.status.listen == "127.0.0.1:9901");
 }
 
 TEST_CASE("config/demo.yaml parses with ETCD_ENDPOINT and HELLO_PORT set") {

@@ -31,7 +31,7 @@ const std::vector<Row>& rows() {
       {"service:\n  - name: a\n",
        R"(m.yaml:1:1: service: unknown key "service"; did you mean "services"?)"},
       {"foo: 1\n",
-       R"(m.yaml:1:1: foo: unknown key "foo" (allowed: registry, defaults, services, drain, shutdown_timeout))"},
+       R"(m.yaml:1:1: foo: unknown key "foo" (allowed: registry, defaults, services, drain, shutdown_timeout, status))"},
       {"registry:\n  etcd:\n    endpoint: [a:1]\n",
        R"(m.yaml:3:5: registry.etcd.endpoint: unknown key "endpoint"; did you mean "endpoints"?)"},
       {"registry:\n  backof: {}\n",
@@ -172,11 +172,8 @@ const std::vector<Row>& rows() {
        R"(m.yaml:2:17: defaults.probe.mode: invalid value "push" (allowed: watch, poll))"},
       {"registry:\n  kind: zookeeper\n",
        R"(m.yaml:2:9: registry.kind: invalid value "zookeeper" (allowed: etcd, consul))"},
-      {"registry:\n  kind: consul\n",
-       "m.yaml:2:9: registry.kind: consul is not supported by this build yet (supported: etcd)"},
       {"registry:\n  consul: {address: x}\n",
-       "m.yaml:2:3: registry.consul: the consul registry is not supported by this build yet "
-       "(supported: etcd)"},
+       R"(m.yaml:2:21: registry.consul.address: "x" has no port; expected host:port, e.g. 127.0.0.1:8500)"},
       // ---- etcd endpoints and prefix
       {"registry:\n  etcd:\n    endpoints: [https://e:2379]\n",
        "m.yaml:3:17: registry.etcd.endpoints[0]: https:// endpoints are not supported yet (TLS to "
@@ -257,7 +254,7 @@ const std::vector<Row>& rows() {
       {"drain: \"1s\x80\"\n", "m.yaml:1:8: drain: value is not valid UTF-8"},
       // other messages that quote raw bytes escape them
       {"caf\xe9: 1\n",
-       R"(m.yaml:1:1: caf\xE9: unknown key "caf\xE9" (allowed: registry, defaults, services, drain, shutdown_timeout))"},
+       R"(m.yaml:1:1: caf\xE9: unknown key "caf\xE9" (allowed: registry, defaults, services, drain, shutdown_timeout, status))"},
       {"drain: \"${A\xe9}\"\n",
        R"(m.yaml:1:8: drain: invalid variable reference "${A\xE9}" (use ${VAR} or ${VAR:-default}; VAR is letters, digits and '_'))"},
       {kService + "    meta: {\"caf\xe9\": {a: b}}\n",

@@ -289,7 +289,7 @@ TEST_CASE("interpolated text is a value, never YAML") {
 TEST_CASE("keys are not interpolated") {
   CHECK(
       error_of("${X}: 1\n", env_of({{"X", "drain"}})) ==
-      R"(m.yaml:1:1: ${X}: unknown key "${X}" (allowed: registry, defaults, services, drain, shutdown_timeout))");
+      R"(m.yaml:1:1: ${X}: unknown key "${X}" (allowed: registry, defaults, services, drain, shutdown_timeout, status))");
 }
 
 TEST_CASE("quoted numbers and durations are accepted") {
