@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "registry/consul/consul_registry.hpp"
+#include "registry/consul/http_client.hpp"
 #include "registry/etcd/etcd_registry.hpp"
 #include "runtime/backoff.hpp"
 
@@ -17,7 +19,11 @@ std::shared_ptr<Registry> make_registry(boost::asio::any_io_executor executor,
           std::make_unique<etcd::EtcdClient>(executor, spec.etcd.endpoints, spec.etcd.dial_timeout),
           clock, runtime::default_random());
     case config::RegistryKind::Consul:
-      break;
+      return std::make_shared<consul::ConsulRegistry>(
+          executor, spec,
+          std::make_unique<consul::HttpClient>(executor, spec.consul.address,
+                                               spec.consul.request_timeout),
+          clock, runtime::default_random());
   }
   throw std::invalid_argument("registry kind not supported by this build");
 }
