@@ -17,7 +17,9 @@
 
 #include "config/effective.hpp"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "probe/channel_pool.hpp"
 #include "runtime/backoff.hpp"
+#include "runtime/grpc_deadline.hpp"
 
 #if defined(__SANITIZE_THREAD__)
 #include <sanitizer/tsan_interface.h>
@@ -232,7 +234,7 @@ class CheckCall final : public grpc::ClientUnaryReactor,
   void start(Health::Stub& stub, const std::string& service, Millis timeout) {
     self_ = shared_from_this();
     request_.set_service(service);
-    context_.set_deadline(std::chrono::system_clock::now() + timeout);  // gRPC: system_clock only
+    context_.set_deadline(runtime::grpc_deadline_after(timeout));  // monotonic
     stub.async()->Check(&context_, &request_, &response_, this);
     handoff_release(this);
     StartCall();
@@ -286,6 +288,9 @@ class Core : public std::enable_shared_from_this<Core> {
   void on_first_message_timeout();
   void watch_failed(Result result);
   void repeat_current();
+  void start_liveness_check();
+  void on_liveness_done(const grpc::Status& status);
+  void cancel_liveness_check();
   void fall_back_to_polling();
   void start_check();
   void emit_and_repeat(Result result);
@@ -319,6 +324,13 @@ class Core : public std::enable_shared_from_this<Core> {
   int short_streams_ = 0;  // consecutive streams that ended within kStableStream of opening
   Link link_ = Link::Unknown;
   std::optional<Result> current_;  // repeated every interval: last status, or last failure
+  // While a stream is up, each interval's repeat waits for a Check on the same channel, with the
+  // probe timeout: a server that is hung or frozen (SIGSTOP) keeps its stream open and silent,
+  // and only a call that goes unanswered shows it. The stream's last status is what counts
+  // (watch_status_); the Check only proves that the server still answers.
+  std::shared_ptr<CheckCall> liveness_;
+  std::optional<Result> watch_status_;
+  bool liveness_supported_ = true;  // false once Check answered UNIMPLEMENTED
 
   // Poll mode.
   std::shared_ptr<CheckCall> check_;
@@ -375,9 +387,22 @@ grpc::ChannelArguments channel_arguments(Millis timeout) {
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, to_int_ms(kKeepaliveTime));
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, to_int_ms(std::max(timeout, kMinKeepaliveTimeout)));
   // Really our own connection: without this, channels with equal arguments to the same target
-  // share subchannels through gRPC's global pool.
+  // share subchannels through gRPC's global pool. (Probers of one target share channels through
+  // shared_channel below, on purpose and in bounded numbers.)
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   return args;
+}
+
+// Probers of the same target share a channel, up to kProbersPerChannel each: many health-check
+// names served on one port cost one HTTP/2 connection per 100 of them, not one each.
+constexpr std::size_t kProbersPerChannel = 100;
+
+std::shared_ptr<grpc::Channel> shared_channel(const std::string& target, Millis timeout) {
+  static ChannelPool pool(kProbersPerChannel);
+  return pool.acquire(target + " timeout=" + ms_text(timeout), [&] {
+    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
+                                     channel_arguments(timeout));
+  });
 }
 
 Core::Core(asio::any_io_executor executor, const config::ServiceSpec& service)
@@ -388,8 +413,7 @@ Core::Core(asio::any_io_executor executor, const config::ServiceSpec& service)
       interval_(std::max(service.probe.interval, kMinPeriod)),
       timeout_(std::max(service.probe.timeout, kMinPeriod)),
       polling_(service.probe.mode == config::ProbeMode::Poll),
-      channel_(grpc::CreateCustomChannel(target_, grpc::InsecureChannelCredentials(),
-                                         channel_arguments(timeout_))),
+      channel_(shared_channel(target_, timeout_)),
       stub_(Health::NewStub(channel_)),
       backoff_(kBackoffInitial, std::max(interval_, kBackoffMinCap), kBackoffMultiplier,
                kBackoffJitter, runtime::default_random()),
@@ -448,6 +472,7 @@ void Core::stop() {
     check_->cancel();
     check_.reset();
   }
+  cancel_liveness_check();
   current_.reset();
   if (!in_callback_) callback_ = nullptr;  // else emit() drops it once the callback returns
 }
@@ -473,8 +498,46 @@ void Core::emit_and_repeat(Result result) {
 
 void Core::repeat_current() {
   if (!current_) return;
+  if (!polling_ && link_ == Link::Up && watch_ && !awaiting_first_ && watch_status_ &&
+      liveness_supported_) {
+    if (!liveness_) start_liveness_check();
+    return;
+  }
   Result again = *current_;
   emit_and_repeat(std::move(again));
+}
+
+void Core::start_liveness_check() {
+  auto call = std::make_shared<CheckCall>(shared_from_this(), tracked_executor());
+  liveness_ = call;
+  call->start(*stub_, service_, timeout_);
+}
+
+void Core::cancel_liveness_check() {
+  if (!liveness_) return;
+  liveness_->cancel();  // its OnDone is ignored: no longer current
+  liveness_.reset();
+}
+
+void Core::on_liveness_done(const grpc::Status& status) {
+  liveness_.reset();
+  switch (status.error_code()) {
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      emit_and_repeat({Outcome::Timeout, "no answer to Check within " + ms_text(timeout_) +
+                                             " while the Watch stream is open (watch)"});
+      return;
+    case grpc::StatusCode::UNAVAILABLE:
+      emit_and_repeat(result_from_check(status, HealthCheckResponse::UNKNOWN));
+      return;
+    case grpc::StatusCode::UNIMPLEMENTED:
+      spdlog::info("{}: Check is not implemented by the server; the Watch stream alone decides",
+                   who());
+      liveness_supported_ = false;
+      break;
+    default:  // the server answered (whatever it said): the stream's status stands
+      break;
+  }
+  if (watch_status_) emit_and_repeat(*watch_status_);
 }
 
 // --- Watch mode -------------------------------------------------------------------------------
@@ -509,7 +572,9 @@ void Core::on_watch_message(const WatchCall* call, ServingStatus status) {
     if (link_ == Link::Down) spdlog::info("{}: Watch stream restored", who());
     link_ = Link::Up;
   }
-  emit_and_repeat(result_from_serving_status(status, "watch"));
+  cancel_liveness_check();  // a message proves the server answers
+  watch_status_ = result_from_serving_status(status, "watch");
+  emit_and_repeat(*watch_status_);
 }
 
 void Core::on_first_message_timeout() {
@@ -518,6 +583,8 @@ void Core::on_first_message_timeout() {
   watch_->cancel();
   watch_.reset();
   awaiting_first_ = false;
+  cancel_liveness_check();
+  watch_status_.reset();
   watch_failed({Outcome::Timeout, "no Watch response within " + ms_text(first_message_limit_)});
 }
 
@@ -527,6 +594,8 @@ void Core::on_watch_done(const WatchCall* call, const grpc::Status& status) {
   const auto lived = std::chrono::duration_cast<Millis>(SteadyClock::now() - watch_opened_);
   watch_.reset();
   awaiting_first_ = false;
+  cancel_liveness_check();
+  watch_status_.reset();
   disarm(&Core::first_message_timer_);
   if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
     fall_back_to_polling();
@@ -578,7 +647,9 @@ void Core::start_check() {
 }
 
 void Core::on_check_done(const CheckCall* call, const grpc::Status& status, ServingStatus serving) {
-  if (stopped_ || call != check_.get()) return;
+  if (stopped_) return;
+  if (liveness_ && call == liveness_.get()) return on_liveness_done(status);
+  if (call != check_.get()) return;
   check_.reset();
   // The next call starts at the later of the next tick and now: calls never overlap.
   arm(&Core::poll_timer_, next_check_, &Core::start_check);

@@ -19,6 +19,11 @@ struct RegistryState {
   std::size_t registered = 0;            // entries the backend believes are in the registry
   std::set<std::string> registered_ids;  // their Registration::ids (for status pages)
   std::string last_error;                // empty when healthy; never contains secrets
+  // Ids that a previous run of this daemon (same registry.instance) left registered as passing
+  // and that the backend keeps for now: the supervisor starts those services healthy, so that a
+  // daemon restart causes no gap, and their probes decide from there. Backends without
+  // ownership records leave it empty.
+  std::set<std::string> inherited_ids;
 };
 
 class Registry {

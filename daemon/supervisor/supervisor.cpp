@@ -18,6 +18,14 @@ registry::Registration to_registration(const config::ServiceSpec& s, bool health
           probed ? last.detail : "no probe result yet"};
 }
 
+// Rise/fall thresholds that start in the given state: a healthy one needs `fall` failures in a
+// row to turn unhealthy, exactly as if `rise` successes had just made it healthy.
+probe::Hysteresis hysteresis_in_state(int rise, int fall, bool healthy) {
+  probe::Hysteresis h(rise, fall);
+  for (int i = 0; healthy && i < h.rise(); ++i) h.observe(true);
+  return h;
+}
+
 }  // namespace
 
 Supervisor::Supervisor(boost::asio::any_io_executor executor, config::Manifest manifest,
@@ -29,13 +37,7 @@ Supervisor::Supervisor(boost::asio::any_io_executor executor, config::Manifest m
       make_prober_(std::move(make_prober)),
       clock_(clock),
       drain_timer_(executor) {
-  for (const auto& spec : manifest_.services)
-    services_.emplace(spec.id, Service{spec,
-                                       probe::Hysteresis(spec.probe.rise, spec.probe.fall),
-                                       nullptr,
-                                       {},
-                                       std::nullopt,
-                                       false});
+  for (const auto& spec : manifest_.services) services_.emplace(spec.id, make_service(spec));
 }
 
 Supervisor::~Supervisor() {
@@ -44,26 +46,48 @@ Supervisor::~Supervisor() {
     if (svc.prober) svc.prober->stop();
 }
 
+Supervisor::Service Supervisor::make_service(const config::ServiceSpec& spec) const {
+  return Service{.spec = spec,
+                 .hysteresis = probe::Hysteresis(spec.probe.rise, spec.probe.fall),
+                 .prober = nullptr,
+                 .last_result = {},
+                 .last_change = std::nullopt,
+                 .last_change_wall = std::nullopt,
+                 .probed = false,
+                 .seen_failure = false};
+}
+
+void Supervisor::start_prober(const std::string& id, Service& svc) {
+  svc.prober = make_prober_(svc.spec);
+  svc.prober->start([this, alive = alive_, id](const probe::Result& r) {
+    if (*alive) on_result(id, r);
+  });
+}
+
 void Supervisor::start() {
-  registry_->start({});  // state is read from the registry when needed
+  started_ = true;
+  registry_->start([this, alive = alive_](const registry::RegistryState& state) {
+    if (*alive) on_registry_state(state);
+  });
   registry_->apply(desired());
-  for (auto& [id, svc] : services_) {
-    svc.prober = make_prober_(svc.spec);
-    svc.prober->start([this, alive = alive_, id = id](const probe::Result& r) {
-      if (*alive) on_result(id, r);
-    });
-  }
+  for (auto& [id, svc] : services_) start_prober(id, svc);
   spdlog::info("supervisor: probing {} service(s)", services_.size());
 }
 
+void Supervisor::mark_changed(Service& svc) {
+  svc.last_change = clock_.now();
+  svc.last_change_wall = clock_.wall_now();
+}
+
 void Supervisor::on_result(const std::string& id, const probe::Result& result) {
-  if (stopping_) return;
+  if (stopping_ || draining()) return;
   auto it = services_.find(id);
   if (it == services_.end()) return;
   Service& svc = it->second;
   if (result.outcome != svc.last_result.outcome) spdlog::debug("probe: {} {}", id, result.detail);
   svc.last_result = result;
   svc.probed = true;
+  if (!result.ok()) svc.seen_failure = true;
   switch (svc.hysteresis.observe(result.ok())) {
     case probe::Hysteresis::Change::None:
       return;
@@ -74,13 +98,43 @@ void Supervisor::on_result(const std::string& id, const probe::Result& result) {
       spdlog::warn("service {} is unhealthy ({})", id, result.detail);
       break;
   }
-  svc.last_change = clock_.now();
+  mark_changed(svc);
   registry_->apply(desired());
+}
+
+// A previous run of this daemon left these services registered (the backend found them through
+// its ownership record). Those whose probes have not failed yet start healthy: the backend moves
+// their entries over without a gap, and `fall` failures remove them as for any healthy service.
+// One that failed already (or is healthy by now) keeps its own verdict.
+void Supervisor::on_registry_state(const registry::RegistryState& state) {
+  if (draining()) {
+    if (!drain_complete_logged_ && state.in_sync && state.registered == 0) {
+      drain_complete_logged_ = true;
+      spdlog::info("drain complete: nothing registered; waiting for SIGTERM");
+    }
+    return;
+  }
+  if (stopping_) return;
+  bool seeded = false;
+  for (const auto& id : state.inherited_ids) {
+    auto it = services_.find(id);
+    if (it == services_.end()) continue;
+    Service& svc = it->second;
+    if (svc.seen_failure || svc.hysteresis.healthy()) continue;
+    svc.hysteresis = hysteresis_in_state(svc.spec.probe.rise, svc.spec.probe.fall, true);
+    mark_changed(svc);
+    spdlog::info(
+        "service {} starts healthy: registered by a previous run of this daemon; "
+        "its probes decide from here",
+        id);
+    seeded = true;
+  }
+  if (seeded) registry_->apply(desired());
 }
 
 registry::DesiredSet Supervisor::desired() const {
   registry::DesiredSet set;
-  if (stopping_) return set;
+  if (stopping_ || draining()) return set;
   for (const auto& [id, svc] : services_)
     set.emplace(id,
                 to_registration(svc.spec, svc.hysteresis.healthy(), svc.last_result, svc.probed));
@@ -90,8 +144,70 @@ registry::DesiredSet Supervisor::desired() const {
 std::vector<ServiceStatus> Supervisor::status() const {
   std::vector<ServiceStatus> out;
   for (const auto& [id, svc] : services_)
-    out.push_back({id, svc.spec.name, svc.hysteresis.healthy(), svc.last_result, svc.last_change});
+    out.push_back({id, svc.spec.name, svc.hysteresis.healthy(), svc.last_result, svc.last_change,
+                   svc.last_change_wall});
   return out;
+}
+
+ReloadResult Supervisor::reload(config::Manifest next) {
+  ReloadResult result;
+  if (stopping_) {
+    result.error = "the daemon is stopping";
+    return result;
+  }
+  if (draining()) {
+    result.error = "the daemon is draining (nothing is registered again until it restarts)";
+    return result;
+  }
+  result.plan = plan_reload(manifest_, next);
+  const ReloadPlan& plan = result.plan;
+  if (!plan.registry_change.empty()) {
+    result.error = plan.registry_change + "; registry settings apply on restart only";
+    return result;
+  }
+  std::map<std::string, const config::ServiceSpec*> specs;
+  for (const auto& s : next.services) specs.emplace(s.id, &s);
+
+  for (const auto& id : plan.removed) {
+    auto it = services_.find(id);
+    if (it->second.prober) it->second.prober->stop();
+    services_.erase(it);
+  }
+  // Changed services keep their verdict: a healthy one stays registered (rewritten once if its
+  // entry changed) while its prober, new or not, goes on deciding.
+  auto update = [&](const std::string& id, bool new_prober) {
+    Service& svc = services_.at(id);
+    const config::ServiceSpec& spec = *specs.at(id);
+    const bool healthy = svc.hysteresis.healthy();
+    if (spec.probe.rise != svc.spec.probe.rise || spec.probe.fall != svc.spec.probe.fall ||
+        new_prober)
+      svc.hysteresis = hysteresis_in_state(spec.probe.rise, spec.probe.fall, healthy);
+    svc.spec = spec;
+    if (new_prober && started_) {
+      if (svc.prober) svc.prober->stop();
+      start_prober(id, svc);
+    }
+  };
+  for (const auto& id : plan.rewritten) update(id, false);
+  for (const auto& id : plan.reprobed) update(id, true);
+  for (const auto& id : plan.added) {
+    auto [it, inserted] = services_.emplace(id, make_service(*specs.at(id)));
+    if (started_) start_prober(id, it->second);
+  }
+  manifest_ = std::move(next);
+  result.applied = true;
+  if (plan.changes_services() && started_) registry_->apply(desired());
+  return result;
+}
+
+void Supervisor::drain() {
+  if (stopping_ || draining()) return;
+  drained_at_ = clock_.now();
+  for (auto& [id, svc] : services_)
+    if (svc.prober) svc.prober->stop();
+  spdlog::info("drain: deregistering every service now; the daemon stays up until SIGTERM");
+  registry_->apply(desired());  // empty
+  on_registry_state(registry_->state());
 }
 
 void Supervisor::shutdown(std::function<void(bool clean)> done) {
@@ -103,9 +219,16 @@ void Supervisor::shutdown(std::function<void(bool clean)> done) {
   registry_->shutdown(manifest_.shutdown_timeout, [this, alive = alive_,
                                                    done = std::move(done)](bool clean) mutable {
     if (!*alive) return;
-    if (manifest_.drain.count() == 0) return done(clean);
-    spdlog::info("draining for {} ms before exit", manifest_.drain.count());
-    drain_timer_.expires_after(manifest_.drain);
+    // `drain` is the time between deregistration and exit; after drain(), part of it has
+    // passed already.
+    auto wait = manifest_.drain;
+    if (drained_at_) {
+      const auto since = std::chrono::duration_cast<config::Duration>(clock_.now() - *drained_at_);
+      wait = std::max(config::Duration{0}, wait - since);
+    }
+    if (wait.count() == 0) return done(clean);
+    spdlog::info("draining for {} ms before exit", wait.count());
+    drain_timer_.expires_after(wait);
     drain_timer_.async_wait(
         [clean, done = std::move(done)](const boost::system::error_code&) { done(clean); });
   });

@@ -9,12 +9,14 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "config/manifest.hpp"
 #include "probe/hysteresis.hpp"
 #include "probe/prober.hpp"
 #include "registry/registry.hpp"
 #include "runtime/clock.hpp"
+#include "supervisor/reload_plan.hpp"
 
 namespace registrar::supervisor {
 
@@ -24,6 +26,16 @@ struct ServiceStatus {
   bool healthy = false;
   probe::Result last_result;
   std::optional<runtime::Clock::time_point> last_change;
+  // The wall-clock time of last_change, for humans only (never used to decide anything).
+  std::optional<runtime::Clock::wall_time_point> last_change_wall;
+};
+
+// What reload() did. `applied` is false when the new manifest was refused as a whole (then
+// `error` says why, in one line, and nothing changed).
+struct ReloadResult {
+  bool applied = false;
+  std::string error;
+  ReloadPlan plan;
 };
 
 class Supervisor {
@@ -38,14 +50,30 @@ class Supervisor {
   // Starts the registry and every prober.
   void start();
 
+  // Applies `next` in place: services it adds are probed and registered once healthy, services
+  // it removes are stopped and deregistered, changed services keep their health verdict and are
+  // rewritten once (a changed probe restarts the prober), unchanged ones are not touched and see
+  // no registry write. Refused as a whole (nothing changes) when the registry section differs:
+  // those settings apply on restart only. Also refused while draining or stopping.
+  ReloadResult reload(config::Manifest next);
+
+  // Deregisters every service at once and stops probing, but keeps running (the process stays
+  // up until shutdown()): for a preStop hook, so that clients stop calling before the
+  // application itself stops. Idempotent; nothing is registered again afterwards.
+  void drain();
+  bool draining() const { return drained_at_.has_value(); }
+
   // Stops every prober, empties the registry (bounded by manifest.shutdown_timeout), waits
-  // manifest.drain, then calls done(clean). Idempotent.
+  // manifest.drain (counted from drain() if that came first), then calls done(clean).
+  // Idempotent.
   void shutdown(std::function<void(bool clean)> done);
 
-  // Every managed service with its health verdict (see registry::Health); empty once stopping.
+  // Every managed service with its health verdict (see registry::Health); empty once draining
+  // or stopping.
   registry::DesiredSet desired() const;
   std::vector<ServiceStatus> status() const;
   registry::RegistryState registry_state() const { return registry_->state(); }
+  const config::Manifest& manifest() const { return manifest_; }
 
  private:
   struct Service {
@@ -54,10 +82,16 @@ class Supervisor {
     std::unique_ptr<probe::Prober> prober;
     probe::Result last_result;
     std::optional<runtime::Clock::time_point> last_change;
-    bool probed = false;  // at least one result arrived
+    std::optional<runtime::Clock::wall_time_point> last_change_wall;
+    bool probed = false;        // at least one result arrived
+    bool seen_failure = false;  // at least one failed result arrived
   };
 
+  Service make_service(const config::ServiceSpec& spec) const;
+  void start_prober(const std::string& id, Service& svc);
   void on_result(const std::string& id, const probe::Result& result);
+  void on_registry_state(const registry::RegistryState& state);
+  void mark_changed(Service& svc);
 
   boost::asio::any_io_executor executor_;
   config::Manifest manifest_;
@@ -66,7 +100,10 @@ class Supervisor {
   const runtime::Clock& clock_;
   std::map<std::string, Service> services_;  // by id
   boost::asio::steady_timer drain_timer_;
+  bool started_ = false;
   bool stopping_ = false;
+  std::optional<runtime::Clock::time_point> drained_at_;
+  bool drain_complete_logged_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

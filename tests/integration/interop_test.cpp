@@ -35,7 +35,7 @@ TEST_CASE("interop: etcd gRPC-Go resolver dials the daemon's grpc-go key, drops 
 
   const Etcdctl ctl = etcd.ctl();
   const std::string key = "hello/" + hello.target();
-  REQUIRE(wait_for_keys(ctl, "", {key}));
+  REQUIRE(wait_for_keys(ctl, "hello/", {key}));
 
   const CommandResult reach = run_command(
       *client, {"--etcd", etcd.endpoint(), "--target", "etcd:///hello", "--timeout", "10s"}, 15s);
@@ -81,8 +81,9 @@ TEST_CASE("interop: go-kit etcdv3 instancer sees exactly the daemon's two gokit 
   DumpOnFailure dump(daemon.process());
 
   const Etcdctl ctl = etcd.ctl();
-  REQUIRE(wait_for_keys(
-      ctl, "", {"/services/hello/" + hello1.target(), "/services/hello/" + hello2.target()}));
+  REQUIRE(
+      wait_for_keys(ctl, "/services/",
+                    {"/services/hello/" + hello1.target(), "/services/hello/" + hello2.target()}));
   const CommandResult r = run_command(
       *client, {"--etcd", etcd.endpoint(), "--prefix", "/services/hello/", "--timeout", "10s"},
       15s);

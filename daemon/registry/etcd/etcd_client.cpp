@@ -4,6 +4,8 @@
 #include <boost/asio/post.hpp>
 #include <mutex>
 
+#include "runtime/grpc_deadline.hpp"
+
 namespace registrar::registry::etcd {
 
 namespace {
@@ -53,6 +55,10 @@ struct detail::Connection {
   // A call made on `gen` failed with `status`: move on, once per generation.
   void failed(std::uint64_t gen, const grpc::Status& status) {
     if (endpoints.size() < 2 || gen != generation || !is_connectivity_error(status)) return;
+    move_on();
+  }
+
+  void move_on() {
     current = (current + 1) % endpoints.size();
     ++generation;
     connect();
@@ -76,6 +82,16 @@ const std::string& EtcdClient::endpoint() const {
   return connection_->endpoints[connection_->current];
 }
 
+bool EtcdClient::ready() {
+  const grpc_connectivity_state state = connection_->channel->GetState(/*try_to_connect=*/true);
+  if (state == GRPC_CHANNEL_READY) return true;
+  // This endpoint refused or dropped the connection: with several, try the next one. A channel
+  // still CONNECTING is left alone, so that each endpoint gets its chance to connect.
+  if (state == GRPC_CHANNEL_TRANSIENT_FAILURE && connection_->endpoints.size() > 1)
+    connection_->move_on();
+  return false;
+}
+
 void EtcdClient::cancel_all() {
   for (auto& weak : calls_)
     if (auto call = weak.lock()) call->ctx.TryCancel();
@@ -86,7 +102,7 @@ template <class Req, class Resp, class Start>
 void EtcdClient::unary(Req req, Done<Resp> done, Start start) {
   auto call = std::make_shared<UnaryCall<Req, Resp>>();
   call->req = std::move(req);
-  call->ctx.set_deadline(std::chrono::system_clock::now() + connection_->dial_timeout);
+  call->ctx.set_deadline(runtime::grpc_deadline_after(connection_->dial_timeout));
   // With one endpoint, wait for the channel to (re)connect up to the deadline, so that a call
   // issued while etcd restarts goes through as soon as it answers. With several, fail fast: a
   // refused connection then moves us to the next endpoint at once.
@@ -130,6 +146,18 @@ void EtcdClient::lease_revoke(std::int64_t id, Done<etcdserverpb::LeaseRevokeRes
       std::move(req), std::move(done),
       [stub = connection_->lease.get()](auto* ctx, auto* rq, auto* rs, auto cb) {
         stub->async()->LeaseRevoke(ctx, rq, rs, std::move(cb));
+      });
+}
+
+void EtcdClient::lease_time_to_live(std::int64_t id, bool keys,
+                                    Done<etcdserverpb::LeaseTimeToLiveResponse> done) {
+  etcdserverpb::LeaseTimeToLiveRequest req;
+  req.set_id(id);
+  req.set_keys(keys);
+  unary<etcdserverpb::LeaseTimeToLiveRequest, etcdserverpb::LeaseTimeToLiveResponse>(
+      std::move(req), std::move(done),
+      [stub = connection_->lease.get()](auto* ctx, auto* rq, auto* rs, auto cb) {
+        stub->async()->LeaseTimeToLive(ctx, rq, rs, std::move(cb));
       });
 }
 

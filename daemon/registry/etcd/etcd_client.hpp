@@ -40,10 +40,18 @@ class EtcdTransport {
   virtual void lease_grant(std::int64_t ttl_seconds,
                            Done<etcdserverpb::LeaseGrantResponse> done) = 0;
   virtual void lease_revoke(std::int64_t id, Done<etcdserverpb::LeaseRevokeResponse> done) = 0;
+  // The lease's remaining TTL (-1 if etcd does not have it) and, with `keys`, its keys.
+  virtual void lease_time_to_live(std::int64_t id, bool keys,
+                                  Done<etcdserverpb::LeaseTimeToLiveResponse> done) = 0;
   virtual std::shared_ptr<KeepAlive> open_keepalive(OnKeepAlive on_response,
                                                     OnClosed on_closed) = 0;
   // The endpoint calls go to now (for log lines).
   virtual const std::string& endpoint() const = 0;
+  // Whether a connection to etcd is established now. Asks the transport to (re)connect if it is
+  // not, and never blocks: the registry polls this during an outage so that it retries as soon
+  // as etcd answers again instead of waiting out its backoff. With several endpoints, a call
+  // that finds the current one unreachable moves on to the next.
+  virtual bool ready() = 0;
   // Cancels every call in flight; their completions still arrive (with CANCELLED).
   virtual void cancel_all() = 0;
 };
@@ -70,11 +78,14 @@ class EtcdClient final : public EtcdTransport {
   void txn(etcdserverpb::TxnRequest req, Done<etcdserverpb::TxnResponse> done) override;
   void lease_grant(std::int64_t ttl_seconds, Done<etcdserverpb::LeaseGrantResponse> done) override;
   void lease_revoke(std::int64_t id, Done<etcdserverpb::LeaseRevokeResponse> done) override;
+  void lease_time_to_live(std::int64_t id, bool keys,
+                          Done<etcdserverpb::LeaseTimeToLiveResponse> done) override;
   // Opens a LeaseKeepAlive stream on the current endpoint.
   std::shared_ptr<KeepAlive> open_keepalive(OnKeepAlive on_response, OnClosed on_closed) override;
   // A call or stream that fails with UNAVAILABLE or a deadline moves the client to the next
   // endpoint, unless another failure already did.
   const std::string& endpoint() const override;
+  bool ready() override;
   void cancel_all() override;
 
  private:

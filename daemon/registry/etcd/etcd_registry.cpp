@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
 
 namespace registrar::registry::etcd {
 
@@ -59,7 +60,13 @@ EtcdRegistry::EtcdRegistry(boost::asio::any_io_executor executor, const config::
                        spec.backoff.jitter, random),
       keepalive_timer_(executor),
       retry_timer_(executor),
-      shutdown_timer_(executor) {}
+      shutdown_timer_(executor),
+      ready_timer_(executor) {
+  if (!spec.etcd.owner.empty()) {
+    owner_key_ = std::string(kOwnersPrefix) + spec.etcd.owner;
+    adopt_pending_ = true;
+  }
+}
 
 EtcdRegistry::~EtcdRegistry() {
   if (keepalive_) keepalive_->cancel();
@@ -74,6 +81,9 @@ void EtcdRegistry::apply(const DesiredSet& desired) {
   if (shutting_down_) return;
   // The manifest parser refuses services that would share a key, so keys are unique here.
   // etcd lists only healthy instances: anything not Passing is simply absent.
+  named_.clear();
+  for (const auto& [id, reg] : desired)
+    named_.emplace(format_entry(spec_.etcd.format, spec_.etcd.prefix, reg).key, id);
   std::map<std::string, Wanted> next;
   for (const auto& [id, reg] : passing(desired)) {
     Entry e = format_entry(spec_.etcd.format, spec_.etcd.prefix, reg);
@@ -96,6 +106,20 @@ std::string EtcdRegistry::id_of(const std::string& key) const {
   return key;
 }
 
+std::map<std::string, std::string> EtcdRegistry::wanted() const {
+  std::map<std::string, std::string> want;
+  for (const auto& [key, w] : desired_) want.emplace(key, w.value);
+  // The ownership record goes in with the first entry (keys sort it first, so it shares that
+  // entry's Txn) and stays while the lease lives: no write while nothing is registered.
+  if (!owner_key_.empty() && (!desired_.empty() || written_.contains(owner_key_)))
+    want.emplace(owner_key_, owner_value());
+  return want;
+}
+
+std::string EtcdRegistry::owner_value() const {
+  return nlohmann::json{{"owner", spec_.etcd.owner}, {"lease", lease_hex(lease_id_)}}.dump();
+}
+
 bool EtcdRegistry::ours(std::int64_t lease) const {
   return lease != 0 && (lease == lease_id_ || std::find(stale_leases_.begin(), stale_leases_.end(),
                                                         lease) != stale_leases_.end());
@@ -104,15 +128,15 @@ bool EtcdRegistry::ours(std::int64_t lease) const {
 void EtcdRegistry::reconcile() {
   if (shutting_down_ || busy_ || retry_pending_) return;
   if (lease_id_ == 0) return grant();
+  if (adopt_pending_) return adopt();
   if (verify_needed_) return verify();
-  std::map<std::string, std::string> want;
-  for (const auto& [key, w] : desired_) want.emplace(key, w.value);
-  auto batches = plan(want, written_, maybe_present_, max_txn_ops_);
+  auto batches = plan(wanted(), written_, maybe_present_, max_txn_ops_);
   if (batches.empty()) {
-    update_sync_state();
     for (auto old : stale_leases_)  // keys left on an earlier lease of ours go with it
       client_.lease_revoke(old, ignore_revoke);
     stale_leases_.clear();
+    state_.inherited_ids.clear();  // re-put under our lease by now, or removed
+    update_sync_state();
     return;
   }
   write(std::move(batches.front()));
@@ -149,12 +173,86 @@ void EtcdRegistry::grant() {
   });
 }
 
+// Once, after the first grant: a previous run of this daemon (same owner) may have left keys on
+// its lease (it was SIGKILLed, or lost power). The ownership record names that lease, and
+// LeaseTimeToLive lists its keys. Those the manifest still names are reported as inherited (the
+// supervisor starts them healthy, so they are re-put under our lease before the old lease is
+// revoked: no gap); every other one is ours and no longer wanted, so verify deletes it.
+void EtcdRegistry::adopt() {
+  busy_ = true;
+  etcdserverpb::TxnRequest req;
+  req.add_success()->mutable_request_range()->set_key(owner_key_);
+  client_.txn(std::move(req), [self = weak_from_this()](const grpc::Status& status,
+                                                        etcdserverpb::TxnResponse&& resp) {
+    auto s = self.lock();
+    if (!s) return;
+    s->busy_ = false;
+    if (s->shutting_down_) return;
+    if (!status.ok()) return s->on_call_failed("ownership record read", status);
+    std::int64_t old = 0;
+    if (resp.responses_size() > 0 && resp.responses(0).response_range().kvs_size() > 0)
+      old = resp.responses(0).response_range().kvs(0).lease();
+    if (old == 0 || old == s->lease_id_) {  // no earlier run left anything
+      s->adopt_pending_ = false;
+      s->on_call_succeeded(false);
+      return s->reconcile();
+    }
+    // Ours from here on: revoked once its keys are dealt with, or at shutdown.
+    if (!s->ours(old)) s->stale_leases_.push_back(old);
+    s->busy_ = true;
+    s->client_.lease_time_to_live(
+        old, true,
+        [self, old](const grpc::Status& st, etcdserverpb::LeaseTimeToLiveResponse&& ttl) {
+          auto s2 = self.lock();
+          if (!s2) return;
+          s2->busy_ = false;
+          if (s2->shutting_down_) return;
+          if (!st.ok()) return s2->on_call_failed("lease time-to-live", st);
+          s2->adopt_pending_ = false;
+          s2->adopt_keys(old, ttl);
+        });
+  });
+}
+
+void EtcdRegistry::adopt_keys(std::int64_t old_lease,
+                              const etcdserverpb::LeaseTimeToLiveResponse& resp) {
+  std::set<std::string> inherited;
+  std::size_t removed = 0;
+  if (resp.ttl() > 0) {
+    for (const auto& key : resp.keys()) {
+      if (is_owner_key(key)) continue;
+      tracked_.insert(key);
+      maybe_present_.insert(key);  // on a lease of ours: verify keeps or deletes it
+      if (auto it = named_.find(key); it != named_.end())
+        inherited.insert(it->second);
+      else
+        ++removed;
+    }
+    spdlog::info(
+        "registry: lease {} of a previous run of this daemon (owner {}) still holds {}: keeping "
+        "{} the manifest names, removing {}",
+        lease_hex(old_lease), spec_.etcd.owner, entries(inherited.size() + removed),
+        inherited.size(), removed);
+    verify_needed_ = true;
+  } else {
+    std::erase(stale_leases_, old_lease);  // expired meanwhile, with its keys
+  }
+  on_call_succeeded(false);
+  if (!inherited.empty()) {
+    state_.inherited_ids = std::move(inherited);
+    // The supervisor may apply() from inside this callback; nothing here runs after it but
+    // reconcile(), which is idempotent.
+    if (on_state_) on_state_(state_);
+  }
+  reconcile();
+}
+
 // Reads back every key we ever wrote (and every desired one) in Txns of Ranges, and corrects our
 // picture of etcd: a desired key missing or not on our lease is written again; a key of ours
 // that is not desired (e.g. a put that timed out, then landed late) is deleted.
 void EtcdRegistry::verify() {
   std::set<std::string> key_set(tracked_);
-  for (const auto& [key, w] : desired_) key_set.insert(key);
+  for (const auto& [key, value] : wanted()) key_set.insert(key);
   for (const auto& key : maybe_present_) key_set.insert(key);
   if (key_set.empty()) {
     verify_needed_ = false;
@@ -180,18 +278,18 @@ void EtcdRegistry::verify() {
       if (!status.ok()) {
         progress->failed = status;
       } else if (lease == s->lease_id_) {
+        const auto wanted = s->wanted();
         for (int i = 0; i < resp.responses_size() && i < static_cast<int>(c.size()); ++i) {
           const auto& key = c[static_cast<std::size_t>(i)];
           const auto& kvs = resp.responses(i).response_range().kvs();
           const bool present = !kvs.empty();
           const bool mine = present && s->ours(kvs[0].lease());
-          const auto want = s->desired_.find(key);
-          if (want != s->desired_.end()) {
-            const bool good =
-                present && kvs[0].lease() == lease && kvs[0].value() == want->second.value;
+          const auto want = wanted.find(key);
+          if (want != wanted.end()) {
+            const bool good = present && kvs[0].lease() == lease && kvs[0].value() == want->second;
             if (good && !s->written_.contains(key)) {
-              s->written_[key] = want->second.value;  // an unconfirmed put did land
-              s->written_id_[key] = want->second.id;
+              s->written_[key] = want->second;  // an unconfirmed put did land
+              s->written_id_[key] = s->id_of(key);
               s->maybe_present_.erase(key);
             } else if (!good && s->written_.erase(key) > 0) {
               ++progress->corrected;
@@ -249,6 +347,14 @@ void EtcdRegistry::write(Batch batch) {
     const auto now = s->clock_.now();
     std::size_t resynced = 0;
     for (const auto& op : batch) {
+      if (s->is_owner_key(op.key)) {  // bookkeeping only: not an entry
+        s->maybe_present_.erase(op.key);
+        if (op.kind == Op::Kind::Put)
+          s->written_[op.key] = op.value;
+        else
+          s->written_.erase(op.key);
+        continue;
+      }
       const std::string id = s->id_of(op.key);
       auto changed = s->changed_at_.find(op.key);
       const bool from_probe = changed != s->changed_at_.end();
@@ -299,6 +405,7 @@ void EtcdRegistry::on_call_failed(const char* what, const grpc::Status& status) 
   if (is_connectivity_error(status)) {
     verify_needed_ = true;  // we cannot know what a timed-out write did
     set_connectivity(Connectivity::Down, message);
+    watch_ready();
     return retry_later(backoff_);
   }
   // etcd answers, but refuses: log once per distinct refusal, retry with growing backoff.
@@ -359,6 +466,7 @@ void EtcdRegistry::arm_keepalive(milliseconds delay) {
 }
 
 void EtcdRegistry::keepalive_tick() {
+  keepalive_waiting_ = false;
   if (shutting_down_ || lease_id_ == 0) return;
   const auto now = clock_.now();
   const auto ttl = std::chrono::seconds(lease_ttl_s_);
@@ -409,7 +517,49 @@ void EtcdRegistry::on_keepalive_closed(const grpc::Status& status) {
   keepalive_.reset();
   if (shutting_down_ || lease_id_ == 0) return;
   set_connectivity(Connectivity::Down, "keepalive stream: " + describe(status));
+  keepalive_waiting_ = true;
   arm_keepalive(keepalive_backoff_.next());
+  watch_ready();
+}
+
+void EtcdRegistry::watch_ready() {
+  if (ready_polling_ || shutting_down_) return;
+  ready_polling_ = true;
+  seen_not_ready_ = false;
+  ready_timer_.expires_after(kReadyPoll);
+  ready_timer_.async_wait([self = weak_from_this()](const boost::system::error_code& ec) {
+    if (auto s = self.lock(); s && !ec) s->ready_tick();
+  });
+}
+
+// While etcd is unreachable: once the connection is up again (after having been down), the
+// retry or keepalive reopen that waits out its backoff goes at once. A connection that stays up
+// while calls fail (etcd without a leader, say) triggers nothing: the backoff paces those.
+void EtcdRegistry::ready_tick() {
+  ready_polling_ = false;
+  if (shutting_down_) return;
+  if (state_.connectivity == Connectivity::Up && !keepalive_waiting_) return;
+  const bool was_down = seen_not_ready_;
+  if (!client_.ready()) {
+    ready_polling_ = true;
+    seen_not_ready_ = true;
+  } else if (!was_down) {
+    ready_polling_ = true;
+  }
+  if (ready_polling_) {
+    ready_timer_.expires_after(kReadyPoll);
+    ready_timer_.async_wait([self = weak_from_this()](const boost::system::error_code& ec) {
+      if (auto s = self.lock(); s && !ec) s->ready_tick();
+    });
+    return;
+  }
+  spdlog::debug("registry: connection to {} is up again; retrying now", client_.endpoint());
+  if (retry_pending_) {
+    retry_timer_.cancel();
+    retry_pending_ = false;
+  }
+  if (keepalive_waiting_ && lease_id_ != 0) arm_keepalive(milliseconds(0));
+  reconcile();
 }
 
 void EtcdRegistry::set_connectivity(Connectivity c, const std::string& error) {
@@ -426,21 +576,14 @@ void EtcdRegistry::set_connectivity(Connectivity c, const std::string& error) {
 }
 
 void EtcdRegistry::update_sync_state() {
-  bool in_sync = lease_id_ != 0 && !verify_needed_ && maybe_present_.empty() &&
-                 written_.size() == desired_.size();
-  if (in_sync)
-    for (const auto& [key, w] : desired_) {
-      auto it = written_.find(key);
-      if (it == written_.end() || it->second != w.value) {
-        in_sync = false;
-        break;
-      }
-    }
+  const bool in_sync =
+      lease_id_ != 0 && !verify_needed_ && maybe_present_.empty() && written_ == wanted();
   std::set<std::string> ids;
-  for (const auto& [key, value] : written_) ids.insert(id_of(key));
+  for (const auto& [key, value] : written_)
+    if (!is_owner_key(key)) ids.insert(id_of(key));
   const bool changed = in_sync != state_.in_sync || state_.registered_ids != ids;
   state_.in_sync = in_sync;
-  state_.registered = written_.size();
+  state_.registered = ids.size();
   state_.registered_ids = std::move(ids);
   if (changed && on_state_) on_state_(state_);
 }
@@ -453,6 +596,7 @@ void EtcdRegistry::shutdown(std::chrono::milliseconds timeout, DoneCallback done
   shutting_down_ = true;
   shutdown_done_ = std::move(done);
   retry_timer_.cancel();
+  ready_timer_.cancel();
   ++keepalive_generation_;
   keepalive_timer_.cancel();
   if (keepalive_) keepalive_->cancel();
@@ -467,7 +611,7 @@ void EtcdRegistry::shutdown(std::chrono::milliseconds timeout, DoneCallback done
     });
   }
 
-  spdlog::info("registry: deregistering {} by revoking lease {}", entries(written_.size()),
+  spdlog::info("registry: deregistering {} by revoking lease {}", entries(state_.registered),
                lease_hex(leases.back()));
   shutdown_timer_.expires_after(timeout);
   shutdown_timer_.async_wait([self = weak_from_this()](const boost::system::error_code& ec) {

@@ -19,6 +19,13 @@
 
 namespace registrar::registry::etcd {
 
+// Where ownership records live: outside every service prefix that go-kit's Instancer or
+// gRPC-Go's resolver reads (<prefix>/<name>/ and <name>/, names never start with '/').
+inline constexpr const char* kOwnersPrefix = "/grpc-registrar/owners/";
+
+// How often the connection state is polled during an outage.
+inline constexpr std::chrono::milliseconds kReadyPoll{200};
+
 class EtcdRegistry final : public Registry, public std::enable_shared_from_this<EtcdRegistry> {
  public:
   // `transport` is an EtcdClient in production, a scripted fake in tests.
@@ -40,6 +47,8 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
 
   void reconcile();
   void grant();
+  void adopt();
+  void adopt_keys(std::int64_t old_lease, const etcdserverpb::LeaseTimeToLiveResponse& resp);
   void verify();
   void write(Batch batch);
   void on_call_succeeded(bool was_write);
@@ -54,10 +63,20 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
   void on_keepalive(const etcdserverpb::LeaseKeepAliveResponse& resp);
   void on_keepalive_closed(const grpc::Status& status);
 
+  void watch_ready();
+  void ready_tick();
+
   void set_connectivity(Connectivity c, const std::string& error);
   void update_sync_state();
   void finish_shutdown(bool clean);
   std::string id_of(const std::string& key) const;
+  // key -> value that must be in etcd under our lease: the desired entries, plus the ownership
+  // record once there is something to own.
+  std::map<std::string, std::string> wanted() const;
+  bool is_owner_key(const std::string& key) const {
+    return !owner_key_.empty() && key == owner_key_;
+  }
+  std::string owner_value() const;
 
   boost::asio::any_io_executor executor_;
   config::RegistrySpec spec_;
@@ -74,6 +93,12 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
   std::set<std::string> maybe_present_;            // keys that may exist under a lease of ours
   std::set<std::string> tracked_;  // every key we ever put (bounded by the manifest); verified
   std::map<std::string, runtime::Clock::time_point> changed_at_;  // key -> when apply() changed it
+  std::map<std::string, std::string> named_;  // key -> id of every managed service, any health
+
+  // Ownership: "<kOwnersPrefix><owner>", on our lease, naming it. At start (adopt_pending_), the
+  // record a previous run left leads to that run's lease and its keys. Empty: no record.
+  std::string owner_key_;
+  bool adopt_pending_ = false;
 
   std::int64_t lease_id_ = 0;
   std::int64_t lease_ttl_s_ = 0;
@@ -92,6 +117,12 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
   std::uint64_t keepalive_generation_ = 0;  // a re-armed timer's stale handler does nothing
   boost::asio::steady_timer retry_timer_;
   boost::asio::steady_timer shutdown_timer_;
+  // During an outage, polls the transport's connection state so that a retry waiting out a
+  // long backoff goes at once when etcd answers again.
+  boost::asio::steady_timer ready_timer_;
+  bool ready_polling_ = false;
+  bool seen_not_ready_ = false;     // the poll saw the connection down since it began
+  bool keepalive_waiting_ = false;  // the keepalive stream waits for its reopen backoff
 
   RegistryState state_;
   StateCallback on_state_;

@@ -243,9 +243,9 @@ TEST_CASE("watch re-emits the last status every interval") {
   }
   WARN("5 results in " << ms_between(h.entries.front().at, h.entries.back().at)
                        << " ms with interval 100 ms");
-  // The repeats are local: still one stream, no Check.
+  // Still one stream; each repeat waited for a Check proving that the server answers.
   CHECK(server.watch_calls() == 1);
-  CHECK(server.check_calls() == 0);
+  CHECK(server.check_calls() >= 3);
 }
 
 TEST_CASE("an unknown service name gives SERVICE_UNKNOWN") {
@@ -599,4 +599,29 @@ TEST_CASE("an empty probe target falls back to address:port") {
   h.start(spec);
   REQUIRE(h.wait_for_count(1));
   CHECK(h.entries[0].result.outcome == Outcome::Serving);
+}
+
+TEST_CASE("watch: a server whose open stream goes silent and whose Check hangs is a Timeout") {
+  HealthServerFixture server;
+  server.set_status("app", HealthCheckResponse::SERVING);
+  Harness h;
+  h.start(make_spec(server.target(), "app", ProbeMode::Watch, 100ms, 300ms));
+  REQUIRE(h.wait_for_count(2));
+  INFO(h.dump());
+  CHECK(h.count(Outcome::Serving) == h.entries.size());
+
+  // Hung (or SIGSTOPped): the stream stays open and says nothing, and a Check gets no answer.
+  const std::size_t mark = h.entries.size();
+  server.set_slow_check(true);
+  REQUIRE(h.wait_for(Outcome::Timeout, mark));
+  const std::size_t timeout_at = *h.find(Outcome::Timeout, mark);
+  CHECK(h.entries[timeout_at].result.detail.find("no answer to Check within 300ms") !=
+        std::string::npos);
+  CHECK(server.watch_calls() == 1);  // the stream itself never broke
+  REQUIRE(run_until(h.io, [&] { return h.count(Outcome::Timeout, mark) >= 2; }));
+
+  // Answering again: the stream's status counts again.
+  server.set_slow_check(false);
+  REQUIRE(h.wait_for(Outcome::Serving, h.entries.size()));
+  CHECK(h.entries.back().result.detail == "SERVING (watch)");
 }

@@ -1,6 +1,7 @@
 // The supervisor against a recording registry and scripted probers: no network, no real time.
 #include "supervisor/supervisor.hpp"
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
@@ -13,7 +14,12 @@ struct FakeRegistry final : registry::Registry {
   std::vector<registry::DesiredSet> applied;
   std::vector<std::string> events;
   DoneCallback pending_shutdown;
-  void start(StateCallback) override { events.push_back("start"); }
+  StateCallback on_state;
+  registry::RegistryState current;
+  void start(StateCallback cb) override {
+    events.push_back("start");
+    on_state = std::move(cb);
+  }
   void apply(const registry::DesiredSet& d) override {
     applied.push_back(d);
     events.push_back("apply:" + std::to_string(d.size()));
@@ -22,14 +28,22 @@ struct FakeRegistry final : registry::Registry {
     events.push_back("shutdown:" + std::to_string(timeout.count()));
     pending_shutdown = std::move(done);
   }
-  registry::RegistryState state() const override { return {}; }
+  registry::RegistryState state() const override { return current; }
+  // Reports a new state, as a backend does.
+  void report(registry::RegistryState st) {
+    current = std::move(st);
+    if (on_state) on_state(current);
+  }
 };
 
 struct FakeProber final : probe::Prober {
   Callback callback;
   std::vector<std::string>* events;
   std::string id;
-  void start(Callback cb) override { callback = std::move(cb); }
+  void start(Callback cb) override {
+    events->push_back("probe:" + id);
+    callback = std::move(cb);
+  }
   void stop() override {
     events->push_back("stop:" + id);
     callback = nullptr;
@@ -197,4 +211,188 @@ TEST_CASE("status reports each service's health and last result") {
   CHECK(st[1].last_result.outcome == probe::Outcome::Serving);
   REQUIRE(st[1].last_change.has_value());
   CHECK(*st[1].last_change == runtime::Clock::time_point{} + std::chrono::seconds(7));
+}
+
+// ---- reload ---------------------------------------------------------------------------------
+
+namespace {
+
+std::size_t count_events(const std::vector<std::string>& ev, const std::string& e) {
+  return static_cast<std::size_t>(std::count(ev.begin(), ev.end(), e));
+}
+
+}  // namespace
+
+TEST_CASE("reload: added services are probed, removed ones stopped, unchanged ones untouched") {
+  Harness h(manifest({service("keep", 1, 1), service("drop", 1, 1)}));
+  h.result("keep", probe::Outcome::Serving);
+  h.result("drop", probe::Outcome::Serving);
+  const auto keep_before = h.reg->applied.back().at("keep");
+  FakeProber* keep_prober = h.probers.at("keep");
+  const auto applies = h.reg->applied.size();
+
+  auto r = h.sup->reload(manifest({service("keep", 1, 1), service("new", 1, 1)}));
+  REQUIRE(r.applied);
+  CHECK(r.plan.added == std::vector<std::string>{"new"});
+  CHECK(r.plan.removed == std::vector<std::string>{"drop"});
+  CHECK(r.plan.unchanged == std::vector<std::string>{"keep"});
+  auto& ev = h.reg->events;
+  CHECK(count_events(ev, "stop:drop") == 1);
+  CHECK(count_events(ev, "probe:new") == 1);
+  CHECK(count_events(ev, "probe:keep") == 1);  // never restarted
+  CHECK(count_events(ev, "stop:keep") == 0);
+  CHECK(h.probers.at("keep") == keep_prober);
+  // One apply: "drop" gone, "new" there (not passing yet), "keep" exactly as it was.
+  REQUIRE(h.reg->applied.size() == applies + 1);
+  const auto& d = h.reg->applied.back();
+  CHECK_FALSE(d.contains("drop"));
+  REQUIRE(d.contains("new"));
+  CHECK(d.at("new").health == registry::Health::Critical);
+  CHECK(d.at("keep") == keep_before);
+  // The new service registers once healthy; the unchanged one still answers to its prober.
+  h.result("new", probe::Outcome::Serving);
+  CHECK(registry::passing(h.reg->applied.back()).size() == 2);
+  h.result("keep", probe::Outcome::NotServing);
+  CHECK_FALSE(registry::passing(h.reg->applied.back()).contains("keep"));
+}
+
+TEST_CASE("reload: a changed entry keeps its verdict; a changed probe restarts only its prober") {
+  auto tagged = service("a", 1, 1);
+  auto reprobed = service("b", 1, 2);
+  Harness h(manifest({service("a", 1, 1), service("b", 1, 2)}));
+  h.result("a", probe::Outcome::Serving);
+  h.result("b", probe::Outcome::Serving);
+  tagged.tags = {"blue"};
+  reprobed.probe.target = "127.0.0.1:6000";
+  reprobed.probe.fall = 3;
+  auto r = h.sup->reload(manifest({tagged, reprobed}));
+  REQUIRE(r.applied);
+  CHECK(r.plan.rewritten == std::vector<std::string>{"a"});
+  CHECK(r.plan.reprobed == std::vector<std::string>{"b"});
+  auto& ev = h.reg->events;
+  CHECK(count_events(ev, "stop:a") == 0);
+  CHECK(count_events(ev, "stop:b") == 1);
+  CHECK(count_events(ev, "probe:b") == 2);
+  const auto d = registry::passing(h.reg->applied.back());
+  REQUIRE(d.size() == 2);  // still healthy: no gap
+  CHECK(d.at("a").tags == std::vector<std::string>{"blue"});
+  // The new thresholds hold: b needs three failures now.
+  h.result("b", probe::Outcome::Timeout);
+  h.result("b", probe::Outcome::Timeout);
+  CHECK(registry::passing(h.sup->desired()).contains("b"));
+  h.result("b", probe::Outcome::Timeout);
+  CHECK_FALSE(registry::passing(h.sup->desired()).contains("b"));
+}
+
+TEST_CASE("reload: the same manifest again changes nothing and applies nothing") {
+  Harness h(manifest({service("a", 1, 1)}));
+  h.result("a", probe::Outcome::Serving);
+  const auto applies = h.reg->applied.size();
+  auto r = h.sup->reload(manifest({service("a", 1, 1)}));
+  CHECK(r.applied);
+  CHECK(r.plan.unchanged.size() == 1);
+  CHECK(h.reg->applied.size() == applies);
+}
+
+TEST_CASE("reload: a different registry section is refused and nothing changes") {
+  Harness h(manifest({service("a", 1, 1)}));
+  h.result("a", probe::Outcome::Serving);
+  const auto applies = h.reg->applied.size();
+  auto next = manifest({service("b", 1, 1)});
+  next.registry.etcd.endpoints = {"10.0.0.9:2379"};
+  auto r = h.sup->reload(next);
+  CHECK_FALSE(r.applied);
+  CHECK(r.error.find("endpoints: [10.0.0.9:2379]") != std::string::npos);
+  CHECK(r.error.find("restart") != std::string::npos);
+  CHECK(h.reg->applied.size() == applies);
+  CHECK(h.sup->desired().contains("a"));
+  CHECK_FALSE(h.sup->desired().contains("b"));
+  CHECK(count_events(h.reg->events, "stop:a") == 0);
+}
+
+TEST_CASE("reload plan: each service in exactly one class") {
+  auto a = service("a", 1, 1);
+  auto b = service("b", 1, 1);
+  auto c = service("c", 1, 1);
+  auto d = service("d", 1, 1);
+  auto b2 = b;
+  b2.meta = {{"k", "v"}};
+  auto c2 = c;
+  c2.probe.interval = milliseconds(5);
+  auto c3 = c;
+  c3.probe.rise = 4;  // thresholds alone: no new prober
+  auto plan = supervisor::plan_reload(manifest({a, b, c}), manifest({b2, c2, d}));
+  CHECK(plan.removed == std::vector<std::string>{"a"});
+  CHECK(plan.rewritten == std::vector<std::string>{"b"});
+  CHECK(plan.reprobed == std::vector<std::string>{"c"});
+  CHECK(plan.added == std::vector<std::string>{"d"});
+  CHECK(plan.registry_change.empty());
+  CHECK(supervisor::plan_reload(manifest({c}), manifest({c3})).rewritten ==
+        std::vector<std::string>{"c"});
+  auto other = manifest({a});
+  other.registry.backoff.max = milliseconds(1);
+  CHECK_FALSE(supervisor::plan_reload(manifest({a}), other).registry_change.empty());
+}
+
+// ---- drain ----------------------------------------------------------------------------------
+
+TEST_CASE(
+    "drain: everything deregistered at once, probing stops, the process is not told to exit") {
+  Harness h(manifest({service("a", 1, 1), service("b", 1, 1)}));
+  h.result("a", probe::Outcome::Serving);
+  h.result("b", probe::Outcome::Serving);
+  h.sup->drain();
+  CHECK(h.sup->draining());
+  CHECK(h.reg->applied.back().empty());
+  CHECK(count_events(h.reg->events, "stop:a") == 1);
+  CHECK(count_events(h.reg->events, "stop:b") == 1);
+  for (const auto& e : h.reg->events) CHECK(e.rfind("shutdown:", 0) != 0);
+  const auto applies = h.reg->applied.size();
+  h.sup->drain();  // idempotent
+  CHECK(h.reg->applied.size() == applies);
+  CHECK_FALSE(h.sup->reload(manifest({service("a", 1, 1)})).applied);
+  // A registry reporting inherited services cannot bring anything back either.
+  registry::RegistryState st;
+  st.inherited_ids = {"a"};
+  h.reg->report(st);
+  CHECK(h.reg->applied.size() == applies);
+  CHECK(h.sup->desired().empty());
+}
+
+TEST_CASE("shutdown after drain waits only what is left of the drain time") {
+  auto m = manifest({service("a", 1, 1)});
+  m.drain = std::chrono::hours(1);
+  Harness h(std::move(m));
+  h.sup->drain();
+  h.clock.advance(std::chrono::hours(2));  // the drain time has passed since deregistration
+  bool done = false;
+  h.sup->shutdown([&](bool) { done = true; });
+  REQUIRE(h.reg->pending_shutdown);
+  h.reg->pending_shutdown(true);
+  CHECK(done);  // no further wait
+}
+
+// ---- services inherited from a previous run ------------------------------------------------
+
+TEST_CASE("services a previous run left registered start healthy until their probes decide") {
+  Harness h(
+      manifest({service("a", 3, 2), service("b", 1, 1), service("c", 1, 1), service("d", 3, 1)}));
+  h.result("b", probe::Outcome::NotServing);  // failed already: its own verdict stands
+  h.result("d", probe::Outcome::Serving);     // one success of three: no verdict yet
+  const auto applies = h.reg->applied.size();
+  registry::RegistryState st;
+  st.inherited_ids = {"a", "b", "d", "not-in-manifest"};
+  h.reg->report(st);
+  REQUIRE(h.reg->applied.size() == applies + 1);
+  auto d = registry::passing(h.reg->applied.back());
+  CHECK(d.size() == 2);
+  CHECK(d.contains("a"));  // healthy without waiting for rise = 3
+  CHECK(d.contains("d"));
+  h.reg->report(st);  // reported again: nothing more to do
+  CHECK(h.reg->applied.size() == applies + 1);
+  // fall = 2 failures remove it, as for any healthy service.
+  h.result("a", probe::Outcome::Timeout);
+  CHECK(registry::passing(h.sup->desired()).contains("a"));
+  h.result("a", probe::Outcome::Timeout);
+  CHECK_FALSE(registry::passing(h.sup->desired()).contains("a"));
 }

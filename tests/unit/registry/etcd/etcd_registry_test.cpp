@@ -7,143 +7,15 @@
 #include <catch2/catch.hpp>
 #include <deque>
 
+#include "unit/registry/etcd/fake_transport.hpp"
+
 using namespace registrar;
 using namespace registrar::registry;
 using namespace registrar::registry::etcd;
+using registrar::test::FakeTransport;
 using std::chrono::milliseconds;
 
 namespace {
-
-struct FakeKeepAlive final : KeepAlive {
-  std::vector<std::int64_t> sent;
-  bool is_open = true;
-  EtcdTransport::OnKeepAlive on_response;
-  EtcdTransport::OnClosed on_closed;
-  bool send(std::int64_t id) override {
-    if (!is_open) return false;
-    sent.push_back(id);
-    return true;
-  }
-  void cancel() override { is_open = false; }
-  bool open() const override { return is_open; }
-};
-
-// Keeps a small model of etcd (key -> value, lease) and the calls not yet answered.
-struct FakeTransport final : EtcdTransport {
-  struct Stored {
-    std::string value;
-    std::int64_t lease;
-  };
-  std::map<std::string, Stored> kv;
-  std::set<std::int64_t> leases;
-  std::size_t max_ops = 128;
-  std::deque<std::pair<etcdserverpb::TxnRequest, Done<etcdserverpb::TxnResponse>>> txns;
-  std::deque<std::pair<std::int64_t, Done<etcdserverpb::LeaseGrantResponse>>> grants;
-  std::vector<std::int64_t> revoked;
-  int revokes_to_fail = 0;                // answer this many revokes with UNAVAILABLE first
-  boost::asio::any_io_executor executor;  // revokes complete asynchronously, as in production
-  std::vector<std::shared_ptr<FakeKeepAlive>> streams;
-  std::vector<etcdserverpb::TxnRequest> all_txns;
-  std::string ep = "fake:2379";
-
-  void txn(etcdserverpb::TxnRequest req, Done<etcdserverpb::TxnResponse> done) override {
-    all_txns.push_back(req);
-    txns.emplace_back(std::move(req), std::move(done));
-  }
-  void lease_grant(std::int64_t ttl, Done<etcdserverpb::LeaseGrantResponse> done) override {
-    grants.emplace_back(ttl, std::move(done));
-  }
-  void lease_revoke(std::int64_t id, Done<etcdserverpb::LeaseRevokeResponse> done) override {
-    revoked.push_back(id);
-    grpc::Status status = grpc::Status::OK;
-    if (revokes_to_fail > 0) {
-      --revokes_to_fail;
-      status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused");
-    } else {
-      if (leases.erase(id) == 0)
-        status = grpc::Status(grpc::StatusCode::NOT_FOUND, "lease not found");
-      std::erase_if(kv, [id](const auto& e) { return e.second.lease == id; });
-    }
-    boost::asio::post(executor, [done = std::move(done), status] { done(status, {}); });
-  }
-  std::shared_ptr<KeepAlive> open_keepalive(OnKeepAlive on_response, OnClosed on_closed) override {
-    auto s = std::make_shared<FakeKeepAlive>();
-    s->on_response = std::move(on_response);
-    s->on_closed = std::move(on_closed);
-    streams.push_back(s);
-    return s;
-  }
-  const std::string& endpoint() const override { return ep; }
-  void cancel_all() override {}
-
-  // Answers the oldest grant with lease `id`.
-  void grant(std::int64_t id, std::int64_t ttl = 10) {
-    REQUIRE_FALSE(grants.empty());
-    auto [asked, done] = std::move(grants.front());
-    grants.pop_front();
-    leases.insert(id);
-    etcdserverpb::LeaseGrantResponse r;
-    r.set_id(id);
-    r.set_ttl(std::max(ttl, asked));
-    done(grpc::Status::OK, std::move(r));
-  }
-
-  // Applies the oldest Txn to the model (as etcd would) and answers it with `status`.
-  etcdserverpb::TxnRequest answer_txn(grpc::Status status = grpc::Status::OK, bool apply = true) {
-    REQUIRE_FALSE(txns.empty());
-    auto [req, done] = std::move(txns.front());
-    txns.pop_front();
-    etcdserverpb::TxnResponse resp;
-    if (status.ok() && static_cast<std::size_t>(req.success_size()) > max_ops) {
-      status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                            "etcdserver: too many operations in txn request");
-      apply = false;
-    }
-    if (apply) {
-      for (const auto& op : req.success()) {
-        auto* out = resp.add_responses();
-        if (op.has_request_put()) {
-          const auto& p = op.request_put();
-          if (!leases.contains(p.lease())) {
-            status =
-                grpc::Status(grpc::StatusCode::NOT_FOUND, "etcdserver: requested lease not found");
-            break;
-          }
-          kv[p.key()] = {p.value(), p.lease()};
-          out->mutable_response_put();
-        } else if (op.has_request_delete_range()) {
-          kv.erase(op.request_delete_range().key());
-          out->mutable_response_delete_range();
-        } else {
-          auto* range = out->mutable_response_range();
-          if (auto it = kv.find(op.request_range().key()); it != kv.end()) {
-            auto* k = range->add_kvs();
-            k->set_key(it->first);
-            k->set_value(it->second.value);
-            k->set_lease(it->second.lease);
-          }
-        }
-      }
-    }
-    done(status, std::move(resp));
-    return req;
-  }
-
-  // The newest keepalive stream answers for lease `id` with `ttl` (0: etcd no longer has it).
-  void keepalive_answer(std::int64_t id, std::int64_t ttl) {
-    REQUIRE_FALSE(streams.empty());
-    etcdserverpb::LeaseKeepAliveResponse ka;
-    ka.set_id(id);
-    ka.set_ttl(ttl);
-    streams.back()->on_response(ka);
-  }
-
-  std::size_t puts_in(const etcdserverpb::TxnRequest& req) const {
-    return static_cast<std::size_t>(
-        std::count_if(req.success().begin(), req.success().end(),
-                      [](const auto& op) { return op.has_request_put(); }));
-  }
-};
 
 Registration reg(const std::string& id, std::vector<std::string> tags = {}) {
   return {"svc",
@@ -177,13 +49,19 @@ struct Harness {
   FakeTransport* fake = nullptr;
   std::shared_ptr<EtcdRegistry> registry;
 
+  std::vector<RegistryState> states;                   // every state reported
+  std::function<void(const RegistryState&)> on_state;  // the supervisor's part, if any
+
   explicit Harness(config::RegistrySpec s = spec()) {
     auto t = std::make_unique<FakeTransport>();
     t->executor = io.get_executor();
     fake = t.get();
     registry = std::make_shared<EtcdRegistry>(io.get_executor(), s, std::move(t), clock,
                                               [] { return 0.5; });
-    registry->start([](const RegistryState&) {});
+    registry->start([this](const RegistryState& st) {
+      states.push_back(st);
+      if (on_state) on_state(st);
+    });
   }
   // Runs what is ready, including zero-delay timers.
   void settle() {
@@ -494,4 +372,201 @@ TEST_CASE("a refusal stays reported until a write succeeds, not merely until etc
   h.fake->answer_txn();
   CHECK(h.registry->state().last_error.empty());
   CHECK(h.fake->kv.contains("/services/svc/a"));
+}
+
+// ---- ownership records and a previous run's leftovers --------------------------------------
+
+namespace {
+
+const std::string kOwnerKey = "/grpc-registrar/owners/host:/etc/m.yaml";
+
+config::RegistrySpec owned_spec() {
+  auto s = spec();
+  s.etcd.owner = "host:/etc/m.yaml";
+  return s;
+}
+
+Registration critical(const std::string& id) {
+  auto r = reg(id);
+  r.health = registrar::registry::Health::Critical;
+  r.output = "no probe result yet";
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("the ownership record goes in with the first entry, in the same Txn, naming the lease") {
+  Harness h(owned_spec());
+  h.fake->grant(100);
+  REQUIRE(h.fake->txns.size() == 1);  // first, the record a previous run may have left
+  auto read = h.fake->answer_txn();
+  REQUIRE(read.success_size() == 1);
+  CHECK(read.success(0).request_range().key() == kOwnerKey);
+  h.settle();
+  CHECK(h.fake->txns.empty());  // nothing desired: nothing written, not even the record
+  CHECK(h.registry->state().in_sync);
+
+  h.registry->apply(set_of({reg("a")}));
+  REQUIRE(h.fake->txns.size() == 1);
+  auto first = h.fake->answer_txn();
+  CHECK(h.fake->puts_in(first) == 2);
+  for (const auto& op : first.success()) CHECK(op.request_put().lease() == 100);
+  REQUIRE(h.fake->kv.contains(kOwnerKey));
+  CHECK(h.fake->kv.at(kOwnerKey).value == R"({"lease":"64","owner":"host:/etc/m.yaml"})");
+  const auto st = h.registry->state();
+  CHECK(st.in_sync);
+  CHECK(st.registered == 1);  // the record is not an entry
+  CHECK(st.registered_ids == std::set<std::string>{"a"});
+
+  // The last entry goes; the record stays with the lease (no write for it).
+  h.registry->apply({});
+  REQUIRE(h.fake->txns.size() == 1);
+  auto last = h.fake->answer_txn();
+  REQUIRE(last.success_size() == 1);
+  CHECK(last.success(0).request_delete_range().key() == "/services/svc/a");
+  CHECK(h.keys() == std::set<std::string>{kOwnerKey});
+  CHECK(h.registry->state().in_sync);
+  CHECK(h.registry->state().registered == 0);
+  // Shutdown revokes the lease, and the record goes with it.
+  h.registry->shutdown(milliseconds(1000), [](bool) {});
+  h.settle();
+  CHECK(h.keys().empty());
+}
+
+TEST_CASE("a previous run's entries: named ones move to the new lease, then the old one goes") {
+  Harness h(owned_spec());
+  // What a SIGKILLed run left: its record, an entry the manifest still names, one it no longer
+  // names, all on its lease 50.
+  h.fake->leases.insert(50);
+  h.fake->kv[kOwnerKey] = {R"({"lease":"32","owner":"host:/etc/m.yaml"})", 50};
+  h.fake->kv["/services/svc/a"] = {"old value of a", 50};
+  h.fake->kv["/services/svc/gone"] = {"x", 50};
+  // Nothing probed yet: the manifest names "a", not passing. The supervisor's part: inherited
+  // services start healthy.
+  h.registry->apply(set_of({critical("a")}));
+  h.on_state = [&](const RegistryState& st) {
+    if (st.inherited_ids.contains("a")) h.registry->apply(set_of({reg("a")}));
+  };
+  h.fake->grant(100);
+  h.fake->answer_txn();  // the record: lease 50
+  REQUIRE(h.fake->ttl_calls.size() == 1);
+  CHECK(h.fake->ttl_calls.front().first == 50);
+  h.fake->answer_ttl();
+  REQUIRE_FALSE(h.states.empty());
+  CHECK(h.states.back().inherited_ids == std::set<std::string>{"a"});
+
+  // Verify reads the old keys before anything is written or deleted.
+  REQUIRE(h.fake->txns.size() == 1);
+  auto verify = h.fake->answer_txn();
+  for (const auto& op : verify.success()) CHECK(op.has_request_range());
+  CHECK(h.fake->revoked.empty());
+  // One Txn: "gone" deleted, "a" and the record re-put under the new lease.
+  REQUIRE(h.fake->txns.size() == 1);
+  auto write = h.fake->answer_txn();
+  std::set<std::string> deleted;
+  for (const auto& op : write.success())
+    if (op.has_request_delete_range()) deleted.insert(op.request_delete_range().key());
+  CHECK(deleted == std::set<std::string>{"/services/svc/gone"});
+  CHECK(h.fake->puts_in(write) == 2);
+  REQUIRE(h.fake->kv.contains("/services/svc/a"));
+  CHECK(h.fake->kv.at("/services/svc/a").lease == 100);
+  // Only now, with every kept entry under the new lease, is the old lease revoked.
+  h.settle();
+  CHECK(h.fake->revoked == std::vector<std::int64_t>{50});
+  CHECK(h.keys() == std::set<std::string>{kOwnerKey, "/services/svc/a"});
+  CHECK(h.fake->kv.at(kOwnerKey).lease == 100);
+  CHECK(h.registry->state().in_sync);
+  CHECK(h.registry->state().inherited_ids.empty());
+}
+
+TEST_CASE("a previous run's lease that is gone leaves nothing to inherit") {
+  Harness h(owned_spec());
+  h.fake->kv[kOwnerKey] = {"{}", 50};  // read just before lease 50 expired
+  h.registry->apply(set_of({critical("a")}));
+  h.fake->grant(100);
+  h.fake->answer_txn();
+  h.fake->answer_ttl();  // TTL -1
+  h.settle();
+  for (const auto& st : h.states) CHECK(st.inherited_ids.empty());
+  CHECK(h.fake->txns.empty());
+  CHECK(h.fake->revoked.empty());
+  CHECK(h.registry->state().in_sync);
+}
+
+TEST_CASE("shutdown while a previous run's lease is being adopted revokes it too") {
+  Harness h(owned_spec());
+  h.fake->leases.insert(50);
+  h.fake->kv[kOwnerKey] = {"{}", 50};
+  h.fake->kv["/services/svc/gone"] = {"x", 50};
+  h.fake->grant(100);
+  h.fake->answer_txn();  // the record names lease 50; LeaseTimeToLive in flight
+  REQUIRE(h.fake->ttl_calls.size() == 1);
+  bool done = false;
+  h.registry->shutdown(milliseconds(1000), [&](bool) { done = true; });
+  h.settle();
+  CHECK(done);
+  std::set<std::int64_t> revoked(h.fake->revoked.begin(), h.fake->revoked.end());
+  CHECK(revoked == std::set<std::int64_t>{50, 100});
+  CHECK(h.keys().empty());
+}
+
+// ---- coming back after an outage ---------------------------------------------------------
+
+namespace {
+
+void fail_grant(FakeTransport& fake) {
+  REQUIRE_FALSE(fake.grants.empty());
+  auto [asked, done] = std::move(fake.grants.front());
+  fake.grants.pop_front();
+  done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused"), {});
+}
+
+}  // namespace
+
+TEST_CASE("after an outage, the retry goes as soon as the connection is up, not after backoff") {
+  auto s = spec();
+  s.backoff.initial = std::chrono::seconds(60);
+  s.backoff.max = std::chrono::seconds(60);
+  Harness h(s);
+  h.fake->connected = false;
+  fail_grant(*h.fake);
+  CHECK(h.registry->state().connectivity == Connectivity::Down);
+  h.let_time_pass(milliseconds(3 * kReadyPoll.count()));
+  CHECK(h.fake->ready_calls >= 2);  // polled, locally
+  CHECK(h.fake->grants.empty());    // the 60 s backoff still runs
+  h.fake->connected = true;
+  for (int i = 0; i < 10 && h.fake->grants.empty(); ++i) h.let_time_pass(kReadyPoll);
+  REQUIRE(h.fake->grants.size() == 1);
+  h.fake->grant(100);
+  h.settle();
+  CHECK(h.registry->state().connectivity == Connectivity::Up);
+}
+
+TEST_CASE("a connection that stays up while calls fail leaves the pace to the backoff") {
+  auto s = spec();
+  s.backoff.initial = std::chrono::seconds(60);
+  s.backoff.max = std::chrono::seconds(60);
+  Harness h(s);
+  fail_grant(*h.fake);  // e.g. etcd without a leader: connected, yet UNAVAILABLE
+  h.let_time_pass(milliseconds(4 * kReadyPoll.count()));
+  CHECK(h.fake->ready_calls >= 2);
+  CHECK(h.fake->grants.empty());  // no retry loop on a connection that never went down
+}
+
+TEST_CASE("a keepalive stream broken by an outage reopens as soon as the connection is up") {
+  auto s = spec();
+  s.backoff.initial = std::chrono::seconds(60);
+  s.backoff.max = std::chrono::seconds(60);
+  Harness h(s);
+  h.fake->grant(100);
+  h.settle();
+  REQUIRE(h.fake->streams.size() == 1);
+  h.fake->connected = false;
+  h.fake->streams.back()->on_closed(grpc::Status(grpc::StatusCode::UNAVAILABLE, "gone"));
+  h.let_time_pass(milliseconds(2 * kReadyPoll.count()));
+  CHECK(h.fake->streams.size() == 1);  // the reopen waits out its backoff...
+  h.fake->connected = true;
+  for (int i = 0; i < 10 && h.fake->streams.size() == 1; ++i) h.let_time_pass(kReadyPoll);
+  REQUIRE(h.fake->streams.size() == 2);  // ...until the connection is back
+  CHECK(h.fake->streams.back()->sent == std::vector<std::int64_t>{100});
 }
