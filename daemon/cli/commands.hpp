@@ -1,15 +1,25 @@
-// The subcommands. Each returns the process exit code (cli/exit_codes.hpp).
+// The subcommands. Each returns the process exit code (cli/exit_codes.hpp). Each subcommand's
+// flags are declared next to its implementation (add_*), so that `--help` and the code agree.
 #pragma once
 
+#include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/logging.hpp"
+#include "config/manifest.hpp"
 
 namespace registrar::cli {
 
 struct RunOptions {
   std::string config_path;
   LogOptions log;
+  // --status-listen: overrides the manifest's status.listen ("" = keep the manifest's).
+  std::string status_listen;
+  // Set by `register`: the manifest built from flags; config_path is then unused and there is
+  // nothing to reload.
+  std::optional<config::Manifest> manifest;
 };
 
 // `grpc-registrar run`: the daemon. Returns when deregistration is finished.
@@ -17,6 +27,58 @@ int run_daemon(const RunOptions& options);
 
 // `grpc-registrar check`: validate the manifest and print the effective configuration.
 int check_manifest(const std::string& config_path);
+
+// `grpc-registrar register`: one registration from flags, same life cycle as `run`.
+struct RegisterOptions {
+  std::vector<std::string> etcd;      // --etcd host:port (repeatable, or comma-separated)
+  std::optional<std::string> consul;  // --consul [URL]
+  std::string name, id, address;
+  int port = 0;
+  std::vector<std::string> tags;
+  std::vector<std::string> meta;  // k=v
+  std::string probe_target, probe_service, probe_mode, probe_interval, probe_timeout;
+  int rise = 0, fall = 0;  // 0 = default
+  std::string ttl, prefix, format, drain, shutdown_timeout, token_file;
+};
+void add_register_options(CLI::App& cmd, RegisterOptions& o);
+// Builds the manifest from the flags; on a bad value returns nullopt and sets `error` to one
+// line naming the flag.
+std::optional<config::Manifest> manifest_from_flags(const RegisterOptions& o, std::string& error);
+
+// `grpc-registrar deregister`: remove one registration by name/id (clean-up).
+struct DeregisterOptions {
+  std::vector<std::string> etcd;
+  std::optional<std::string> consul;
+  std::string name, id, address, prefix = "/services", format = "json", timeout = "3s", token_file;
+  int port = 0;
+};
+void add_deregister_options(CLI::App& cmd, DeregisterOptions& o);
+int deregister(const DeregisterOptions& o);
+
+// `grpc-registrar probe ADDR`: one grpc.health.v1 Check, grpc-health-probe's exit codes.
+struct ProbeOptions {
+  std::string address;
+  std::string service;
+  std::string connect_timeout = "1s";
+  std::string rpc_timeout = "1s";
+  bool verbose = false;
+};
+void add_probe_options(CLI::App& cmd, ProbeOptions& o);
+int probe_once(const ProbeOptions& o);
+
+// `grpc-registrar drain`: tell a running daemon to deregister everything and keep running.
+// `grpc-registrar status`: ask a running daemon how it is (a HEALTHCHECK command).
+struct ClientOptions {
+  std::string status_address;  // --status-address; else the manifest's status.listen
+  int pid = 0;                 // drain --pid: SIGUSR1 instead of HTTP
+  std::string timeout = "30s";
+  bool ready = false;  // status --ready
+  bool quiet = false;  // status --quiet
+};
+void add_drain_options(CLI::App& cmd, ClientOptions& o);
+void add_status_options(CLI::App& cmd, ClientOptions& o);
+int drain_daemon(const ClientOptions& o, const std::string& config_path, bool config_given);
+int daemon_status(const ClientOptions& o, const std::string& config_path, bool config_given);
 
 // Parses argv and dispatches.
 int main(int argc, char** argv);

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
+#include <utility>
 
 namespace registrar::cli {
 
@@ -44,17 +45,101 @@ class JsonFormatter final : public spdlog::formatter {
   bool timestamps_;
 };
 
+// %* in a pattern: "<N>", the syslog priority journald reads from the start of a line.
+class PriorityFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const std::string p = "<" + std::to_string(syslog_priority(msg.level)) + ">";
+    dest.append(p.data(), p.data() + p.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<PriorityFlag>();
+  }
+};
+
 }  // namespace
+
+int syslog_priority(int spdlog_level) {
+  switch (static_cast<spdlog::level::level_enum>(spdlog_level)) {
+    case spdlog::level::trace:
+    case spdlog::level::debug:
+      return 7;
+    case spdlog::level::info:
+      return 6;
+    case spdlog::level::warn:
+      return 4;
+    case spdlog::level::err:
+      return 3;
+    case spdlog::level::critical:
+      return 2;
+    default:
+      return 6;
+  }
+}
+
+RepeatFilterSink::RepeatFilterSink(std::shared_ptr<spdlog::sinks::sink> inner,
+                                   std::chrono::milliseconds window)
+    : inner_(std::move(inner)), window_(window) {}
+
+void RepeatFilterSink::end_run(const spdlog::details::log_msg& next) {
+  if (suppressed_ == 0) return;
+  const std::string text = "(previous line repeated " + std::to_string(suppressed_) + " more time" +
+                           (suppressed_ == 1 ? "" : "s") + ")";
+  spdlog::details::log_msg note(next);
+  note.level = last_level_;
+  note.payload = spdlog::string_view_t(text.data(), text.size());
+  suppressed_ = 0;
+  inner_->log(note);
+}
+
+void RepeatFilterSink::sink_it_(const spdlog::details::log_msg& msg) {
+  if (window_.count() <= 0) return inner_->log(msg);
+  std::string key = std::to_string(static_cast<int>(msg.level));
+  key += '\0';
+  key.append(msg.payload.data(), msg.payload.size());
+  if (key == last_key_) {
+    if (msg.time - window_start_ < window_) {
+      ++suppressed_;
+      return;
+    }
+    window_start_ = msg.time;
+    const std::size_t suppressed = std::exchange(suppressed_, 0);
+    if (suppressed == 0) return inner_->log(msg);
+    const std::string text = std::string(msg.payload.data(), msg.payload.size()) + " (" +
+                             std::to_string(suppressed) + " identical line" +
+                             (suppressed == 1 ? "" : "s") + " suppressed)";
+    spdlog::details::log_msg copy(msg);
+    copy.payload = spdlog::string_view_t(text.data(), text.size());
+    return inner_->log(copy);
+  }
+  end_run(msg);
+  last_key_ = std::move(key);
+  last_level_ = msg.level;
+  window_start_ = msg.time;
+  inner_->log(msg);
+}
+
+void RepeatFilterSink::flush_() {
+  inner_->flush();
+}
 
 bool setup_logging(const LogOptions& options) {
   const auto level = spdlog::level::from_str(options.level);
   if (level == spdlog::level::off && options.level != "off") return false;
-  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto stderr_sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  if (options.format == LogFormat::Json) {
+    stderr_sink->set_formatter(std::make_unique<JsonFormatter>(options.timestamps));
+  } else {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<PriorityFlag>('*');
+    std::string pattern = options.journald ? "%*" : "";
+    pattern += options.timestamps ? "%Y-%m-%dT%H:%M:%S.%e %l %v" : "%l %v";
+    formatter->set_pattern(pattern);
+    stderr_sink->set_formatter(std::move(formatter));
+  }
+  auto sink = std::make_shared<RepeatFilterSink>(stderr_sink, options.repeat_window);
   auto logger = std::make_shared<spdlog::logger>("grpc-registrar", sink);
-  if (options.format == LogFormat::Json)
-    logger->set_formatter(std::make_unique<JsonFormatter>(options.timestamps));
-  else
-    logger->set_pattern(options.timestamps ? "%Y-%m-%dT%H:%M:%S.%e %l %v" : "%l %v");
   logger->set_level(level);
   logger->flush_on(spdlog::level::trace);  // a sidecar's log is small; never lose the last lines
   spdlog::set_default_logger(logger);

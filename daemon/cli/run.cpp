@@ -8,11 +8,17 @@
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/ops.hpp"
 #include "config/error.hpp"
 #include "config/manifest_parser.hpp"
 #include "probe/grpc_health_prober.hpp"
 #include "registry/factory.hpp"
+#include "runtime/owner.hpp"
 #include "supervisor/supervisor.hpp"
+
+#ifndef REGISTRAR_VERSION
+#define REGISTRAR_VERSION "unknown"
+#endif
 
 namespace registrar::cli {
 
@@ -26,6 +32,8 @@ const char* signal_name(int signo) {
       return "SIGINT";
     case SIGHUP:
       return "SIGHUP";
+    case SIGUSR1:
+      return "SIGUSR1";
     default:
       return "signal";
   }
@@ -40,21 +48,57 @@ const char* signal_name(int signo) {
   std::_Exit(code);
 }
 
+// Defaults that depend on the running process rather than on the manifest's text.
+void fill_in_identity(config::Manifest& m, const std::string& manifest_path) {
+  if (m.registry.etcd.owner.empty()) m.registry.etcd.owner = runtime::default_owner(manifest_path);
+  if (m.registry.consul.owner.empty())
+    m.registry.consul.owner = runtime::default_owner(manifest_path);
+}
+
+// SIGHUP: the manifest is read again from the same path and applied in place. A manifest that
+// does not load, or that changes the registry section, is refused as a whole: one error line,
+// and the running manifest stays in force (nothing is deregistered).
+void reload_manifest(supervisor::Supervisor& supervisor, const std::string& path) {
+  config::Manifest next;
+  try {
+    next = config::load_manifest(path);
+  } catch (const config::ConfigError& e) {
+    spdlog::error("reload refused: {}; the running manifest stays in force", e.what());
+    return;
+  }
+  fill_in_identity(next, path);
+  const supervisor::ReloadResult r = supervisor.reload(std::move(next));
+  if (!r.applied) {
+    spdlog::error("reload refused: {}; the running manifest stays in force", r.error);
+    return;
+  }
+  spdlog::info("reload: {} added, {} removed, {} changed, {} unchanged", r.plan.added.size(),
+               r.plan.removed.size(), r.plan.reprobed.size() + r.plan.rewritten.size(),
+               r.plan.unchanged.size());
+}
+
 }  // namespace
 
 int run_daemon(const RunOptions& options) {
   config::Manifest manifest;
-  try {
-    manifest = config::load_manifest(options.config_path);
-  } catch (const config::ConfigError& e) {
-    std::fprintf(stderr, "%s\n", e.what());
-    return kExitConfig;
+  if (options.manifest) {
+    manifest = *options.manifest;  // `register`: built from flags
+  } else {
+    try {
+      manifest = config::load_manifest(options.config_path);
+    } catch (const config::ConfigError& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      return kExitConfig;
+    }
   }
+  if (!options.status_listen.empty()) manifest.status.listen = options.status_listen;
+  fill_in_identity(manifest, options.config_path);
   ::signal(SIGPIPE, SIG_IGN);
 
   boost::asio::io_context io;
   // Signals first, so that a SIGTERM during start-up is handled like any other.
   boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+  signals.add(SIGUSR1);
   runtime::SteadyClock clock;
   std::shared_ptr<registry::Registry> registry;
   try {
@@ -64,20 +108,35 @@ int run_daemon(const RunOptions& options) {
     return kExitConfig;
   }
   auto executor = io.get_executor();
-  supervisor::Supervisor supervisor(
-      executor, manifest, registry,
-      [executor](const config::ServiceSpec& spec) {
-        return probe::make_grpc_health_prober(executor, spec);
-      },
-      clock);
+  Ops ops(executor, clock, manifest, REGISTRAR_VERSION);
+  if (std::string error; !ops.listen(error)) {
+    std::fprintf(stderr, "%s: %s\n", manifest.source.c_str(), error.c_str());
+    return kExitConfig;
+  }
+  supervisor::Supervisor supervisor(executor, manifest, registry,
+                                    ops.wrap([executor](const config::ServiceSpec& spec) {
+                                      return probe::make_grpc_health_prober(executor, spec);
+                                    }),
+                                    clock);
+  ops.attach(supervisor);
 
   bool stopping = false;
   int exit_code = kExitOk;
   std::function<void()> wait_for_signal = [&] {
     signals.async_wait([&](const boost::system::error_code& ec, int signo) {
       if (ec) return;
-      if (signo == SIGHUP) {
-        spdlog::warn("SIGHUP received: manifest reload is not supported by this version; ignored");
+      if (signo == SIGHUP || signo == SIGUSR1) {
+        if (stopping) {
+          spdlog::warn("{} received while stopping: ignored", signal_name(signo));
+        } else if (signo == SIGHUP && options.manifest) {
+          spdlog::info("SIGHUP received: nothing to reload (registered from flags)");
+        } else if (signo == SIGHUP) {
+          spdlog::info("SIGHUP received: reloading {}", options.config_path);
+          reload_manifest(supervisor, options.config_path);
+        } else {
+          spdlog::info("SIGUSR1 received: draining");
+          supervisor.drain();
+        }
         return wait_for_signal();
       }
       if (stopping) {
@@ -87,6 +146,7 @@ int run_daemon(const RunOptions& options) {
       }
       stopping = true;
       spdlog::info("{} received: deregistering", signal_name(signo));
+      ops.stopping();
       supervisor.shutdown([&](bool clean) {
         if (!clean)
           spdlog::warn("deregistration incomplete; remaining entries expire with the lease");
@@ -99,9 +159,10 @@ int run_daemon(const RunOptions& options) {
   wait_for_signal();
 
   spdlog::info("grpc-registrar starting: {} service(s) from {}", manifest.services.size(),
-               options.config_path);
+               manifest.source);
   try {
     supervisor.start();
+    ops.start();
     io.run();
   } catch (const std::exception& e) {
     // A bug, not an input: input is validated before the loop starts. Leave loudly; whatever

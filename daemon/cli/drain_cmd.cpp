@@ -1,0 +1,82 @@
+// `grpc-registrar drain`: tells a running daemon to deregister everything at once and keep
+// running until SIGTERM, so that deregistration can precede the application's own shutdown
+// (Kubernetes preStop, a load balancer's drain). Two ways:
+//   - HTTP (the default): POST /v1/drain on the daemon's status server; waits until the registry
+//     confirmed, and says so in the exit code;
+//   - --pid PID: SIGUSR1 to that process; fire and forget (needs no status server, but nothing
+//     confirms the result).
+#include <signal.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/status_address.hpp"
+#include "config/duration.hpp"
+#include "status/http_client.hpp"
+
+namespace registrar::cli {
+
+void add_drain_options(CLI::App& cmd, ClientOptions& o) {
+  auto* address = cmd.add_option("--status-address", o.status_address,
+                                 "The daemon's status server (default: status.listen of the "
+                                 "manifest given by -c)")
+                      ->type_name("HOST:PORT");
+  auto* pid = cmd.add_option("--pid", o.pid, "Send SIGUSR1 to this process instead of HTTP")
+                  ->check(CLI::PositiveNumber);
+  address->excludes(pid);
+  pid->excludes(address);
+  cmd.add_option("--timeout", o.timeout, "How long to wait for the daemon's answer")
+      ->type_name("DURATION")
+      ->capture_default_str();
+}
+
+int drain_daemon(const ClientOptions& o, const std::string& config_path, bool /*config_given*/) {
+  if (o.pid > 0) {
+    if (::kill(static_cast<pid_t>(o.pid), SIGUSR1) != 0) {
+      std::fprintf(stderr, "grpc-registrar drain: cannot signal process %d: %s\n", o.pid,
+                   std::strerror(errno));
+      return kExitUnavailable;
+    }
+    std::printf("sent SIGUSR1 to process %d\n", o.pid);
+    return kExitOk;
+  }
+  std::string why;
+  const auto timeout = config::parse_duration(o.timeout, why);
+  if (!timeout || timeout->count() == 0) {
+    std::fprintf(stderr, "grpc-registrar drain: --timeout: invalid duration \"%s\"\n",
+                 o.timeout.c_str());
+    return kExitUsage;
+  }
+  int code = kExitOk;
+  const auto address = find_status_address("drain", o.status_address, config_path, code);
+  if (!address) return code;
+  std::string error;
+  const auto r =
+      status::http_request(address->host, address->port, "POST", "/v1/drain", *timeout, error);
+  if (!r) {
+    std::fprintf(stderr, "grpc-registrar drain: %s\n", error.c_str());
+    return kExitUnavailable;
+  }
+  if (r->status != 200) {
+    std::fprintf(stderr, "grpc-registrar drain: the daemon answered %d: %s", r->status,
+                 r->body.c_str());
+    return kExitUnavailable;
+  }
+  const auto j = nlohmann::json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+  const bool clean = j.is_object() && j.value("clean", false);
+  const std::string message = j.is_object() ? j.value("message", std::string()) : r->body;
+  std::printf("drained: %s\n", message.c_str());
+  if (!clean) {
+    std::fprintf(stderr,
+                 "grpc-registrar drain: deregistration not confirmed; entries left expire with "
+                 "the lease or check TTL\n");
+    return kExitUnavailable;
+  }
+  return kExitOk;
+}
+
+}  // namespace registrar::cli

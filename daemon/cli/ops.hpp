@@ -1,0 +1,66 @@
+// The operations surface of a running daemon, wired together: metrics, the status monitor, the
+// status HTTP server (when configured), systemd notifications and, as PID 1, the child reaper.
+// run.cpp creates one Ops per daemon and calls it at a few points of the life cycle.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+
+#include "cli/child_reaper.hpp"
+#include "config/manifest.hpp"
+#include "metrics/daemon_metrics.hpp"
+#include "notify/notifier.hpp"
+#include "status/http_server.hpp"
+#include "status/monitor.hpp"
+#include "status/status_service.hpp"
+#include "supervisor/supervisor.hpp"
+
+namespace registrar::cli {
+
+class Ops {
+ public:
+  Ops(boost::asio::any_io_executor executor, const runtime::Clock& clock,
+      const config::Manifest& manifest, const std::string& version);
+  ~Ops();
+
+  // For the registry backend, to count its requests, re-grants and keepalive latency.
+  metrics::RegistryObserver& registry_observer() { return observer_; }
+  // The prober factory to give the supervisor: every result also reaches the monitor.
+  supervisor::Supervisor::ProberFactory wrap(supervisor::Supervisor::ProberFactory inner) {
+    return monitor_.wrap(std::move(inner));
+  }
+
+  // Binds the status server when status.listen is set. Call before anything is registered, so
+  // that a taken port stops the daemon early. Returns false and sets `error` on failure.
+  bool listen(std::string& error);
+
+  // Once the supervisor exists: reads its state, drains it on POST /v1/drain.
+  void attach(supervisor::Supervisor& supervisor);
+  // After supervisor.start(): the periodic refresh, READY=1/STATUS= and the watchdog.
+  void start();
+  // SIGTERM/SIGINT: STOPPING=1; /readyz answers 503 from here on.
+  void stopping();
+
+ private:
+  void on_change();
+  void drain(std::function<void(status::DrainResult)> done);
+  void wait_for_drain(std::function<void(status::DrainResult)> done,
+                      runtime::Clock::time_point deadline);
+
+  boost::asio::any_io_executor executor_;
+  const runtime::Clock& clock_;
+  config::Manifest manifest_;
+  metrics::DaemonMetrics metrics_;
+  metrics::MetricsRegistryObserver observer_{metrics_};
+  status::Monitor monitor_;
+  status::StatusService service_;
+  std::unique_ptr<status::HttpServer> server_;
+  notify::Notifier notifier_;
+  ChildReaper reaper_;
+  supervisor::Supervisor* supervisor_ = nullptr;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace registrar::cli

@@ -1,0 +1,191 @@
+// `grpc-registrar register`: a manifest built from flags alone, then the same life cycle as
+// `run`. The flags become manifest text that goes through the manifest parser, so every value is
+// validated exactly as in a file; errors name the flag instead of a manifest position.
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "config/duration.hpp"
+#include "config/error.hpp"
+#include "config/interpolate.hpp"
+#include "config/manifest_parser.hpp"
+
+namespace registrar::cli {
+
+namespace {
+
+// A YAML double-quoted scalar whose value is taken literally (no ${VAR} interpolation).
+std::string literal(const std::string& s) {
+  return nlohmann::json(config::escape_interpolation(s))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The flag that sets a manifest field, for error messages.
+std::string flag_for(const std::string& field) {
+  static const std::vector<std::pair<std::string, std::string>> prefixes{
+      {"registry.etcd.endpoints", "--etcd"},
+      {"registry.etcd.prefix", "--prefix"},
+      {"registry.etcd.format", "--format"},
+      {"registry.etcd.lease_ttl", "--ttl"},
+      {"registry.consul.address", "--consul"},
+      {"registry.consul.check_ttl", "--ttl"},
+      {"registry.consul.request_timeout", "--ttl"},
+      {"registry.consul.token_file", "--token-file"},
+      {"registry.consul.token", "CONSUL_HTTP_TOKEN"},
+      {"services[0].name", "--name"},
+      {"services[0].id", "--id"},
+      {"services[0].address", "--address"},
+      {"services[0].port", "--port"},
+      {"services[0].tags", "--tag"},
+      {"services[0].meta", "--meta"},
+      {"services[0].probe.target", "--probe-target"},
+      {"services[0].probe.service", "--probe-service"},
+      {"services[0].probe.mode", "--probe-mode"},
+      {"services[0].probe.interval", "--probe-interval"},
+      {"services[0].probe.timeout", "--probe-timeout"},
+      {"services[0].probe.rise", "--rise"},
+      {"services[0].probe.fall", "--fall"},
+      {"services[0]", "--name/--address/--port"},
+      {"drain", "--drain"},
+      {"shutdown_timeout", "--shutdown-timeout"},
+      {"status.listen", "--status-listen"},
+  };
+  for (const auto& [prefix, flag] : prefixes)
+    if (field.rfind(prefix, 0) == 0) return flag;
+  return field;
+}
+
+}  // namespace
+
+void add_register_options(CLI::App& cmd, RegisterOptions& o) {
+  auto* etcd =
+      cmd.add_option("--etcd", o.etcd, "etcd endpoint host:port (repeatable, or comma-separated)")
+          ->type_name("HOST:PORT")
+          ->delimiter(',');
+  auto* consul = cmd.add_option("--consul", o.consul,
+                                "Register with the Consul agent at URL (default $CONSUL_HTTP_ADDR, "
+                                "then http://127.0.0.1:8500)")
+                     ->type_name("[URL]")
+                     ->expected(0, 1);
+  etcd->excludes(consul);
+  consul->excludes(etcd);
+  cmd.add_option("--name", o.name, "Service name in the registry")->required();
+  cmd.add_option("--id", o.id, "Instance id (default <name>-<address>-<port>)");
+  cmd.add_option("--address", o.address, "Address clients should dial")->required();
+  cmd.add_option("--port", o.port, "Port clients should dial")->required();
+  cmd.add_option("--tag", o.tags, "A tag (repeatable)")->type_name("TAG");
+  cmd.add_option("--meta", o.meta, "Metadata key=value (repeatable)")->type_name("KEY=VALUE");
+  cmd.add_option("--probe-target", o.probe_target, "host:port to probe (default address:port)");
+  cmd.add_option("--probe-service", o.probe_service,
+                 "grpc.health.v1 service name to probe (default \"\": the whole server)");
+  cmd.add_option("--probe-mode", o.probe_mode, "watch (default) or poll")
+      ->check(CLI::IsMember({"watch", "poll"}));
+  cmd.add_option("--probe-interval", o.probe_interval, "Probe interval (default 1s)")
+      ->type_name("DURATION");
+  cmd.add_option("--probe-timeout", o.probe_timeout, "Probe deadline (default 1s)")
+      ->type_name("DURATION");
+  cmd.add_option("--rise", o.rise, "Successes in a row to become healthy (default 1)");
+  cmd.add_option("--fall", o.fall, "Failures in a row to become unhealthy (default 1)");
+  cmd.add_option("--ttl", o.ttl, "etcd lease TTL (default 10s) or Consul check TTL (default 10s)")
+      ->type_name("DURATION");
+  cmd.add_option("--prefix", o.prefix, "etcd key prefix (default /services)");
+  cmd.add_option("--format", o.format, "etcd key format: json (default), gokit or grpc-go")
+      ->check(CLI::IsMember({"json", "gokit", "grpc-go"}));
+  cmd.add_option("--token-file", o.token_file,
+                 "File holding the Consul ACL token (else $CONSUL_HTTP_TOKEN_FILE, "
+                 "$CONSUL_HTTP_TOKEN)")
+      ->type_name("FILE");
+  cmd.add_option("--drain", o.drain, "Wait after deregistering, before exiting (default 0s)")
+      ->type_name("DURATION");
+  cmd.add_option("--shutdown-timeout", o.shutdown_timeout,
+                 "Bound on deregistration at exit (default 5s)")
+      ->type_name("DURATION");
+}
+
+std::optional<config::Manifest> manifest_from_flags(const RegisterOptions& o, std::string& error) {
+  if (o.etcd.empty() && !o.consul) {
+    error = "--etcd or --consul is required";
+    return std::nullopt;
+  }
+  if (o.consul && (!o.prefix.empty() || !o.format.empty())) {
+    error = std::string(o.prefix.empty() ? "--format" : "--prefix") + ": only with --etcd";
+    return std::nullopt;
+  }
+  if (!o.etcd.empty() && !o.token_file.empty()) {
+    error = "--token-file: only with --consul";
+    return std::nullopt;
+  }
+  std::string y = "registry:\n";
+  if (!o.etcd.empty()) {
+    y += "  kind: etcd\n  etcd:\n    endpoints: [";
+    for (std::size_t i = 0; i < o.etcd.size(); ++i) y += (i ? ", " : "") + literal(o.etcd[i]);
+    y += "]\n";
+    if (!o.prefix.empty()) y += "    prefix: " + literal(o.prefix) + "\n";
+    if (!o.format.empty()) y += "    format: " + literal(o.format) + "\n";
+    if (!o.ttl.empty()) y += "    lease_ttl: " + literal(o.ttl) + "\n";
+  } else {
+    std::string consul;
+    if (!o.consul->empty()) consul += "    address: " + literal(*o.consul) + "\n";
+    if (!o.ttl.empty()) {
+      consul += "    check_ttl: " + literal(o.ttl) + "\n";
+      // Each request must fit in half a TTL: a short --ttl shortens the request timeout (3s).
+      if (auto ttl = config::parse_duration(o.ttl); ttl && *ttl < std::chrono::seconds(6)) {
+        consul += "    request_timeout: " + literal(config::format_duration(*ttl / 2)) + "\n";
+      }
+    }
+    if (!o.token_file.empty()) consul += "    token_file: " + literal(o.token_file) + "\n";
+    y += "  kind: consul\n";
+    y += consul.empty() ? "  consul: {}\n" : "  consul:\n" + consul;
+  }
+  y += "services:\n";
+  y += "  - name: " + literal(o.name) + "\n";
+  if (!o.id.empty()) y += "    id: " + literal(o.id) + "\n";
+  y += "    address: " + literal(o.address) + "\n";
+  y += "    port: " + literal(std::to_string(o.port)) + "\n";
+  y += "    tags: [";
+  for (std::size_t i = 0; i < o.tags.size(); ++i) y += (i ? ", " : "") + literal(o.tags[i]);
+  y += "]\n";
+  y += "    meta: {";
+  for (std::size_t i = 0; i < o.meta.size(); ++i) {
+    const auto eq = o.meta[i].find('=');
+    if (eq == std::string::npos || eq == 0) {
+      error = "--meta: expected KEY=VALUE, got \"" + o.meta[i] + "\"";
+      return std::nullopt;
+    }
+    y += (i ? ", " : "") + literal(o.meta[i].substr(0, eq)) + ": " +
+         literal(o.meta[i].substr(eq + 1));
+  }
+  y += "}\n";
+  y += "    probe:\n";
+  y += "      service: " + literal(o.probe_service) + "\n";
+  if (!o.probe_target.empty()) y += "      target: " + literal(o.probe_target) + "\n";
+  if (!o.probe_mode.empty()) y += "      mode: " + literal(o.probe_mode) + "\n";
+  if (!o.probe_interval.empty()) y += "      interval: " + literal(o.probe_interval) + "\n";
+  if (!o.probe_timeout.empty()) y += "      timeout: " + literal(o.probe_timeout) + "\n";
+  if (o.rise != 0) y += "      rise: " + literal(std::to_string(o.rise)) + "\n";
+  if (o.fall != 0) y += "      fall: " + literal(std::to_string(o.fall)) + "\n";
+  if (!o.drain.empty()) y += "drain: " + literal(o.drain) + "\n";
+  if (!o.shutdown_timeout.empty()) y += "shutdown_timeout: " + literal(o.shutdown_timeout) + "\n";
+
+  try {
+    config::Manifest m = config::parse_manifest(y, "<flags>", config::process_env());
+    // Each `register` owns exactly its one registration: two on one host must not take each
+    // other's entries for stale ones of their own.
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    const std::string owner = std::string(host) + ":register/" + m.services.front().id;
+    m.registry.etcd.owner = owner;
+    m.registry.consul.owner = owner;
+    return m;
+  } catch (const config::ConfigError& e) {
+    // Keep the parser's reason, name the flag instead of a position in text nobody wrote.
+    const std::string prefix = config::format_config_error(e.where, e.field, "");
+    std::string reason = e.what();
+    if (reason.rfind(prefix, 0) == 0) reason = reason.substr(prefix.size());
+    error = flag_for(e.field) + ": " + reason;
+    return std::nullopt;
+  }
+}
+
+}  // namespace registrar::cli
