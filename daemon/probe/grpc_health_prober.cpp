@@ -18,6 +18,7 @@
 #include "config/effective.hpp"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "probe/channel_pool.hpp"
+#include "probe/shared_liveness.hpp"
 #include "runtime/backoff.hpp"
 #include "runtime/grpc_deadline.hpp"
 
@@ -289,6 +290,7 @@ class Core : public std::enable_shared_from_this<Core> {
   void watch_failed(Result result);
   void repeat_current();
   void start_liveness_check();
+  void on_liveness_answer(std::uint64_t generation, const grpc::Status& status);
   void on_liveness_done(const grpc::Status& status);
   void cancel_liveness_check();
   void fall_back_to_polling();
@@ -324,11 +326,16 @@ class Core : public std::enable_shared_from_this<Core> {
   int short_streams_ = 0;  // consecutive streams that ended within kStableStream of opening
   Link link_ = Link::Unknown;
   std::optional<Result> current_;  // repeated every interval: last status, or last failure
-  // While a stream is up, each interval's repeat waits for a Check on the same channel, with the
-  // probe timeout: a server that is hung or frozen (SIGSTOP) keeps its stream open and silent,
-  // and only a call that goes unanswered shows it. The stream's last status is what counts
-  // (watch_status_); the Check only proves that the server still answers.
-  std::shared_ptr<CheckCall> liveness_;
+  // While a stream is up, each interval's repeat waits for the answer to a Check on the same
+  // channel, with the probe timeout: a server that is hung or frozen (SIGSTOP) keeps its stream
+  // open and silent, and only a call that goes unanswered shows it. The stream's last status is
+  // what counts (watch_status_); the Check only proves that the server still answers. The probers
+  // of a channel share one Check per interval (SharedLiveness): an answer to a Check that started
+  // within the asker's last interval counts for it.
+  std::shared_ptr<SharedLiveness> liveness_share_;
+  bool liveness_waiting_ = false;
+  std::uint64_t liveness_ticket_ = 0;      // for withdraw(); 0 once answered
+  std::uint64_t liveness_generation_ = 0;  // answers to an earlier question are ignored
   std::optional<Result> watch_status_;
   bool liveness_supported_ = true;  // false once Check answered UNIMPLEMENTED
 
@@ -417,6 +424,7 @@ Core::Core(asio::any_io_executor executor, const config::ServiceSpec& service)
       stub_(Health::NewStub(channel_)),
       backoff_(kBackoffInitial, std::max(interval_, kBackoffMinCap), kBackoffMultiplier,
                kBackoffJitter, runtime::default_random()),
+      liveness_share_(polling_ ? nullptr : SharedLiveness::for_channel(channel_)),
       repeat_timer_(executor_),
       first_message_timer_(executor_),
       reconnect_timer_(executor_),
@@ -500,7 +508,7 @@ void Core::repeat_current() {
   if (!current_) return;
   if (!polling_ && link_ == Link::Up && watch_ && !awaiting_first_ && watch_status_ &&
       liveness_supported_) {
-    if (!liveness_) start_liveness_check();
+    if (!liveness_waiting_) start_liveness_check();
     return;
   }
   Result again = *current_;
@@ -508,19 +516,34 @@ void Core::repeat_current() {
 }
 
 void Core::start_liveness_check() {
-  auto call = std::make_shared<CheckCall>(shared_from_this(), tracked_executor());
-  liveness_ = call;
-  call->start(*stub_, service_, timeout_);
+  liveness_waiting_ = true;
+  const std::uint64_t generation = ++liveness_generation_;
+  // The answer is handed to our executor; the tracked executor keeps it running until then.
+  liveness_ticket_ = liveness_share_->ask(
+      service_, timeout_, SteadyClock::now() - interval_,
+      [weak = weak_from_this(), work = tracked_executor(), generation](const grpc::Status& status) {
+        asio::post(work, [weak, generation, status] {
+          if (const auto self = weak.lock()) self->on_liveness_answer(generation, status);
+        });
+      });
 }
 
 void Core::cancel_liveness_check() {
-  if (!liveness_) return;
-  liveness_->cancel();  // its OnDone is ignored: no longer current
-  liveness_.reset();
+  if (!liveness_waiting_) return;
+  liveness_waiting_ = false;
+  ++liveness_generation_;  // an answer already on its way is ignored
+  if (liveness_ticket_ != 0) liveness_share_->withdraw(liveness_ticket_);
+  liveness_ticket_ = 0;
+}
+
+void Core::on_liveness_answer(std::uint64_t generation, const grpc::Status& status) {
+  if (stopped_ || !liveness_waiting_ || generation != liveness_generation_) return;
+  liveness_waiting_ = false;
+  liveness_ticket_ = 0;
+  on_liveness_done(status);
 }
 
 void Core::on_liveness_done(const grpc::Status& status) {
-  liveness_.reset();
   switch (status.error_code()) {
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       emit_and_repeat({Outcome::Timeout, "no answer to Check within " + ms_text(timeout_) +
@@ -648,7 +671,6 @@ void Core::start_check() {
 
 void Core::on_check_done(const CheckCall* call, const grpc::Status& status, ServingStatus serving) {
   if (stopped_) return;
-  if (liveness_ && call == liveness_.get()) return on_liveness_done(status);
   if (call != check_.get()) return;
   check_.reset();
   // The next call starts at the later of the next tick and now: calls never overlap.

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
 #include <random>
 
 namespace registrar::runtime {
@@ -23,9 +22,13 @@ Backoff::Duration Backoff::next() {
   return Duration{static_cast<Duration::rep>(std::llround(jittered))};
 }
 
+// One engine per thread (2.5 KB), shared by every Backoff that runs on it, instead of one per
+// Backoff: at 1000 probers that saved 2.5 MB. Seeded once per thread from std::random_device.
 Backoff::Random default_random() {
-  auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
-  return [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); };
+  return [] {
+    thread_local std::mt19937_64 engine{std::random_device{}()};
+    return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+  };
 }
 
 }  // namespace registrar::runtime

@@ -30,7 +30,7 @@ class Backoff {
   int attempt_ = 0;
 };
 
-// A process-wide random source for production use.
+// A random source for production use: a per-thread engine, shared by all its users on a thread.
 Backoff::Random default_random();
 
 }  // namespace registrar::runtime

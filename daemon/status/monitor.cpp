@@ -1,5 +1,6 @@
 #include "status/monitor.hpp"
 
+#include <boost/asio/post.hpp>
 #include <set>
 
 namespace registrar::status {
@@ -108,8 +109,9 @@ supervisor::Supervisor::ProberFactory Monitor::wrap(supervisor::Supervisor::Prob
       if (t && *alive) on_result(t, r);
     };
     auto after = [this, alive](const probe::Result&) {
-      // The first results decide the first registration pass: look at once, not at the next tick.
-      if (*alive && !first_pass_done_ && !stopping_) refresh();
+      // The first results decide the first registration pass: look in this event-loop turn (once
+      // per burst of results), not at the next tick.
+      if (*alive && !first_pass_done_ && !stopping_) schedule_refresh();
     };
     return std::unique_ptr<probe::Prober>(
         std::make_unique<ObservedProber>(std::move(prober), before, after));
@@ -129,8 +131,7 @@ void Monitor::on_result(const std::shared_ptr<Track>& t, const probe::Result& r)
   if (stopping_ || draining_) return;  // the supervisor ignores results from here on, and so do we
   if (!first_pass_done_ && services_source_) {
     // At start-up only (it reads every service): the supervisor may have seeded verdicts.
-    for (const auto& st : services_source_())
-      if (st.id == t->spec.id) sync(*t, st.healthy);
+    if (const auto healthy = supervisor_verdict(t->spec.id)) sync(*t, *healthy);
   }
   ++t->results;
   t->last = r;
@@ -150,6 +151,27 @@ void Monitor::on_result(const std::shared_ptr<Track>& t, const probe::Result& r)
       break;
   }
   t->healthy = t->hysteresis.healthy();
+  // The supervisor has just seen the same result and reached the same verdict.
+  if (verdicts_) (*verdicts_)[id] = t->healthy;
+}
+
+std::optional<bool> Monitor::supervisor_verdict(const std::string& id) {
+  if (!verdicts_) {
+    verdicts_.emplace();
+    for (const auto& st : services_source_()) verdicts_->emplace(st.id, st.healthy);
+    schedule_refresh();  // which drops the copy
+  }
+  if (auto it = verdicts_->find(id); it != verdicts_->end()) return it->second;
+  return std::nullopt;
+}
+
+void Monitor::schedule_refresh() {
+  if (refresh_pending_) return;
+  refresh_pending_ = true;
+  boost::asio::post(timer_.get_executor(), [this, alive = alive_] {
+    if (!*alive || !refresh_pending_) return;
+    refresh();
+  });
 }
 
 void Monitor::start() {
@@ -252,6 +274,8 @@ std::string Monitor::summary() const {
 }
 
 void Monitor::refresh() {
+  refresh_pending_ = false;
+  verdicts_.reset();
   if (draining_source_ && draining_source_()) draining_ = true;
   const Snapshot s = snapshot();
   if (s.first_pass_done) first_pass_done_ = true;

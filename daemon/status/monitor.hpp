@@ -114,6 +114,11 @@ class Monitor {
   void on_result(const std::shared_ptr<Track>& track, const probe::Result& r);
   void sync(Track& t, bool supervisor_healthy);
   void arm();
+  // refresh() once the handlers ready now have run: a burst of results costs one refresh.
+  void schedule_refresh();
+  // The supervisor's verdict for `id`, read from a copy of all of them made at most once between
+  // two refreshes (reading them is O(N); this runs for every result until the first pass).
+  std::optional<bool> supervisor_verdict(const std::string& id);
 
   boost::asio::steady_timer timer_;
   const runtime::Clock& clock_;
@@ -128,6 +133,8 @@ class Monitor {
   bool draining_ = false;
   bool stopping_ = false;
   bool started_ = false;
+  bool refresh_pending_ = false;
+  std::optional<std::map<std::string, bool>> verdicts_;  // see supervisor_verdict()
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
+
 namespace registrar::supervisor {
 
 namespace {
@@ -69,7 +71,7 @@ void Supervisor::start() {
   registry_->start([this, alive = alive_](const registry::RegistryState& state) {
     if (*alive) on_registry_state(state);
   });
-  registry_->apply(desired());
+  apply_now();
   for (auto& [id, svc] : services_) start_prober(id, svc);
   spdlog::info("supervisor: probing {} service(s)", services_.size());
 }
@@ -99,6 +101,21 @@ void Supervisor::on_result(const std::string& id, const probe::Result& result) {
       break;
   }
   mark_changed(svc);
+  schedule_apply();
+}
+
+void Supervisor::schedule_apply() {
+  if (apply_pending_) return;
+  apply_pending_ = true;
+  boost::asio::post(executor_, [this, alive = alive_] {
+    if (!*alive || !apply_pending_) return;  // a direct apply_now() came first
+    apply_now();
+  });
+}
+
+void Supervisor::apply_now() {
+  apply_pending_ = false;
+  if (stopping_) return;  // the registry is shutting down; it ignores apply() from here on
   registry_->apply(desired());
 }
 
@@ -129,7 +146,7 @@ void Supervisor::on_registry_state(const registry::RegistryState& state) {
         id);
     seeded = true;
   }
-  if (seeded) registry_->apply(desired());
+  if (seeded) apply_now();
 }
 
 registry::DesiredSet Supervisor::desired() const {
@@ -196,7 +213,7 @@ ReloadResult Supervisor::reload(config::Manifest next) {
   }
   manifest_ = std::move(next);
   result.applied = true;
-  if (plan.changes_services() && started_) registry_->apply(desired());
+  if (plan.changes_services() && started_) apply_now();
   return result;
 }
 
@@ -206,16 +223,18 @@ void Supervisor::drain() {
   for (auto& [id, svc] : services_)
     if (svc.prober) svc.prober->stop();
   spdlog::info("drain: deregistering every service now; the daemon stays up until SIGTERM");
-  registry_->apply(desired());  // empty
+  apply_now();  // empty
   on_registry_state(registry_->state());
 }
 
 void Supervisor::shutdown(std::function<void(bool clean)> done) {
   if (stopping_) return;
+  // From here on no probe result is looked at (on_result returns) and no pending apply runs, so
+  // nothing re-registers. The registry goes first: stopping 1000 probers (cancelling their
+  // Watch calls) takes about 100 ms of the event loop that deregistration need not wait for.
   stopping_ = true;
-  // Probers first: nothing they report may re-register anything from here on.
-  for (auto& [id, svc] : services_)
-    if (svc.prober) svc.prober->stop();
+  apply_pending_ = false;
+  const auto alive = alive_;  // done() may end this supervisor before shutdown() returns
   registry_->shutdown(manifest_.shutdown_timeout, [this, alive = alive_,
                                                    done = std::move(done)](bool clean) mutable {
     if (!*alive) return;
@@ -232,6 +251,9 @@ void Supervisor::shutdown(std::function<void(bool clean)> done) {
     drain_timer_.async_wait(
         [clean, done = std::move(done)](const boost::system::error_code&) { done(clean); });
   });
+  if (!*alive) return;
+  for (auto& [id, svc] : services_)
+    if (svc.prober) svc.prober->stop();
 }
 
 }  // namespace registrar::supervisor

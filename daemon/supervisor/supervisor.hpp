@@ -63,7 +63,8 @@ class Supervisor {
   void drain();
   bool draining() const { return drained_at_.has_value(); }
 
-  // Stops every prober, empties the registry (bounded by manifest.shutdown_timeout), waits
+  // Asks the registry to empty itself (bounded by manifest.shutdown_timeout) at once, then stops
+  // every prober (no probe result is looked at from the first step on), waits
   // manifest.drain (counted from drain() if that came first), then calls done(clean).
   // Idempotent.
   void shutdown(std::function<void(bool clean)> done);
@@ -92,6 +93,10 @@ class Supervisor {
   void on_result(const std::string& id, const probe::Result& result);
   void on_registry_state(const registry::RegistryState& state);
   void mark_changed(Service& svc);
+  // Applies the desired set once the handlers ready now have run: a burst of verdict changes
+  // (1000 services turning healthy at start-up) costs one apply, not one per change.
+  void schedule_apply();
+  void apply_now();
 
   boost::asio::any_io_executor executor_;
   config::Manifest manifest_;
@@ -104,6 +109,7 @@ class Supervisor {
   bool stopping_ = false;
   std::optional<runtime::Clock::time_point> drained_at_;
   bool drain_complete_logged_ = false;
+  bool apply_pending_ = false;  // schedule_apply() has posted a handler that has not run yet
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -625,3 +625,47 @@ TEST_CASE("watch: a server whose open stream goes silent and whose Check hangs i
   REQUIRE(h.wait_for(Outcome::Serving, h.entries.size()));
   CHECK(h.entries.back().result.detail == "SERVING (watch)");
 }
+
+TEST_CASE("watch: the streams of one channel share one liveness Check per interval") {
+  HealthServerFixture server;
+  server.set_status("app", HealthCheckResponse::SERVING);
+  constexpr std::size_t kProbers = 10;
+  boost::asio::io_context io;
+  std::vector<std::vector<Result>> seen(kProbers);
+  std::vector<std::unique_ptr<Prober>> probers;
+  for (std::size_t i = 0; i < kProbers; ++i) {
+    probers.push_back(make_grpc_health_prober(
+        io.get_executor(), make_spec(server.target(), "app", ProbeMode::Watch, 100ms, 300ms)));
+    probers.back()->start([&seen, i](const Result& r) { seen[i].push_back(r); });
+  }
+  auto each_has = [&](auto pred) { return std::all_of(seen.begin(), seen.end(), pred); };
+  // Six results each: the first from the stream, five repeats each confirmed by a Check.
+  REQUIRE(run_until(io, [&] { return each_has([](const auto& v) { return v.size() >= 6; }); }));
+  std::size_t repeats = 0;
+  for (const auto& v : seen) {
+    repeats += v.size() - 1;
+    for (const auto& r : v) CHECK(r.outcome == Outcome::Serving);
+  }
+  const int checks = server.check_calls();
+  INFO("repeats " << repeats << ", Check calls " << checks);
+  CHECK(checks >= 1);
+  // One Check per prober and repeat would be `repeats`; shared, about one per interval.
+  CHECK(static_cast<std::size_t>(checks) * 3 <= repeats);
+
+  // Hung: every prober on the channel still reports the unanswered Check.
+  std::vector<std::size_t> marks;
+  for (const auto& v : seen) marks.push_back(v.size());
+  server.set_slow_check(true);
+  REQUIRE(run_until(io, [&] {
+    for (std::size_t i = 0; i < kProbers; ++i) {
+      if (std::none_of(seen[i].begin() + static_cast<std::ptrdiff_t>(marks[i]), seen[i].end(),
+                       [](const Result& r) { return r.outcome == Outcome::Timeout; }))
+        return false;
+    }
+    return true;
+  }));
+  server.set_slow_check(false);
+  for (auto& p : probers) p->stop();
+  probers.clear();
+  CHECK(drain(io));
+}

@@ -68,6 +68,9 @@ struct Harness {
   void result(const std::string& id, probe::Outcome o, const std::string& detail = "scripted") {
     REQUIRE(probers.at(id)->callback);
     probers.at(id)->callback(probe::Result{o, detail});
+    // The supervisor's apply and the monitor's refresh run once per burst, from posted handlers.
+    io.restart();
+    io.poll();
   }
   void registry_state(registry::Connectivity c, std::set<std::string> ids,
                       const std::string& error = "") {

@@ -81,9 +81,19 @@ struct Harness {
         clock);
     sup->start();
   }
+  // Delivers a result, then runs the handlers it made ready (the supervisor applies a burst of
+  // verdict changes once, from a handler it posts).
   void result(const std::string& id, probe::Outcome o) {
+    deliver(id, o);
+    settle();
+  }
+  void deliver(const std::string& id, probe::Outcome o) {
     REQUIRE(probers.at(id)->callback);
     probers.at(id)->callback(probe::Result{o, "scripted"});
+  }
+  void settle() {
+    io.restart();
+    io.poll();
   }
 };
 
@@ -163,7 +173,7 @@ TEST_CASE("every non-SERVING outcome counts as a failure") {
   }
 }
 
-TEST_CASE("shutdown stops every prober before asking the registry, then reports done") {
+TEST_CASE("shutdown asks the registry first, stops every prober, then reports done") {
   Harness h(manifest({service("a", 1, 1), service("b", 1, 1)}));
   h.result("a", probe::Outcome::Serving);
   bool done = false;
@@ -175,8 +185,9 @@ TEST_CASE("shutdown stops every prober before asking the registry, then reports 
   auto& ev = h.reg->events;
   const auto shutdown_at = std::find(ev.begin(), ev.end(), "shutdown:1234");
   REQUIRE(shutdown_at != ev.end());
-  CHECK(std::find(ev.begin(), shutdown_at, "stop:a") != shutdown_at);
-  CHECK(std::find(ev.begin(), shutdown_at, "stop:b") != shutdown_at);
+  // Deregistration does not wait for the probers: they are stopped after it has been asked for.
+  CHECK(std::find(shutdown_at, ev.end(), "stop:a") != ev.end());
+  CHECK(std::find(shutdown_at, ev.end(), "stop:b") != ev.end());
   CHECK(registry::passing(h.sup->desired()).empty());
   CHECK_FALSE(done);
   h.reg->pending_shutdown(true);
@@ -184,6 +195,47 @@ TEST_CASE("shutdown stops every prober before asking the registry, then reports 
   CHECK(clean);
   // A second shutdown request is ignored.
   h.sup->shutdown([](bool) { FAIL("second shutdown must be ignored"); });
+}
+
+TEST_CASE("no probe result after shutdown reaches the registry") {
+  Harness h(manifest({service("a", 1, 1), service("b", 1, 1)}));
+  h.result("a", probe::Outcome::Serving);
+  // A verdict change whose apply is still pending when shutdown begins...
+  h.deliver("b", probe::Outcome::Serving);
+  auto b_callback = h.probers.at("b")->callback;
+  auto a_callback = h.probers.at("a")->callback;
+  const auto applies = h.reg->applied.size();
+  h.sup->shutdown([](bool) {});
+  // ...and results still in flight from probers being stopped (delivered after stop()).
+  b_callback(probe::Result{probe::Outcome::NotServing, "late"});
+  a_callback(probe::Result{probe::Outcome::NotServing, "late"});
+  b_callback(probe::Result{probe::Outcome::Serving, "late"});
+  h.settle();
+  CHECK(h.reg->applied.size() == applies);
+  const auto& ev = h.reg->events;
+  const auto shutdown_at = std::find(ev.begin(), ev.end(), "shutdown:1234");
+  REQUIRE(shutdown_at != ev.end());
+  CHECK(std::none_of(shutdown_at, ev.end(),
+                     [](const std::string& e) { return e.rfind("apply:", 0) == 0; }));
+  CHECK(registry::passing(h.sup->desired()).empty());
+}
+
+TEST_CASE("a burst of verdict changes is applied once, in the next handler") {
+  std::vector<config::ServiceSpec> specs;
+  for (int i = 0; i < 50; ++i) specs.push_back(service("s" + std::to_string(i), 1, 1));
+  Harness h(manifest(std::move(specs)));
+  const auto applies = h.reg->applied.size();
+  for (int i = 0; i < 50; ++i) h.deliver("s" + std::to_string(i), probe::Outcome::Serving);
+  CHECK(h.reg->applied.size() == applies);  // not yet: one handler is pending
+  h.settle();
+  REQUIRE(h.reg->applied.size() == applies + 1);
+  CHECK(registry::passing(h.reg->applied.back()).size() == 50);
+  // A single flip afterwards reaches the registry in the next handler too.
+  h.deliver("s7", probe::Outcome::NotServing);
+  h.settle();
+  REQUIRE(h.reg->applied.size() == applies + 2);
+  CHECK(registry::passing(h.reg->applied.back()).size() == 49);
+  CHECK_FALSE(registry::passing(h.reg->applied.back()).contains("s7"));
 }
 
 TEST_CASE("drain waits after deregistration before reporting done") {
@@ -256,7 +308,7 @@ TEST_CASE("reload: added services are probed, removed ones stopped, unchanged on
   CHECK_FALSE(registry::passing(h.reg->applied.back()).contains("keep"));
 }
 
-TEST_CASE("reload: a changed entry keeps its verdict; a changed probe restarts only its prober") {
+TEST_CASE("reload: a changed entry keeps its verdict, a changed probe restarts only its prober") {
   auto tagged = service("a", 1, 1);
   auto reprobed = service("b", 1, 2);
   Harness h(manifest({service("a", 1, 1), service("b", 1, 2)}));

@@ -1,0 +1,60 @@
+// One liveness Check per shared channel and interval, its answer fanned out to every Watch prober
+// on that channel. In Watch mode a prober proves every interval that the server still answers (a
+// hung or frozen server keeps its streams open and silent); at 100 probers a channel, one Check
+// per prober and interval was most of the daemon's CPU. A prober that asks gets the answer of a
+// Check that started within its own interval, already answered or still in flight, or starts
+// one. Thread-safe: probers on different executors may share a channel.
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+
+namespace registrar::probe {
+
+class SharedLiveness : public std::enable_shared_from_this<SharedLiveness> {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // Called at most once, from any thread (a gRPC thread, or the caller's within ask()): it must
+  // only hand the status over to its own executor.
+  using Answer = std::function<void(const grpc::Status&)>;
+
+  // The one instance for `channel` (kept while someone holds it).
+  static std::shared_ptr<SharedLiveness> for_channel(const std::shared_ptr<grpc::Channel>& channel);
+
+  explicit SharedLiveness(std::shared_ptr<grpc::Channel> channel);
+
+  // Answers with the status of a Check (for `service`, deadline `timeout`) that started at or
+  // after `not_before`: a finished one at once, one in flight when it ends, else a new one.
+  // Returns a ticket for withdraw(), or 0 when it has answered already.
+  std::uint64_t ask(const std::string& service, std::chrono::milliseconds timeout,
+                    Clock::time_point not_before, Answer answer);
+  // The answer is no longer wanted (it may still arrive if it was being delivered). A Check that
+  // nobody waits for any more is cancelled.
+  void withdraw(std::uint64_t ticket);
+
+ private:
+  class Call;
+  void finish(const Call* call, const grpc::Status& status, Clock::time_point started);
+
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> stub_;
+  std::mutex mu_;
+  std::shared_ptr<Call> in_flight_;
+  bool in_flight_cancelled_ = false;
+  std::map<std::uint64_t, Answer> waiters_;
+  std::uint64_t next_ticket_ = 1;
+  std::optional<grpc::Status> last_;  // the last finished (not cancelled) Check
+  Clock::time_point last_started_{};
+};
+
+}  // namespace registrar::probe
