@@ -100,15 +100,17 @@ int run_daemon(const RunOptions& options) {
   boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   signals.add(SIGUSR1);
   runtime::SteadyClock clock;
+  auto executor = io.get_executor();
+  // Before the registry: the backend reports to its metrics, so Ops must outlive it.
+  Ops ops(executor, clock, manifest, REGISTRAR_VERSION);
   std::shared_ptr<registry::Registry> registry;
   try {
-    registry = registry::make_registry(io.get_executor(), manifest.registry, clock);
+    registry = registry::make_registry(io.get_executor(), manifest.registry, clock,
+                                       ops.registry_observer());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: registry.kind: %s\n", options.config_path.c_str(), e.what());
     return kExitConfig;
   }
-  auto executor = io.get_executor();
-  Ops ops(executor, clock, manifest, REGISTRAR_VERSION);
   if (std::string error; !ops.listen(error)) {
     std::fprintf(stderr, "%s: %s\n", manifest.source.c_str(), error.c_str());
     return kExitConfig;

@@ -13,9 +13,10 @@ class RegistryObserver {
   virtual ~RegistryObserver() = default;
 
   // One request to the registry finished. `kind` names the operation in a small fixed set per
-  // backend (etcd: "grant", "txn", "revoke", "keepalive_stream"; consul: "register",
-  // "check_update", "service_get", "deregister"); it becomes a metric label, so it must never
-  // carry ids, keys or error text. `ok` is false for transport errors and refusals alike.
+  // backend (etcd: "grant", "txn", "time_to_live", "revoke", "keepalive_stream"; consul:
+  // "services_list", "checks_list", "register", "check_update", "service_get", "deregister"); it
+  // becomes a metric label, so it must never carry ids, keys or error text. `ok` is false for
+  // transport errors and refusals alike.
   virtual void request(std::string_view kind, bool ok, std::chrono::nanoseconds latency) {
     (void)kind;
     (void)ok;

@@ -11,19 +11,20 @@ namespace registrar::registry {
 
 std::shared_ptr<Registry> make_registry(boost::asio::any_io_executor executor,
                                         const config::RegistrySpec& spec,
-                                        const runtime::Clock& clock) {
+                                        const runtime::Clock& clock,
+                                        metrics::RegistryObserver& observer) {
   switch (spec.kind) {
     case config::RegistryKind::Etcd:
       return std::make_shared<etcd::EtcdRegistry>(
           executor, spec,
           std::make_unique<etcd::EtcdClient>(executor, spec.etcd.endpoints, spec.etcd.dial_timeout),
-          clock, runtime::default_random());
+          clock, runtime::default_random(), observer);
     case config::RegistryKind::Consul:
       return std::make_shared<consul::ConsulRegistry>(
           executor, spec,
           std::make_unique<consul::HttpClient>(executor, spec.consul.address,
                                                spec.consul.request_timeout),
-          clock, runtime::default_random());
+          clock, runtime::default_random(), consul::Token::read_file, observer);
   }
   throw std::invalid_argument("registry kind not supported by this build");
 }

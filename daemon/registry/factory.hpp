@@ -6,13 +6,15 @@
 #include <memory>
 
 #include "config/manifest.hpp"
+#include "metrics/registry_observer.hpp"
 #include "registry/registry.hpp"
 #include "runtime/clock.hpp"
 
 namespace registrar::registry {
 
-std::shared_ptr<Registry> make_registry(boost::asio::any_io_executor executor,
-                                        const config::RegistrySpec& spec,
-                                        const runtime::Clock& clock);
+std::shared_ptr<Registry> make_registry(
+    boost::asio::any_io_executor executor, const config::RegistrySpec& spec,
+    const runtime::Clock& clock,
+    metrics::RegistryObserver& observer = metrics::null_registry_observer());
 
 }  // namespace registrar::registry

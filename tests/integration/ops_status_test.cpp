@@ -3,8 +3,11 @@
 #include <sys/socket.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
+#include "consul_itest.hpp"
 #include "ops_itest.hpp"
 #include "support/ports.hpp"
 
@@ -14,6 +17,33 @@ namespace {
 
 std::string with_status(const ManifestParams& m, const std::string& listen = "127.0.0.1:0") {
   return manifest_yaml(m) + "status:\n  listen: \"" + listen + "\"\n";
+}
+
+// The sum of every sample of `family` (all label sets), e.g. all registry errors.
+double sum_of(const std::string& exposition, const std::string& family) {
+  std::istringstream in(exposition);
+  std::string line;
+  double sum = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind(family + "{", 0) == 0 || line.rfind(family + " ", 0) == 0)
+      sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+std::string requests(const std::string& kind) {
+  return "grpc_registrar_registry_requests_total{kind=\"" + kind + "\"}";
+}
+
+const std::string kKeepaliveCount = "grpc_registrar_keepalive_latency_seconds_count";
+
+// The mean keepalive round trip so far, for the log (never asserted on).
+void print_keepalive_latency(const std::string& backend, const std::string& text) {
+  const auto count = metric(text, kKeepaliveCount);
+  const auto sum = metric(text, "grpc_registrar_keepalive_latency_seconds_sum");
+  if (count && sum && *count > 0)
+    std::printf("MEASURED ops_status %s keepalive latency mean %.3f ms over %.0f\n",
+                backend.c_str(), *sum / *count * 1000, *count);
 }
 
 }  // namespace
@@ -50,6 +80,16 @@ TEST_CASE("ops status: the figures move when the service's health flips", "[ops]
   const double serving_before =
       *metric(text, "grpc_registrar_probe_results_total{service=\"hello-1\",result=\"serving\"}");
   CHECK(serving_before >= 1);
+  // The backend's own traffic: the lease grant, the Txn that wrote the entry, a keepalive
+  // answered; no request failed while etcd was up.
+  CHECK(wait_for_metric(*port, kKeepaliveCount, [](double v) { return v >= 1; }) >= 1);
+  text = http(*port, "/metrics")->body;
+  CHECK(metric(text, requests("grant")) >= 1);
+  CHECK(metric(text, requests("txn")) >= 1);
+  CHECK(metric(text, "grpc_registrar_registry_request_duration_seconds_count{kind=\"txn\"}") >= 1);
+  CHECK(sum_of(text, "grpc_registrar_registry_errors_total") == 0);
+  CHECK(metric(text, "grpc_registrar_lease_regrants_total") == 0);
+  print_keepalive_latency("etcd", text);
 
   hello.set_serving(false);
   CHECK(wait_for_metric(*port, healthy, [](double v) { return v == 0; }) == 0);
@@ -82,8 +122,36 @@ TEST_CASE("ops status: the figures move when the service's health flips", "[ops]
   CHECK(wait_until([&] { return http(*port, "/readyz")->status == 503; }, 15s));
   CHECK(http(*port, "/readyz")->body.rfind("not ready: etcd", 0) == 0);
   CHECK(wait_for_metric(*port, "grpc_registrar_registry_up", [](double v) { return v == 0; }) == 0);
+  // The keepalive stream broke (and whatever else was sent meanwhile failed): counted as errors.
+  CHECK(sum_of(http(*port, "/metrics")->body, "grpc_registrar_registry_errors_total") >= 1);
   etcd.start();
   CHECK(wait_until([&] { return http(*port, "/readyz")->status == 200; }, 15s));
+  CHECK(d.terminate().exited_with(0));
+}
+
+TEST_CASE("ops status: the Consul backend's requests and TTL check updates are counted",
+          "[ops][status][consul]") {
+  if (!have_binaries()) return;
+  ConsulDouble consul;
+  HelloService hello;
+  ConsulParams p;
+  p.address = consul.address();
+  p.services = {entry_for(hello, "hello-1")};
+  Daemon d(consul_manifest_yaml(p) + "status:\n  listen: \"127.0.0.1:0\"\n");
+  DumpOnFailure dump(d.process());
+  const auto port = wait_for_status_port(d.process());
+  REQUIRE(port);
+  REQUIRE(wait_for_services(consul, {"hello-1"}));
+  // Registered, then its check pushed passing: at least one check update, and each one resets
+  // the TTL (check_ttl 1s: refreshed about every 333 ms), so keepalive samples keep coming.
+  CHECK(wait_for_metric(*port, kKeepaliveCount, [](double v) { return v >= 2; }) >= 2);
+  const auto text = http(*port, "/metrics")->body;
+  CHECK(metric(text, requests("services_list")) >= 1);
+  CHECK(metric(text, requests("register")) >= 1);
+  CHECK(metric(text, requests("check_update")) >= 2);
+  CHECK(sum_of(text, "grpc_registrar_registry_errors_total") == 0);
+  CHECK(metric(text, "grpc_registrar_lease_regrants_total") == 0);
+  print_keepalive_latency("consul", text);
   CHECK(d.terminate().exited_with(0));
 }
 

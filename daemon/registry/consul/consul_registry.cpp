@@ -23,15 +23,34 @@ long long ms_since(runtime::Clock::time_point t, runtime::Clock::time_point now)
 
 }  // namespace
 
+// Each request the backend sends, as metrics name it (the `kind` label).
+struct RequestKind {
+  const char* name;
+  bool not_found_ok = false;  // 404 is the wanted outcome (deregistering what is gone)
+  bool keepalive = false;     // resets a TTL check: its round trip is a keepalive latency
+};
+
+namespace {
+
+const RequestKind kServicesList{"services_list"};
+const RequestKind kChecksList{"checks_list"};
+const RequestKind kRegister{"register"};
+const RequestKind kCheckUpdate{"check_update", false, true};
+const RequestKind kServiceGet{"service_get"};
+const RequestKind kDeregister{"deregister", true};
+
+}  // namespace
+
 ConsulRegistry::ConsulRegistry(boost::asio::any_io_executor executor,
                                const config::RegistrySpec& spec,
                                std::unique_ptr<HttpTransport> transport,
                                const runtime::Clock& clock, runtime::Backoff::Random random,
-                               Token::ReadFile read_file)
+                               Token::ReadFile read_file, metrics::RegistryObserver& observer)
     : executor_(executor),
       spec_(spec),
       check_{spec.consul.check_ttl, spec.consul.deregister_critical_after},
       clock_(clock),
+      observer_(observer),
       transport_(std::move(transport)),
       token_(spec.consul, std::move(read_file)),
       random_(std::move(random)),
@@ -192,7 +211,8 @@ void ConsulRegistry::arm_tick(time_point now) {
       });
 }
 
-void ConsulRegistry::send(Method method, std::string target, std::string body,
+void ConsulRegistry::send(const RequestKind& kind, Method method, std::string target,
+                          std::string body,
                           std::function<void(ConsulRegistry&, HttpResult&&)> on_done) {
   busy_ = true;
   ++tick_generation_;   // the request's completion decides what comes next
@@ -201,14 +221,23 @@ void ConsulRegistry::send(Method method, std::string target, std::string body,
     log_reload_token();
   }
   transport_->send(HttpRequest{method, std::move(target), std::move(body), token_.value()},
-                   [self = weak_from_this(), on_done = std::move(on_done)](HttpResult r) {
+                   [self = weak_from_this(), on_done = std::move(on_done), kind = &kind,
+                    sent = clock_.now()](HttpResult r) {
                      auto s = self.lock();
                      if (!s || s->shutting_down_) return;
                      s->busy_ = false;
                      if (r.error == HttpResult::Error::Cancelled) return;
+                     s->observe(*kind, r, sent);
                      on_done(*s, std::move(r));
                      s->reconcile();
                    });
+}
+
+void ConsulRegistry::observe(const RequestKind& kind, const HttpResult& r, time_point sent) {
+  const auto latency = clock_.now() - sent;
+  const bool ok = r.ok() || (kind.not_found_ok && r.answered() && r.status == 404);
+  observer_.request(kind.name, ok, latency);
+  if (kind.keepalive && ok) observer_.keepalive_latency(latency);
 }
 
 // At start: which services in the agent are ours. Ours that the manifest no longer names are
@@ -216,7 +245,7 @@ void ConsulRegistry::send(Method method, std::string target, std::string body,
 // ours that are still wanted and unchanged are kept as they are (no write); a wanted id that
 // belongs to someone else is left alone.
 void ConsulRegistry::sweep() {
-  send(Method::Get, kServicesTarget, "", [](ConsulRegistry& s, HttpResult&& r) {
+  send(kServicesList, Method::Get, kServicesTarget, "", [](ConsulRegistry& s, HttpResult&& r) {
     if (!r.ok()) return s.on_failure("listing the agent's services", r);
     std::string why;
     auto listed = parse_services(r.body, why);
@@ -266,58 +295,59 @@ void ConsulRegistry::sweep() {
 // fields, and our check with the same Notes, i.e. the same TTL settings), so that a restart of
 // the daemon writes nothing and clients see no change.
 void ConsulRegistry::adopt(std::map<std::string, AgentService> ours) {
-  send(Method::Get, kChecksTarget, "", [ours = std::move(ours)](ConsulRegistry& s, HttpResult&& r) {
-    if (!r.ok()) return s.on_failure("listing the agent's checks", r);
-    std::string why;
-    auto checks = parse_checks(r.body, why);
-    if (!checks) {
-      r.status = 502;
-      r.body = why;
-      return s.on_failure("listing the agent's checks", r);
-    }
-    const auto now = s.clock_.now();
-    std::size_t kept = 0;
-    std::set<std::string> inherited;
-    for (const auto& [id, svc] : ours) {
-      auto it = s.entries_.find(id);
-      if (it == s.entries_.end() || !it->second.desired) continue;
-      Entry& e = it->second;
-      e.attempted = true;  // it is in the agent: ours to deregister at shutdown
-      auto c = checks->find(check_id(id));
-      const bool same =
-          same_service(svc, expected_service(*e.desired, s.weights_of(id), s.spec_.consul.owner)) &&
-          c != checks->end() && c->second.service_id == id &&
-          c->second.notes == check_notes(s.check_);
-      if (!same) continue;  // registered again (an overwrite)
-      e.registered = true;
-      e.registered_fingerprint = e.fingerprint;
-      e.pushed = parse_health(c->second.status);
-      e.refreshed_at = e.verified_at = now;
-      if (e.pushed == Health::Critical) e.critical_since = now;
-      if (e.pushed == Health::Passing) inherited.insert(id);
-      ++kept;
-    }
-    if (kept > 0)
-      spdlog::info(
-          "registry: {} of this daemon already in Consul, unchanged; kept as they are "
-          "({} passing)",
-          services(kept), inherited.size());
-    s.swept_ = true;
-    s.on_success(false);
-    // The supervisor starts these healthy, so that a restart of the daemon leaves no gap;
-    // their probes decide from there (the next refresh pushes what they say).
-    if (!inherited.empty()) {
-      s.state_.inherited_ids = std::move(inherited);
-      if (s.on_state_) s.on_state_(s.state_);
-    }
-  });
+  send(kChecksList, Method::Get, kChecksTarget, "",
+       [ours = std::move(ours)](ConsulRegistry& s, HttpResult&& r) {
+         if (!r.ok()) return s.on_failure("listing the agent's checks", r);
+         std::string why;
+         auto checks = parse_checks(r.body, why);
+         if (!checks) {
+           r.status = 502;
+           r.body = why;
+           return s.on_failure("listing the agent's checks", r);
+         }
+         const auto now = s.clock_.now();
+         std::size_t kept = 0;
+         std::set<std::string> inherited;
+         for (const auto& [id, svc] : ours) {
+           auto it = s.entries_.find(id);
+           if (it == s.entries_.end() || !it->second.desired) continue;
+           Entry& e = it->second;
+           e.attempted = true;  // it is in the agent: ours to deregister at shutdown
+           auto c = checks->find(check_id(id));
+           const bool same = same_service(svc, expected_service(*e.desired, s.weights_of(id),
+                                                                s.spec_.consul.owner)) &&
+                             c != checks->end() && c->second.service_id == id &&
+                             c->second.notes == check_notes(s.check_);
+           if (!same) continue;  // registered again (an overwrite)
+           e.registered = true;
+           e.registered_fingerprint = e.fingerprint;
+           e.pushed = parse_health(c->second.status);
+           e.refreshed_at = e.verified_at = now;
+           if (e.pushed == Health::Critical) e.critical_since = now;
+           if (e.pushed == Health::Passing) inherited.insert(id);
+           ++kept;
+         }
+         if (kept > 0)
+           spdlog::info(
+               "registry: {} of this daemon already in Consul, unchanged; kept as they are "
+               "({} passing)",
+               services(kept), inherited.size());
+         s.swept_ = true;
+         s.on_success(false);
+         // The supervisor starts these healthy, so that a restart of the daemon leaves no gap;
+         // their probes decide from there (the next refresh pushes what they say).
+         if (!inherited.empty()) {
+           s.state_.inherited_ids = std::move(inherited);
+           if (s.on_state_) s.on_state_(s.state_);
+         }
+       });
 }
 
 void ConsulRegistry::register_service(const std::string& id) {
   Entry& e = entries_.at(id);
   const Registration reg = *e.desired;
   e.attempted = true;
-  send(Method::Put, register_target(),
+  send(kRegister, Method::Put, register_target(),
        register_body(reg, weights_of(id), spec_.consul.owner, check_),
        [id, fingerprint = e.fingerprint, health = reg.health](ConsulRegistry& s, HttpResult&& r) {
          if (!r.ok()) return s.on_failure("registering " + id, r, id);
@@ -330,6 +360,10 @@ void ConsulRegistry::register_service(const std::string& id) {
          e.pushed = health;
          e.output_pending = true;  // then push the probe's Output
          e.refreshed_at = e.verified_at = now;
+         if (e.lost) {  // the agent had lost it: registered again
+           e.lost = false;
+           s.observer_.lease_regrant();
+         }
          if (health == Health::Critical) {
            e.critical_since = now;  // a new check starts its critical time anew
          } else {
@@ -352,7 +386,7 @@ void ConsulRegistry::update_check(const std::string& id) {
   Entry& e = entries_.at(id);
   const Health health = e.desired->health;
   const std::string output = e.desired->output;
-  send(Method::Put, update_target(id), update_body(health, output),
+  send(kCheckUpdate, Method::Put, update_target(id), update_body(health, output),
        [id, health](ConsulRegistry& s, HttpResult&& r) {
          if (r.answered() && check_unknown(r.status, r.body))
            return s.lost(id,
@@ -388,7 +422,7 @@ void ConsulRegistry::update_check(const std::string& id) {
 
 // Reconcile: does the agent still hold what we registered?
 void ConsulRegistry::verify(const std::string& id) {
-  send(Method::Get, service_target(id), "", [id](ConsulRegistry& s, HttpResult&& r) {
+  send(kServiceGet, Method::Get, service_target(id), "", [id](ConsulRegistry& s, HttpResult&& r) {
     auto it = s.entries_.find(id);
     if (it == s.entries_.end()) return;
     Entry& e = it->second;
@@ -443,31 +477,32 @@ void ConsulRegistry::verify(const std::string& id) {
 }
 
 void ConsulRegistry::deregister(const std::string& id) {
-  send(Method::Put, deregister_target(id), "", [id](ConsulRegistry& s, HttpResult&& r) {
-    if (!(r.ok() || (r.answered() && r.status == 404)))
-      return s.on_failure("deregistering " + id, r, id);
-    s.on_success(true, id);
-    auto it = s.entries_.find(id);
-    if (it != s.entries_.end()) {
-      Entry& e = it->second;
-      if (e.stale)
-        spdlog::info(
-            "registry: removed stale service {} (registered by this daemon, not in the "
-            "manifest)",
-            id);
-      else if (e.changed_at)
-        spdlog::info("registry: {} deregistered {} ms after it left the desired set", id,
-                     ms_since(*e.changed_at, s.clock_.now()));
-      else
-        spdlog::info("registry: {} deregistered", id);
-      if (e.desired) {
-        e.registered = e.attempted = e.stale = false;
-        e.pushed.reset();
-      } else {
-        s.entries_.erase(it);
-      }
-    }
-  });
+  send(kDeregister, Method::Put, deregister_target(id), "",
+       [id](ConsulRegistry& s, HttpResult&& r) {
+         if (!(r.ok() || (r.answered() && r.status == 404)))
+           return s.on_failure("deregistering " + id, r, id);
+         s.on_success(true, id);
+         auto it = s.entries_.find(id);
+         if (it != s.entries_.end()) {
+           Entry& e = it->second;
+           if (e.stale)
+             spdlog::info(
+                 "registry: removed stale service {} (registered by this daemon, not in the "
+                 "manifest)",
+                 id);
+           else if (e.changed_at)
+             spdlog::info("registry: {} deregistered {} ms after it left the desired set", id,
+                          ms_since(*e.changed_at, s.clock_.now()));
+           else
+             spdlog::info("registry: {} deregistered", id);
+           if (e.desired) {
+             e.registered = e.attempted = e.stale = e.lost = false;
+             e.pushed.reset();
+           } else {
+             s.entries_.erase(it);
+           }
+         }
+       });
 }
 
 // The agent no longer has the service or its check: it restarted without its data, someone
@@ -477,6 +512,7 @@ void ConsulRegistry::lost(const std::string& id, const std::string& why) {
   if (it == entries_.end()) return;
   Entry& e = it->second;
   e.registered = false;
+  e.lost = true;
   e.pushed.reset();
   e.output_pending = false;
   const auto now = clock_.now();
@@ -676,10 +712,11 @@ void ConsulRegistry::shutdown(std::chrono::milliseconds timeout, DoneCallback do
 
 void ConsulRegistry::deregister_for_shutdown(const std::string& id) {
   transport_->send(HttpRequest{Method::Put, deregister_target(id), "", token_.value()},
-                   [self = weak_from_this(), id](HttpResult r) {
+                   [self = weak_from_this(), id, sent = clock_.now()](HttpResult r) {
                      auto s = self.lock();
                      if (!s || !s->shutdown_done_ || r.error == HttpResult::Error::Cancelled)
                        return;
+                     s->observe(kDeregister, r, sent);
                      if (!r.answered() || r.status >= 500 || r.status == 429) {
                        auto timer = std::make_shared<boost::asio::steady_timer>(s->executor_,
                                                                                 milliseconds(100));

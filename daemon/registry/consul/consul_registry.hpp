@@ -12,6 +12,7 @@
 #include <set>
 
 #include "config/manifest.hpp"
+#include "metrics/registry_observer.hpp"
 #include "registry/consul/consul_api.hpp"
 #include "registry/consul/http_transport.hpp"
 #include "registry/consul/token.hpp"
@@ -21,12 +22,17 @@
 
 namespace registrar::registry::consul {
 
+struct RequestKind;  // what a request is, for metrics (consul_registry.cpp)
+
 class ConsulRegistry final : public Registry, public std::enable_shared_from_this<ConsulRegistry> {
  public:
-  // `transport` is an HttpClient in production, a scripted fake in tests.
+  // `transport` is an HttpClient in production, a scripted fake in tests. `observer` hears of
+  // every request, TTL check update and re-registration after a loss (metrics); it must
+  // outlive this.
   ConsulRegistry(boost::asio::any_io_executor executor, const config::RegistrySpec& spec,
                  std::unique_ptr<HttpTransport> transport, const runtime::Clock& clock,
-                 runtime::Backoff::Random random, Token::ReadFile read_file = Token::read_file);
+                 runtime::Backoff::Random random, Token::ReadFile read_file = Token::read_file,
+                 metrics::RegistryObserver& observer = metrics::null_registry_observer());
   ~ConsulRegistry() override;
 
   void start(StateCallback on_state_change) override;
@@ -54,6 +60,7 @@ class ConsulRegistry final : public Registry, public std::enable_shared_from_thi
     std::optional<time_point> changed_at;      // apply() changed it, not yet in the agent
     bool reaped = false;  // Consul reaped it while critical; registered again once passing
     bool lost_while_critical = false;  // registered again after a loss, still critical since
+    bool lost = false;                 // the agent lost it; its next registration is a re-grant
     bool foreign = false;              // the id belongs to another owner: never touched
     // The agent refused a request for this service (403, 400): retried on its own backoff, so
     // that one refused service does not hold up the others.
@@ -73,8 +80,10 @@ class ConsulRegistry final : public Registry, public std::enable_shared_from_thi
   void deregister(const std::string& id);
   void lost(const std::string& id, const std::string& why);
 
-  void send(Method method, std::string target, std::string body,
+  void send(const RequestKind& kind, Method method, std::string target, std::string body,
             std::function<void(ConsulRegistry&, HttpResult&&)> on_done);
+  // Reports one answered (or failed) request, sent at `sent`, to the observer.
+  void observe(const RequestKind& kind, const HttpResult& r, time_point sent);
   void on_success(bool was_write, const std::string& id = "");
   void on_failure(const std::string& what, const HttpResult& r, const std::string& id = "");
   bool waiting(const Entry& e, time_point now) const { return e.retry_at && *e.retry_at > now; }
@@ -93,6 +102,7 @@ class ConsulRegistry final : public Registry, public std::enable_shared_from_thi
   config::RegistrySpec spec_;
   CheckSettings check_;
   const runtime::Clock& clock_;
+  metrics::RegistryObserver& observer_;
   std::unique_ptr<HttpTransport> transport_;
   Token token_;
   runtime::Backoff::Random random_;

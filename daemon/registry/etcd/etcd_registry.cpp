@@ -40,16 +40,20 @@ std::string describe(const grpc::Status& s) {
   return fmt::format("{} (gRPC code {})", s.error_message(), static_cast<int>(s.error_code()));
 }
 
-void ignore_revoke(const grpc::Status&, etcdserverpb::LeaseRevokeResponse&&) {}
+// A revoke whose lease is already gone did what was asked.
+bool revoke_done(const grpc::Status& s) {
+  return s.ok() || s.error_code() == grpc::StatusCode::NOT_FOUND;
+}
 
 }  // namespace
 
 EtcdRegistry::EtcdRegistry(boost::asio::any_io_executor executor, const config::RegistrySpec& spec,
                            std::unique_ptr<EtcdTransport> transport, const runtime::Clock& clock,
-                           runtime::Backoff::Random random)
+                           runtime::Backoff::Random random, metrics::RegistryObserver& observer)
     : executor_(executor),
       spec_(spec),
       clock_(clock),
+      observer_(observer),
       transport_(std::move(transport)),
       client_(*transport_),
       backoff_(spec.backoff.initial, spec.backoff.max, spec.backoff.multiplier, spec.backoff.jitter,
@@ -133,7 +137,7 @@ void EtcdRegistry::reconcile() {
   auto batches = plan(wanted(), written_, maybe_present_, max_txn_ops_);
   if (batches.empty()) {
     for (auto old : stale_leases_)  // keys left on an earlier lease of ours go with it
-      client_.lease_revoke(old, ignore_revoke);
+      revoke_stale(old);
     stale_leases_.clear();
     state_.inherited_ids.clear();  // re-put under our lease by now, or removed
     update_sync_state();
@@ -145,32 +149,38 @@ void EtcdRegistry::reconcile() {
 void EtcdRegistry::grant() {
   busy_ = true;
   const auto ttl_s = duration_cast<std::chrono::seconds>(spec_.etcd.lease_ttl).count();
-  client_.lease_grant(ttl_s, [self = weak_from_this()](const grpc::Status& status,
-                                                       etcdserverpb::LeaseGrantResponse&& resp) {
-    auto s = self.lock();
-    if (!s) return;
-    s->busy_ = false;
-    if (s->shutting_down_) {
-      if (status.ok() && resp.id() != 0)  // granted while we were stopping: give it back
-        s->client_.lease_revoke(resp.id(), ignore_revoke);
-      return;
-    }
-    if (!status.ok()) return s->on_call_failed("lease grant", status);
-    if (!resp.error().empty() || resp.id() == 0)
-      return s->on_call_failed("lease grant",
-                               grpc::Status(grpc::StatusCode::UNKNOWN, "refused: " + resp.error()));
-    s->lease_id_ = resp.id();
-    s->lease_ttl_s_ = resp.ttl();
-    s->granted_at_ = s->last_keepalive_ok_ = s->last_verify_ = s->clock_.now();
-    // A new lease holds nothing. Keys left from earlier leases (maybe_present_) are checked
-    // with a Range first: one that meanwhile belongs to someone else must not be deleted.
-    s->verify_needed_ = !s->maybe_present_.empty();
-    spdlog::info("registry: etcd lease {} granted, TTL {}s, via {}", lease_hex(s->lease_id_),
-                 s->lease_ttl_s_, s->client_.endpoint());
-    s->on_call_succeeded(false);
-    s->arm_keepalive(milliseconds(0));
-    s->reconcile();
-  });
+  client_.lease_grant(
+      ttl_s, [self = weak_from_this(), sent = clock_.now()](
+                 const grpc::Status& status, etcdserverpb::LeaseGrantResponse&& resp) {
+        auto s = self.lock();
+        if (!s) return;
+        s->busy_ = false;
+        s->observe("grant", status.ok() && resp.error().empty() && resp.id() != 0, sent);
+        if (s->shutting_down_) {
+          if (status.ok() && resp.id() != 0)  // granted while we were stopping: give it back
+            s->revoke_stale(resp.id());
+          return;
+        }
+        if (!status.ok()) return s->on_call_failed("lease grant", status);
+        if (!resp.error().empty() || resp.id() == 0)
+          return s->on_call_failed(
+              "lease grant", grpc::Status(grpc::StatusCode::UNKNOWN, "refused: " + resp.error()));
+        s->lease_id_ = resp.id();
+        s->lease_ttl_s_ = resp.ttl();
+        s->granted_at_ = s->last_keepalive_ok_ = s->last_verify_ = s->clock_.now();
+        if (s->regrant_pending_) {  // the lease was lost: this one replaces it
+          s->regrant_pending_ = false;
+          s->observer_.lease_regrant();
+        }
+        // A new lease holds nothing. Keys left from earlier leases (maybe_present_) are checked
+        // with a Range first: one that meanwhile belongs to someone else must not be deleted.
+        s->verify_needed_ = !s->maybe_present_.empty();
+        spdlog::info("registry: etcd lease {} granted, TTL {}s, via {}", lease_hex(s->lease_id_),
+                     s->lease_ttl_s_, s->client_.endpoint());
+        s->on_call_succeeded(false);
+        s->arm_keepalive(milliseconds(0));
+        s->reconcile();
+      });
 }
 
 // Once, after the first grant: a previous run of this daemon (same owner) may have left keys on
@@ -182,11 +192,12 @@ void EtcdRegistry::adopt() {
   busy_ = true;
   etcdserverpb::TxnRequest req;
   req.add_success()->mutable_request_range()->set_key(owner_key_);
-  client_.txn(std::move(req), [self = weak_from_this()](const grpc::Status& status,
-                                                        etcdserverpb::TxnResponse&& resp) {
+  client_.txn(std::move(req), [self = weak_from_this(), sent = clock_.now()](
+                                  const grpc::Status& status, etcdserverpb::TxnResponse&& resp) {
     auto s = self.lock();
     if (!s) return;
     s->busy_ = false;
+    s->observe("txn", status.ok(), sent);
     if (s->shutting_down_) return;
     if (!status.ok()) return s->on_call_failed("ownership record read", status);
     std::int64_t old = 0;
@@ -202,10 +213,12 @@ void EtcdRegistry::adopt() {
     s->busy_ = true;
     s->client_.lease_time_to_live(
         old, true,
-        [self, old](const grpc::Status& st, etcdserverpb::LeaseTimeToLiveResponse&& ttl) {
+        [self, old, sent = s->clock_.now()](const grpc::Status& st,
+                                            etcdserverpb::LeaseTimeToLiveResponse&& ttl) {
           auto s2 = self.lock();
           if (!s2) return;
           s2->busy_ = false;
+          s2->observe("time_to_live", st.ok(), sent);
           if (s2->shutting_down_) return;
           if (!st.ok()) return s2->on_call_failed("lease time-to-live", st);
           s2->adopt_pending_ = false;
@@ -271,10 +284,11 @@ void EtcdRegistry::verify() {
   for (auto& c : chunks) {
     etcdserverpb::TxnRequest req;
     for (const auto& key : c) req.add_success()->mutable_request_range()->set_key(key);
-    client_.txn(std::move(req), [self = weak_from_this(), c, progress, lease](
+    client_.txn(std::move(req), [self = weak_from_this(), c, progress, lease, sent = clock_.now()](
                                     const grpc::Status& status, etcdserverpb::TxnResponse&& resp) {
       auto s = self.lock();
       if (!s) return;
+      s->observe("txn", status.ok(), sent);
       if (!status.ok()) {
         progress->failed = status;
       } else if (lease == s->lease_id_) {
@@ -330,12 +344,13 @@ void EtcdRegistry::write(Batch batch) {
       req.add_success()->mutable_request_delete_range()->set_key(op.key);
     }
   }
-  client_.txn(std::move(req), [self = weak_from_this(), batch = std::move(batch),
-                               lease = lease_id_](const grpc::Status& status,
-                                                  etcdserverpb::TxnResponse&&) {
+  client_.txn(std::move(req), [self = weak_from_this(), batch = std::move(batch), lease = lease_id_,
+                               sent = clock_.now()](const grpc::Status& status,
+                                                    etcdserverpb::TxnResponse&&) {
     auto s = self.lock();
     if (!s) return;
     s->busy_ = false;
+    s->observe("txn", status.ok(), sent);
     if (s->shutting_down_) return;
     if (!status.ok() || lease != s->lease_id_) {
       // Outcome unknown (or written under a lease we no longer hold): the keys may exist.
@@ -443,9 +458,11 @@ void EtcdRegistry::lease_lost(const std::string& why) {
   for (const auto& [key, value] : written_) maybe_present_.insert(key);
   written_.clear();
   lease_id_ = 0;
+  regrant_pending_ = true;
   verify_needed_ = false;
   if (keepalive_) keepalive_->cancel();
   keepalive_.reset();
+  keepalive_sent_at_.reset();
   ++keepalive_generation_;
   keepalive_timer_.cancel();
   update_sync_state();
@@ -489,13 +506,18 @@ void EtcdRegistry::keepalive_tick() {
           if (auto s = self.lock()) s->on_keepalive_closed(st);
         });
   }
-  keepalive_->send(lease_id_);
+  // Timed from the oldest send not answered yet: answers come back in order.
+  if (keepalive_->send(lease_id_) && !keepalive_sent_at_) keepalive_sent_at_ = clock_.now();
   // Renew at a third of the TTL; never faster than every 500 ms.
   arm_keepalive(std::max<milliseconds>(milliseconds(500), duration_cast<milliseconds>(ttl) / 3));
 }
 
 void EtcdRegistry::on_keepalive(const etcdserverpb::LeaseKeepAliveResponse& resp) {
   if (shutting_down_ || resp.id() != lease_id_ || lease_id_ == 0) return;
+  if (keepalive_sent_at_) {
+    observer_.keepalive_latency(clock_.now() - *keepalive_sent_at_);
+    keepalive_sent_at_.reset();
+  }
   if (resp.ttl() <= 0) {
     lease_lost("etcd answered the keepalive with TTL 0: the lease expired or was revoked");
     return reconcile();
@@ -515,7 +537,10 @@ void EtcdRegistry::on_keepalive(const etcdserverpb::LeaseKeepAliveResponse& resp
 
 void EtcdRegistry::on_keepalive_closed(const grpc::Status& status) {
   keepalive_.reset();
-  if (shutting_down_ || lease_id_ == 0) return;
+  keepalive_sent_at_.reset();
+  if (shutting_down_) return;
+  if (!status.ok()) observer_.request("keepalive_stream", false, std::chrono::nanoseconds(0));
+  if (lease_id_ == 0) return;
   set_connectivity(Connectivity::Down, "keepalive stream: " + describe(status));
   keepalive_waiting_ = true;
   arm_keepalive(keepalive_backoff_.next());
@@ -627,10 +652,11 @@ void EtcdRegistry::shutdown(std::chrono::milliseconds timeout, DoneCallback done
 // Revokes one lease of ours; an outage (the client has failed over meanwhile, or etcd is
 // restarting) is retried every 100 ms until the shutdown timer gives up.
 void EtcdRegistry::revoke_for_shutdown(std::int64_t id) {
-  client_.lease_revoke(id, [self = weak_from_this(), id](const grpc::Status& status,
-                                                         etcdserverpb::LeaseRevokeResponse&&) {
+  client_.lease_revoke(id, [self = weak_from_this(), id, sent = clock_.now()](
+                               const grpc::Status& status, etcdserverpb::LeaseRevokeResponse&&) {
     auto s = self.lock();
     if (!s || !s->shutdown_done_) return;
+    s->observe("revoke", revoke_done(status), sent);
     if (is_connectivity_error(status)) {
       auto timer = std::make_shared<boost::asio::steady_timer>(s->executor_, milliseconds(100));
       timer->async_wait([self, id, timer](const boost::system::error_code& ec) {
@@ -645,6 +671,19 @@ void EtcdRegistry::revoke_for_shutdown(std::int64_t id) {
     }
     if (--s->shutdown_calls_ == 0) s->finish_shutdown(s->shutdown_clean_);
   });
+}
+
+// Gives back a lease of ours that nothing needs any more; its outcome only matters to metrics
+// (a lease not revoked expires with its TTL).
+void EtcdRegistry::revoke_stale(std::int64_t id) {
+  client_.lease_revoke(id, [self = weak_from_this(), sent = clock_.now()](
+                               const grpc::Status& status, etcdserverpb::LeaseRevokeResponse&&) {
+    if (auto s = self.lock()) s->observe("revoke", revoke_done(status), sent);
+  });
+}
+
+void EtcdRegistry::observe(const char* kind, bool ok, runtime::Clock::time_point sent) {
+  observer_.request(kind, ok, clock_.now() - sent);
 }
 
 void EtcdRegistry::finish_shutdown(bool clean) {

@@ -7,9 +7,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "config/manifest.hpp"
+#include "metrics/registry_observer.hpp"
 #include "registry/etcd/etcd_client.hpp"
 #include "registry/etcd/key_format.hpp"
 #include "registry/etcd/reconcile_plan.hpp"
@@ -28,10 +30,12 @@ inline constexpr std::chrono::milliseconds kReadyPoll{200};
 
 class EtcdRegistry final : public Registry, public std::enable_shared_from_this<EtcdRegistry> {
  public:
-  // `transport` is an EtcdClient in production, a scripted fake in tests.
+  // `transport` is an EtcdClient in production, a scripted fake in tests. `observer` hears of
+  // every request, keepalive round trip and lease re-grant (metrics); it must outlive this.
   EtcdRegistry(boost::asio::any_io_executor executor, const config::RegistrySpec& spec,
                std::unique_ptr<EtcdTransport> transport, const runtime::Clock& clock,
-               runtime::Backoff::Random random);
+               runtime::Backoff::Random random,
+               metrics::RegistryObserver& observer = metrics::null_registry_observer());
   ~EtcdRegistry() override;
 
   void start(StateCallback on_state_change) override;
@@ -56,6 +60,9 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
   void lease_lost(const std::string& why);
   void retry_later(runtime::Backoff& backoff);
   void revoke_for_shutdown(std::int64_t id);
+  void revoke_stale(std::int64_t id);
+  // Reports one finished request, sent at `sent`, to the observer.
+  void observe(const char* kind, bool ok, runtime::Clock::time_point sent);
   bool ours(std::int64_t lease) const;
 
   void arm_keepalive(std::chrono::milliseconds delay);
@@ -81,6 +88,7 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
   boost::asio::any_io_executor executor_;
   config::RegistrySpec spec_;
   const runtime::Clock& clock_;
+  metrics::RegistryObserver& observer_;
   std::unique_ptr<EtcdTransport> transport_;
   EtcdTransport& client_;
   runtime::Backoff backoff_;            // retries of grants and writes
@@ -111,6 +119,9 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
   runtime::Clock::time_point granted_at_{};
   runtime::Clock::time_point last_keepalive_ok_{};
   runtime::Clock::time_point last_verify_{};
+  // The oldest keepalive not answered yet, for its round trip; reset when the stream closes.
+  std::optional<runtime::Clock::time_point> keepalive_sent_at_;
+  bool regrant_pending_ = false;  // a lease was lost: the next grant is a re-grant
 
   std::shared_ptr<KeepAlive> keepalive_;
   boost::asio::steady_timer keepalive_timer_;

@@ -132,7 +132,7 @@ TEST_CASE("start: looks at the agent, then registers every service with its TTL 
   CHECK(st.registered_ids == std::set<std::string>{"a", "b"});
 }
 
-TEST_CASE("a health change is pushed at once; an unchanged desired set writes nothing") {
+TEST_CASE("a health change is pushed at once, an unchanged desired set writes nothing") {
   Harness h;
   h.start(set_of({reg("a")}));
   h.run_agent();
@@ -219,7 +219,7 @@ TEST_CASE("an unknown check (agent restarted without state) is registered again 
   CHECK(h.registry->state().in_sync);
 }
 
-TEST_CASE("reconcile reads each registration back; a missing or changed one is written again") {
+TEST_CASE("reconcile reads each registration back, a missing or changed one is written again") {
   Harness h;
   h.start(set_of({reg("a", Health::Passing, "SERVING")}));
   h.run_agent();
@@ -245,7 +245,7 @@ TEST_CASE("reconcile reads each registration back; a missing or changed one is w
   CHECK(h.agent->services.at("a").at("Tags") == json::array({"v1"}));
 }
 
-TEST_CASE("403: a clear refusal naming the token's source, never its value; retried") {
+TEST_CASE("403: a clear refusal naming the token's source, never its value, retried") {
   auto s = spec();
   s.consul.token_file = "/secrets/consul";
   s.consul.token_source = "registry.consul.token_file (/secrets/consul)";
@@ -305,7 +305,7 @@ TEST_CASE("500s, timeouts and closed connections: unreachable, retried with back
   CHECK(h.registry->state().in_sync);
 }
 
-TEST_CASE("a register that timed out is retried; one that landed is not duplicated") {
+TEST_CASE("a register that timed out is retried, one that landed is not duplicated") {
   Harness h;
   h.start(set_of({reg("a")}));
   h.agent->answer();  // services
@@ -320,7 +320,7 @@ TEST_CASE("a register that timed out is retried; one that landed is not duplicat
   CHECK(h.agent->count(Method::Put, "/v1/agent/service/register") == 2);  // an idempotent overwrite
 }
 
-TEST_CASE("start: stale services of ours are removed; others' services are never touched") {
+TEST_CASE("start: stale services of ours are removed, others' services are never touched") {
   Harness h(spec(), [](FakeAgent& a) {
     a.preload("old", "svc", ours());                   // ours, not wanted
     a.preload("foreign", "svc", json{{"team", "x"}});  // someone else's
@@ -494,7 +494,7 @@ TEST_CASE("shutdown when nothing was ever registered finishes at once") {
   CHECK(done);
 }
 
-TEST_CASE("services leaving the desired set are deregistered; unchanged ones see no write") {
+TEST_CASE("services leaving the desired set are deregistered, unchanged ones see no write") {
   Harness h;
   h.start(set_of({reg("a"), reg("b")}));
   h.run_agent();
@@ -516,7 +516,7 @@ TEST_CASE("weights, when set, are part of the registration") {
   CHECK(h.agent->services.at("a").at("Weights") == json{{"Passing", 10}, {"Warning", 2}});
 }
 
-TEST_CASE("a service the agent refuses waits on its own backoff; the others go on") {
+TEST_CASE("a service the agent refuses waits on its own backoff, the others go on") {
   Harness h;
   h.start(set_of({reg("a", Health::Passing, "SERVING"), reg("b", Health::Passing, "SERVING")}));
   h.agent->answer();  // services
