@@ -58,7 +58,8 @@ void fill_in_identity(config::Manifest& m, const std::string& manifest_path) {
 // SIGHUP: the manifest is read again from the same path and applied in place. A manifest that
 // does not load, or that changes the registry section, is refused as a whole: one error line,
 // and the running manifest stays in force (nothing is deregistered).
-void reload_manifest(supervisor::Supervisor& supervisor, const std::string& path) {
+void reload_manifest(supervisor::Supervisor& supervisor, const std::string& path,
+                     const std::string& status_listen_in_force, bool status_from_flag) {
   config::Manifest next;
   try {
     next = config::load_manifest(path);
@@ -67,6 +68,12 @@ void reload_manifest(supervisor::Supervisor& supervisor, const std::string& path
     return;
   }
   fill_in_identity(next, path);
+  // The status server keeps its socket until restart; say so rather than pretend.
+  if (!status_from_flag && next.status.listen != status_listen_in_force)
+    spdlog::warn(
+        "reload: status.listen changed to '{}'; the status server stays on '{}' until "
+        "restart",
+        next.status.listen, status_listen_in_force);
   const supervisor::ReloadResult r = supervisor.reload(std::move(next));
   if (!r.applied) {
     spdlog::error("reload refused: {}; the running manifest stays in force", r.error);
@@ -134,7 +141,8 @@ int run_daemon(const RunOptions& options) {
           spdlog::info("SIGHUP received: nothing to reload (registered from flags)");
         } else if (signo == SIGHUP) {
           spdlog::info("SIGHUP received: reloading {}", options.config_path);
-          reload_manifest(supervisor, options.config_path);
+          reload_manifest(supervisor, options.config_path, manifest.status.listen,
+                          !options.status_listen.empty());
         } else {
           spdlog::info("SIGUSR1 received: draining");
           supervisor.drain();

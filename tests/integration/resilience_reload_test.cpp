@@ -119,3 +119,32 @@ TEST_CASE("fault 6: a bad manifest on SIGHUP is refused and the old one keeps ru
   daemon.signal(SIGHUP);
   CHECK(daemon.wait_for_log(std::regex("reload: 0 added, 1 removed"), 10s, from));
 }
+
+TEST_CASE(
+    "fault 6: a changed status.listen on SIGHUP is reported, not applied, and the rest goes "
+    "ahead",
+    "[resilience][fault-6]") {
+  if (!have_binaries()) return;
+  EtcdServer etcd;
+  HelloService hello;
+  ManifestParams m;
+  m.endpoints = {etcd.endpoint()};
+  m.services = {entry_for(hello, "hello-1")};
+  Daemon daemon(manifest_yaml(m));
+  DumpOnFailure dump(daemon.process());
+  const Etcdctl ctl = etcd.ctl();
+  REQUIRE(wait_for_keys(ctl, "/services/", {"/services/hello/hello-1"}));
+
+  // The daemon started without a status server; the reload asks for one and adds a service.
+  ManifestParams next = m;
+  next.services.push_back(entry_for(hello, "hello-2"));
+  replace_file(daemon.manifest_path(), manifest_yaml(next) + "status:\n  listen: 127.0.0.1:1\n");
+  const std::size_t from = daemon.log_size();
+  daemon.signal(SIGHUP);
+  const auto warned = daemon.wait_for_log(
+      std::regex("reload: status.listen changed to '127.0.0.1:1'; the status server stays on ''"),
+      10s, from);
+  CHECK(warned.has_value());
+  CHECK(wait_for_keys(ctl, "/services/", {"/services/hello/hello-1", "/services/hello/hello-2"}));
+  CHECK(daemon.running());
+}
