@@ -28,7 +28,9 @@ class SharedLiveness : public std::enable_shared_from_this<SharedLiveness> {
   // only hand the status over to its own executor.
   using Answer = std::function<void(const grpc::Status&)>;
 
-  // The one instance for `channel` (kept while someone holds it).
+  // The one instance for `channel` (kept while someone holds it). Every asker on one channel
+  // must use the same timeout, since one Check answers them all: the channel pool keys channels
+  // by target and probe timeout (grpc_health_prober.cpp, shared_channel), which guarantees it.
   static std::shared_ptr<SharedLiveness> for_channel(const std::shared_ptr<grpc::Channel>& channel);
 
   explicit SharedLiveness(std::shared_ptr<grpc::Channel> channel);

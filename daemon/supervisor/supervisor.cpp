@@ -187,6 +187,7 @@ ReloadResult Supervisor::reload(config::Manifest next) {
 
   for (const auto& id : plan.removed) {
     auto it = services_.find(id);
+    if (it == services_.end()) continue;  // the plan is made from services_, so never; be safe
     if (it->second.prober) it->second.prober->stop();
     services_.erase(it);
   }
