@@ -119,7 +119,9 @@ std::optional<std::string> normalize_etcd_endpoint(std::string_view text, std::s
     std::string scheme(rest.substr(0, scheme_end));
     for (char& c : scheme) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
     if (scheme == "https") {
-      why = "https:// endpoints are not supported yet (TLS to etcd comes later); use host:port";
+      why =
+          "use host:port; TLS to etcd is turned on by a registry.etcd.tls section, not by "
+          "https://";
       return std::nullopt;
     }
     if (scheme != "http") {
@@ -179,8 +181,10 @@ std::optional<std::string> normalize_etcd_endpoint(std::string_view text, std::s
   return join_host_port(host, *port_number);
 }
 
-std::optional<std::string> normalize_consul_address(std::string_view text, std::string& why) {
+std::optional<std::string> normalize_consul_address(std::string_view text, std::string& why,
+                                                    AddressScheme* scheme_out) {
   constexpr std::string_view kUnix = "unix://";
+  if (scheme_out) *scheme_out = AddressScheme::None;
   if (text.size() >= kUnix.size() && text.substr(0, kUnix.size()) == kUnix) {
     std::string_view path = text.substr(kUnix.size());
     if (path.empty() || path.front() != '/') {
@@ -200,19 +204,17 @@ std::optional<std::string> normalize_consul_address(std::string_view text, std::
   if (scheme_end != std::string_view::npos) {
     std::string scheme(text.substr(0, scheme_end));
     for (char& c : scheme) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    if (scheme == "https") {
-      why =
-          "https:// is not supported yet (TLS to the Consul agent comes later); use host:port, "
-          "http://host:port or unix:///path";
-      return std::nullopt;
-    }
-    if (scheme != "http") {
+    if (scheme != "http" && scheme != "https") {
       why = "unsupported scheme \"" + std::string(text.substr(0, scheme_end)) +
-            "://\" (use host:port, http://host:port or unix:///path)";
+            "://\" (use host:port, http://host:port, https://host:port or unix:///path)";
       return std::nullopt;
     }
+    if (scheme_out) *scheme_out = scheme == "https" ? AddressScheme::Https : AddressScheme::Http;
   }
-  std::optional<std::string> out = normalize_etcd_endpoint(text, why);
+  // host:port validation is the etcd endpoint's, which takes http:// only.
+  std::string plain(text);
+  if (scheme_end != std::string_view::npos) plain = "http" + plain.substr(scheme_end);
+  std::optional<std::string> out = normalize_etcd_endpoint(plain, why);
   if (!out && why.find("e.g. 127.0.0.1:2379") != std::string::npos) {
     why.replace(why.find("127.0.0.1:2379"), 14, "127.0.0.1:8500");
   }

@@ -29,6 +29,9 @@ std::optional<std::string> normalize_etcd_endpoint(std::string_view text, std::s
 // "unix:///absolute/path" stays as it is. https:// is refused (TLS to the agent is not supported
 // yet), and so are other schemes, a missing or bad port, a bad host, a wildcard host and a
 // relative socket path. On failure returns nullopt and sets `why`.
-std::optional<std::string> normalize_consul_address(std::string_view text, std::string& why);
+// Which scheme an agent address named: none ("host:port"), http:// or https://.
+enum class AddressScheme { None, Http, Https };
+std::optional<std::string> normalize_consul_address(std::string_view text, std::string& why,
+                                                    AddressScheme* scheme = nullptr);
 
 }  // namespace registrar::config

@@ -71,6 +71,19 @@ class Writer {
   YAML::Emitter& out_;
 };
 
+// Only an enabled section is written: `check` output stays as short as the manifest for plain
+// connections, and parses back to the same settings.
+void write_tls(Writer& w, const TlsSpec& t, bool consul) {
+  if (!t.enabled) return;
+  w.begin_map("tls");
+  if (!t.ca_file.empty()) w.text("ca_file", t.ca_file);
+  if (!t.cert_file.empty()) w.text("cert_file", t.cert_file);
+  if (!t.key_file.empty()) w.text("key_file", t.key_file);  // a path, not the key
+  if (!t.server_name.empty()) w.text("server_name", t.server_name);
+  if (consul && t.insecure_skip_verify) w.word("insecure_skip_verify", "true");
+  w.end_map();
+}
+
 void write_probe(Writer& w, const ProbeSpec& p, bool per_service) {
   w.begin_map("probe");
   w.word("mode", to_string(p.mode));
@@ -82,6 +95,7 @@ void write_probe(Writer& w, const ProbeSpec& p, bool per_service) {
     w.text("target", p.target);
     w.text("service", p.service);
   }
+  write_tls(w, p.tls, /*consul=*/false);
   w.end_map();
 }
 
@@ -145,6 +159,15 @@ std::string render_effective(const Manifest& m) {
     w.duration("dial_timeout", e.dial_timeout);
     w.duration("resync_interval", e.resync_interval);
     if (!e.owner.empty()) w.text("owner", e.owner);  // default: decided by the daemon at start
+    write_tls(w, e.tls, /*consul=*/false);
+    if (!e.username.empty()) {
+      w.text("username", e.username);
+      if (!e.password_file.empty()) {
+        w.text("password_file", e.password_file);
+      } else {
+        w.comment("password from " + e.password_source);  // the name of the variable, not its value
+      }
+    }
     w.end_map();
   }
   if (r.kind == RegistryKind::Consul) {
@@ -172,6 +195,7 @@ std::string render_effective(const Manifest& m) {
       w.integer("warning", c.weights->warning);
       w.out() << YAML::EndMap;
     }
+    write_tls(w, c.tls, /*consul=*/true);
     w.end_map();
   }
   w.begin_map("backoff");

@@ -23,6 +23,20 @@ struct Location {
   int column = 0;  // 1-based
 };
 
+// Client-side TLS of one connection (etcd, the Consul agent, or a probed service). The files are
+// PEM and are read when a connection is made, so rotated files are picked up on the next
+// reconnect; a missing or unreadable file is an error of that attempt (logged, retried), and
+// `grpc-registrar check` reports it up front.
+struct TlsSpec {
+  bool enabled = false;     // set by the presence of a `tls` section (or https://, CONSUL_HTTP_SSL)
+  std::string ca_file;      // trusted CA bundle; "" = the system's roots
+  std::string cert_file;    // client certificate, for mTLS; set together with key_file
+  std::string key_file;     // its private key (a secret: warned about when world-readable)
+  std::string server_name;  // name the server certificate must carry; "" = the host dialled
+  bool insecure_skip_verify = false;  // Consul only (CONSUL_HTTP_SSL_VERIFY=false); logged loudly
+  friend bool operator==(const TlsSpec&, const TlsSpec&) = default;
+};
+
 struct BackoffSpec {
   Duration initial{1000};  // 1ms to 1h, as is max
   Duration max{30000};
@@ -42,6 +56,13 @@ struct EtcdSpec {
   // run find and clean up what this one left. "" = "<hostname>:<absolute manifest path>",
   // filled in by the daemon at start.
   std::string owner;
+  TlsSpec tls;  // registry.etcd.tls; off unless the section is present
+  // etcd authentication (Auth.Authenticate): the password comes from password_file (re-read on
+  // every authentication), else $ETCDCTL_PASSWORD. Never logged or printed.
+  std::string username;  // "" = no authentication
+  std::string password;  // secret; only when taken from the environment
+  std::string password_file;
+  std::string password_source;  // e.g. "registry.etcd.password_file (/run/...)"; never the value
 };
 
 // Consul's service weights (DNS SRV weights while passing / warning).
@@ -72,6 +93,10 @@ struct ConsulSpec {
   Duration reconcile_interval{30000};         // re-read each registration; 0 = off, else 1s to 24h
   Duration request_timeout{3000};        // per HTTP request (connect included); at most check_ttl/2
   std::optional<ConsulWeights> weights;  // of every service registered; unset: Consul's default
+  // HTTPS to the agent: an https:// address, CONSUL_HTTP_SSL=true or a `tls` section turn it on;
+  // CONSUL_CACERT, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY, CONSUL_TLS_SERVER_NAME and
+  // CONSUL_HTTP_SSL_VERIFY fill in the keys the manifest leaves out.
+  TlsSpec tls;
 };
 
 struct RegistrySpec {
@@ -91,6 +116,7 @@ struct ProbeSpec {
   int fall = 1;            // consecutive failures to become unhealthy
   std::string target;      // host:port to probe; default "<address>:<port>"
   std::string service;     // grpc.health.v1 service name; "" = whole server
+  TlsSpec tls;             // probe over TLS/mTLS; off unless a `tls` section is present
 };
 
 struct ServiceSpec {
@@ -108,7 +134,8 @@ struct ServiceSpec {
            a.tags == b.tags && a.meta == b.meta && a.probe.mode == b.probe.mode &&
            a.probe.interval == b.probe.interval && a.probe.timeout == b.probe.timeout &&
            a.probe.rise == b.probe.rise && a.probe.fall == b.probe.fall &&
-           a.probe.target == b.probe.target && a.probe.service == b.probe.service;
+           a.probe.target == b.probe.target && a.probe.service == b.probe.service &&
+           a.probe.tls == b.probe.tls;
   }
 };
 

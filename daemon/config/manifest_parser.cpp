@@ -61,24 +61,31 @@ constexpr std::array<std::string_view, 6> kRootKeys{"registry", "defaults",     
                                                     "drain",    "shutdown_timeout", "status"};
 constexpr std::array<std::string_view, 1> kStatusKeys{"listen"};
 constexpr std::array<std::string_view, 4> kRegistryKeys{"kind", "etcd", "consul", "backoff"};
-constexpr std::array<std::string_view, 7> kEtcdKeys{
-    "endpoints", "prefix", "format", "lease_ttl", "dial_timeout", "resync_interval", "owner"};
-constexpr std::array<std::string_view, 9> kConsulKeys{"address",
-                                                      "token",
-                                                      "token_file",
-                                                      "owner",
-                                                      "check_ttl",
-                                                      "deregister_critical_after",
-                                                      "reconcile_interval",
-                                                      "request_timeout",
-                                                      "weights"};
+constexpr std::array<std::string_view, 10> kEtcdKeys{
+    "endpoints",       "prefix", "format", "lease_ttl", "dial_timeout",
+    "resync_interval", "owner",  "tls",    "username",  "password_file"};
+// TLS of a gRPC connection (etcd, probes); registry.consul.tls also has insecure_skip_verify.
+constexpr std::array<std::string_view, 5> kGrpcTlsKeys{"enabled", "ca_file", "cert_file",
+                                                       "key_file", "server_name"};
+constexpr std::array<std::string_view, 6> kConsulTlsKeys{
+    "enabled", "ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"};
+constexpr std::array<std::string_view, 10> kConsulKeys{"address",
+                                                       "token",
+                                                       "token_file",
+                                                       "owner",
+                                                       "check_ttl",
+                                                       "deregister_critical_after",
+                                                       "reconcile_interval",
+                                                       "request_timeout",
+                                                       "weights",
+                                                       "tls"};
 constexpr std::array<std::string_view, 2> kWeightsKeys{"passing", "warning"};
 constexpr std::array<std::string_view, 4> kBackoffKeys{"initial", "max", "multiplier", "jitter"};
 constexpr std::array<std::string_view, 1> kDefaultsKeys{"probe"};
-constexpr std::array<std::string_view, 5> kDefaultProbeKeys{"mode", "interval", "timeout", "rise",
-                                                            "fall"};
-constexpr std::array<std::string_view, 7> kServiceProbeKeys{"mode", "interval", "timeout", "rise",
-                                                            "fall", "target",   "service"};
+constexpr std::array<std::string_view, 6> kDefaultProbeKeys{"mode", "interval", "timeout",
+                                                            "rise", "fall",     "tls"};
+constexpr std::array<std::string_view, 8> kServiceProbeKeys{"mode", "interval", "timeout", "rise",
+                                                            "fall", "target",   "service", "tls"};
 constexpr std::array<std::string_view, 7> kServiceKeys{"name", "id",   "address", "port",
                                                        "tags", "meta", "probe"};
 
@@ -323,6 +330,59 @@ class Parser {
     return value;
   }
 
+  bool boolean(const Value& v) const {
+    std::string s = text(v, "true or false");
+    if (s == "true") return true;
+    if (s == "false") return false;
+    fail(v, "expected true or false, got " + shown(v, s));
+  }
+
+  // ---- TLS
+
+  // A `tls` section: its presence turns TLS on, `enabled: false` (or `tls: false`) off again.
+  // Relative file paths are taken from the daemon's working directory.
+  TlsSpec tls(const Value& v, bool consul) const {
+    TlsSpec t;
+    if (v.node.IsScalar()) {
+      t.enabled = boolean(v);
+      return t;
+    }
+    static const std::map<std::string_view, std::string> grpc_special{
+        {"insecure_skip_verify",
+         "is only supported in registry.consul.tls; give the server's CA in ca_file instead"}};
+    auto keys = consul ? fields(v, kConsulTlsKeys) : fields(v, kGrpcTlsKeys, grpc_special);
+    t.enabled = true;
+    if (auto e = find(keys, "enabled")) t.enabled = boolean(*e);
+    auto file = [&](std::string_view key, std::string& out) -> std::optional<Value> {
+      auto f = find(keys, key);
+      if (!f) return std::nullopt;
+      out = text(*f);
+      if (out.empty()) fail(*f, "must not be empty (leave it out when there is no such file)");
+      for (char c : out) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          fail(*f, "must not contain control characters");
+        }
+      }
+      return f;
+    };
+    file("ca_file", t.ca_file);
+    auto cert = file("cert_file", t.cert_file);
+    auto key = file("key_file", t.key_file);
+    if (cert && !key) fail(*cert, "needs key_file as well (the client certificate's private key)");
+    if (key && !cert) fail(*key, "needs cert_file as well (the client certificate)");
+    if (auto n = find(keys, "server_name")) {
+      t.server_name = text(*n);
+      if (t.server_name.empty()) fail(*n, "must not be empty (leave it out for the host dialled)");
+      for (char c : t.server_name) {
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '/' || c == ':') {
+          fail(*n, "must be a host name, got " + shown(*n, t.server_name));
+        }
+      }
+    }
+    if (auto i = find(keys, "insecure_skip_verify")) t.insecure_skip_verify = boolean(*i);
+    return t;
+  }
+
   template <typename E, std::size_t N>
   E choice(const Value& v, const std::array<std::pair<E, std::string_view>, N>& names) const {
     std::string s = text(v);
@@ -342,13 +402,16 @@ class Parser {
     RegistrySpec r;
     auto kind = find(keys, "kind");
     if (kind) r.kind = choice(*kind, kRegistryKindNames);
-    if (auto e = find(keys, "etcd")) r.etcd = etcd(*e);
+    if (auto e = find(keys, "etcd")) r.etcd = etcd(*e, r.kind == RegistryKind::Etcd);
     // Both sections may be present (the same manifest runs against either backend); each is
     // validated, and only the chosen one is used. The environment counts for Consul only.
     auto c = find(keys, "consul");
     ConsulKeysSet set;
     if (c) r.consul = consul(*c, set);
-    if (r.kind == RegistryKind::Consul) consul_env(r.consul, set, c ? *c : *kind);
+    if (r.kind == RegistryKind::Consul) {
+      consul_env(r.consul, set, c ? *c : *kind);
+      consul_tls(r.consul, set, c ? *c : *kind);
+    }
     if (auto b = find(keys, "backoff")) r.backoff = backoff(*b);
     return r;
   }
@@ -358,6 +421,9 @@ class Parser {
     bool address = false;
     bool token = false;
     bool token_file = false;
+    AddressScheme scheme = AddressScheme::None;  // of the manifest's address
+    std::optional<Value> address_value;
+    std::optional<Value> tls;  // the manifest's tls section
   };
 
   ConsulSpec consul(const Value& v, ConsulKeysSet& set) const {
@@ -366,10 +432,15 @@ class Parser {
     if (auto a = find(keys, "address")) {
       std::string why;
       std::string value = text(*a);
-      std::optional<std::string> address = normalize_consul_address(value, why);
+      std::optional<std::string> address = normalize_consul_address(value, why, &set.scheme);
       if (!address) fail(*a, why);
       c.address = *address;
       set.address = true;
+      set.address_value = *a;
+    }
+    if (auto t = find(keys, "tls")) {
+      c.tls = tls(*t, /*consul=*/true);
+      set.tls = *t;
     }
     if (auto t = find(keys, "token")) {
       c.token = text(*t);
@@ -432,7 +503,7 @@ class Parser {
   }
 
   // The variables Consul's own tools honour, for the keys the manifest leaves out.
-  void consul_env(ConsulSpec& c, const ConsulKeysSet& set, const Value& at) const {
+  void consul_env(ConsulSpec& c, ConsulKeysSet& set, const Value& at) const {
     auto env = [this](const char* name) -> std::optional<std::string> {
       std::optional<std::string> value = env_(name);
       if (value && value->empty()) return std::nullopt;  // as Consul: empty means unset
@@ -443,20 +514,12 @@ class Parser {
         if (!is_valid_utf8(*a))
           fail(at.mark, "registry.consul.address", "CONSUL_HTTP_ADDR is not valid UTF-8");
         std::string why;
-        std::optional<std::string> address = normalize_consul_address(*a, why);
+        std::optional<std::string> address = normalize_consul_address(*a, why, &set.scheme);
         if (!address) {
           fail(at.mark, "registry.consul.address", why + " (from CONSUL_HTTP_ADDR)");
         }
         c.address = *address;
         c.address_source = "CONSUL_HTTP_ADDR";
-      }
-      if (auto ssl = env("CONSUL_HTTP_SSL")) {
-        const std::string& v = *ssl;
-        if (v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True") {
-          fail(at.mark, "registry.consul.address",
-               "CONSUL_HTTP_SSL asks for TLS, which is not supported yet; unset it or set "
-               "registry.consul.address");
-        }
       }
     }
     if (set.token || set.token_file) return;
@@ -476,6 +539,75 @@ class Parser {
     }
   }
 
+  // Go's strconv.ParseBool, which Consul's tools use for their boolean variables.
+  static std::optional<bool> go_bool(const std::string& v) {
+    if (v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True") return true;
+    if (v == "0" || v == "f" || v == "F" || v == "false" || v == "FALSE" || v == "False") {
+      return false;
+    }
+    return std::nullopt;
+  }
+
+  // Whether the agent is reached over HTTPS, and with which files: the manifest's tls section and
+  // address scheme first, then Consul's own variables for what the manifest leaves out.
+  void consul_tls(ConsulSpec& c, ConsulKeysSet& set, const Value& at) const {
+    auto env = [this](const char* name) -> std::optional<std::string> {
+      std::optional<std::string> value = env_(name);
+      if (value && value->empty()) return std::nullopt;
+      return value;
+    };
+    auto env_bool = [&](const char* name) -> std::optional<bool> {
+      auto v = env(name);
+      if (!v) return std::nullopt;
+      auto b = go_bool(*v);
+      if (!b) {
+        fail(at.mark, "registry.consul.tls",
+             std::string(name) + " must be true or false, got " + quoted(*v));
+      }
+      return b;
+    };
+    const bool unix_socket = c.address.rfind("unix://", 0) == 0;
+    if (set.tls) {
+      // The section decides; an explicit http:// address contradicts an enabled section.
+      if (c.tls.enabled && set.scheme == AddressScheme::Http) {
+        const Value& where = set.address_value ? *set.address_value : *set.tls;
+        fail(where.mark, "registry.consul.address",
+             "http:// contradicts registry.consul.tls (use https:// or host:port)");
+      }
+      if (!c.tls.enabled && set.scheme == AddressScheme::Https) {
+        fail(set.tls->mark, "registry.consul.tls",
+             "TLS is turned off here but the address says https://");
+      }
+    } else if (set.scheme != AddressScheme::None) {
+      c.tls.enabled = set.scheme == AddressScheme::Https;
+    } else if (auto ssl = env_bool("CONSUL_HTTP_SSL")) {
+      c.tls.enabled = *ssl;
+    }
+    if (!c.tls.enabled) return;
+    if (unix_socket) {
+      const Value& where = set.tls ? *set.tls : at;
+      fail(where.mark, "registry.consul.tls", "TLS over a unix socket is not supported");
+    }
+    auto fill = [&](std::string& field, const char* name) {
+      if (!field.empty()) return;
+      if (auto v = env(name)) field = *v;
+    };
+    fill(c.tls.ca_file, "CONSUL_CACERT");
+    fill(c.tls.cert_file, "CONSUL_CLIENT_CERT");
+    fill(c.tls.key_file, "CONSUL_CLIENT_KEY");
+    fill(c.tls.server_name, "CONSUL_TLS_SERVER_NAME");
+    bool skip_set = false;
+    if (set.tls && set.tls->node.IsMap() && set.tls->node["insecure_skip_verify"]) skip_set = true;
+    if (!skip_set) {
+      if (auto verify = env_bool("CONSUL_HTTP_SSL_VERIFY")) c.tls.insecure_skip_verify = !*verify;
+    }
+    if (c.tls.cert_file.empty() != c.tls.key_file.empty()) {
+      fail((set.tls ? *set.tls : at).mark, "registry.consul.tls",
+           "a client certificate needs both cert_file and key_file (or CONSUL_CLIENT_CERT and "
+           "CONSUL_CLIENT_KEY)");
+    }
+  }
+
   ConsulWeights weights(const Value& v) const {
     auto keys = fields(v, kWeightsKeys);
     ConsulWeights w;
@@ -485,9 +617,43 @@ class Parser {
     return w;
   }
 
-  EtcdSpec etcd(const Value& v) const {
-    auto keys = fields(v, kEtcdKeys);
+  EtcdSpec etcd(const Value& v, bool in_use) const {
+    static const std::map<std::string_view, std::string> special{
+        {"password",
+         "a password is never written in the manifest: use password_file (or $ETCDCTL_PASSWORD)"}};
+    auto keys = fields(v, kEtcdKeys, special);
     EtcdSpec e;
+    if (auto t = find(keys, "tls")) e.tls = tls(*t, /*consul=*/false);
+    auto user = find(keys, "username");
+    if (user) {
+      e.username = text(*user);
+      if (e.username.empty()) fail(*user, "must not be empty (leave it out for no authentication)");
+      for (char c : e.username) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          fail(*user, "must not contain control characters");
+        }
+      }
+    }
+    if (auto f = find(keys, "password_file")) {
+      if (!user) fail(*f, "needs username as well");
+      e.password_file = text(*f);
+      if (e.password_file.empty()) fail(*f, "must not be empty");
+      e.password_source = "registry.etcd.password_file (" + e.password_file + ")";
+    } else if (user && in_use) {
+      std::optional<std::string> pw = env_("ETCDCTL_PASSWORD");
+      if (!pw || pw->empty()) {
+        fail(*user, "needs a password: set registry.etcd.password_file (or $ETCDCTL_PASSWORD)");
+      }
+      for (char c : *pw) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          fail(*user,
+               "ETCDCTL_PASSWORD must not contain control characters (the value is not "
+               "shown)");
+        }
+      }
+      e.password = *pw;
+      e.password_source = "ETCDCTL_PASSWORD";
+    }
     if (auto ep = find(keys, "endpoints")) e.endpoints = endpoints(*ep);
     if (auto p = find(keys, "prefix")) e.prefix = prefix(*p);
     if (auto f = find(keys, "format")) e.format = choice(*f, kEtcdKeyFormatNames);
@@ -634,6 +800,8 @@ class Parser {
       }
     }
     if (auto s = find(keys, "service")) p.service = text(*s);
+    // A service's tls section replaces the default one as a whole (`tls: false` turns it off).
+    if (auto t = find(keys, "tls")) p.tls = tls(*t, /*consul=*/false);
   }
 
   // ---- services

@@ -5,6 +5,7 @@
 
 #include "config/effective.hpp"
 #include "config/manifest_parser.hpp"
+#include "support/secrets.hpp"
 #include "test_env.hpp"
 
 using namespace registrar::config;
@@ -44,7 +45,8 @@ TEST_CASE("registry.consul: every key set") {
   const ConsulSpec c = consul_of(kConsul +
                                  "  consul:\n"
                                  "    address: http://10.0.0.2:8500/\n"
-                                 "    token: s3cr3t\n"
+                                 "    token: " + std::string(registrar::test::kKnownToken) +
+                                 "\n"
                                  "    token_file: /run/secrets/consul-token\n"
                                  "    owner: pod-7\n"
                                  "    check_ttl: 2s\n"
@@ -53,7 +55,7 @@ TEST_CASE("registry.consul: every key set") {
                                  "    request_timeout: 1s\n"
                                  "    weights: {passing: 10}\n");
   CHECK(c.address == "10.0.0.2:8500");
-  CHECK(c.token == "s3cr3t");
+  CHECK(c.token == registrar::test::kKnownToken);
   CHECK(c.token_file == "/run/secrets/consul-token");
   // The file is preferred over the inline token.
   CHECK(c.token_source == "registry.consul.token_file (/run/secrets/consul-token)");
@@ -82,15 +84,12 @@ TEST_CASE("registry.consul.address: refusals name the field and position") {
   auto error = [](const std::string& a) {
     return error_of(kConsul + "  consul: {address: \"" + a + "\"}\n");
   };
-  CHECK(error("https://10.0.0.1:8501") ==
-        "m.yaml:3:21: registry.consul.address: https:// is not supported yet (TLS to the Consul "
-        "agent comes later); use host:port, http://host:port or unix:///path");
   CHECK(error("unix://consul.sock") ==
         "m.yaml:3:21: registry.consul.address: \"unix://consul.sock\": the socket path must be "
         "absolute, e.g. unix:///var/run/consul/http.sock");
   CHECK(error("ftp://x:1") ==
         "m.yaml:3:21: registry.consul.address: unsupported scheme \"ftp://\" (use host:port, "
-        "http://host:port or unix:///path)");
+        "http://host:port, https://host:port or unix:///path)");
   CHECK(error("consul") ==
         "m.yaml:3:21: registry.consul.address: \"consul\" has no port; expected host:port, e.g. "
         "127.0.0.1:8500");
@@ -102,10 +101,11 @@ TEST_CASE("registry.consul.address: refusals name the field and position") {
 TEST_CASE("registry.consul: CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, CONSUL_HTTP_TOKEN_FILE") {
   SECTION("used for the keys the manifest leaves out") {
     const ConsulSpec c = consul_of(
-        kConsul, {{"CONSUL_HTTP_ADDR", "http://10.9.9.9:8500"}, {"CONSUL_HTTP_TOKEN", "from-env"}});
+        kConsul, {{"CONSUL_HTTP_ADDR", "http://10.9.9.9:8500"},
+                  {"CONSUL_HTTP_TOKEN", registrar::test::kKnownToken}});
     CHECK(c.address == "10.9.9.9:8500");
     CHECK(c.address_source == "CONSUL_HTTP_ADDR");
-    CHECK(c.token == "from-env");
+    CHECK(c.token == registrar::test::kKnownToken);
     CHECK(c.token_source == "CONSUL_HTTP_TOKEN");
   }
   SECTION("a unix socket address") {
@@ -140,19 +140,17 @@ TEST_CASE("registry.consul: CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, CONSUL_HTTP_TOK
     CHECK(m.registry.consul.address == "127.0.0.1:8500");
   }
   SECTION("a bad CONSUL_HTTP_ADDR is refused at registry.kind, naming the variable") {
-    CHECK(error_of(kConsul, env_of({{"CONSUL_HTTP_ADDR", "https://c:8501"}})) ==
-          "m.yaml:2:9: registry.consul.address: https:// is not supported yet (TLS to the Consul "
-          "agent comes later); use host:port, http://host:port or unix:///path (from "
-          "CONSUL_HTTP_ADDR)");
+    CHECK(error_of(kConsul, env_of({{"CONSUL_HTTP_ADDR", "gopher://c:8501"}})) ==
+          "m.yaml:2:9: registry.consul.address: unsupported scheme \"gopher://\" (use host:port, "
+          "http://host:port, https://host:port or unix:///path) (from CONSUL_HTTP_ADDR)");
     CHECK(error_of(kConsul + "  consul: {reconcile_interval: 5s}\n",
                    env_of({{"CONSUL_HTTP_ADDR", "nope"}})) ==
           "m.yaml:3:11: registry.consul.address: \"nope\" has no port; expected host:port, e.g. "
           "127.0.0.1:8500 (from CONSUL_HTTP_ADDR)");
   }
-  SECTION("CONSUL_HTTP_SSL=true asks for TLS, which is refused") {
-    CHECK(error_of(kConsul, env_of({{"CONSUL_HTTP_SSL", "true"}})) ==
-          "m.yaml:2:9: registry.consul.address: CONSUL_HTTP_SSL asks for TLS, which is not "
-          "supported yet; unset it or set registry.consul.address");
+  SECTION("CONSUL_HTTP_SSL turns TLS on or off") {
+    CHECK(consul_of(kConsul, {{"CONSUL_HTTP_SSL", "true"}}).tls.enabled);
+    CHECK_FALSE(consul_of(kConsul, {{"CONSUL_HTTP_SSL", "false"}}).tls.enabled);
     CHECK(consul_of(kConsul, {{"CONSUL_HTTP_SSL", "false"}}).address == "127.0.0.1:8500");
   }
   SECTION("a token with a newline is refused without showing it") {
@@ -240,13 +238,13 @@ TEST_CASE("one manifest, both sections: only registry.kind decides the backend")
 TEST_CASE("check output: the Consul token is redacted, everything else round-trips") {
   const std::string yaml = kConsul +
                            "  consul:\n"
-                           "    token: very-secret-token\n"
+                           "    token: " + std::string(registrar::test::kKnownToken) + "\n"
                            "    owner: node-1\n"
                            "    weights: {passing: 5, warning: 2}\n"
                            "services: []\n";
   Manifest m = parse(yaml);
   const std::string out = render_effective(m);
-  CHECK(out.find("very-secret-token") == std::string::npos);
+  CHECK(out.find(registrar::test::kKnownToken) == std::string::npos);
   CHECK(out.find("token: <redacted>") != std::string::npos);
   CHECK(out.find("token_file") == std::string::npos);  // none set
   Manifest back = parse(out);

@@ -64,7 +64,8 @@ TEST_CASE("etcd endpoint normalisation") {
   CHECK(normalize_etcd_endpoint("http://[::1]:2379/", why) ==
         std::optional<std::string>("[::1]:2379"));
   CHECK_FALSE(normalize_etcd_endpoint("https://etcd:2379", why).has_value());
-  CHECK(why == "https:// endpoints are not supported yet (TLS to etcd comes later); use host:port");
+  CHECK(why ==
+        "use host:port; TLS to etcd is turned on by a registry.etcd.tls section, not by https://");
   CHECK_FALSE(normalize_etcd_endpoint("etcd:http", why).has_value());
   CHECK(why == "\"etcd:http\" has an invalid port \"http\" (1-65535)");
   CHECK_FALSE(normalize_etcd_endpoint("etcd:02379", why).has_value());

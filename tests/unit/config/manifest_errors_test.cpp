@@ -176,8 +176,8 @@ const std::vector<Row>& rows() {
        R"(m.yaml:2:21: registry.consul.address: "x" has no port; expected host:port, e.g. 127.0.0.1:8500)"},
       // ---- etcd endpoints and prefix
       {"registry:\n  etcd:\n    endpoints: [https://e:2379]\n",
-       "m.yaml:3:17: registry.etcd.endpoints[0]: https:// endpoints are not supported yet (TLS to "
-       "etcd comes later); use host:port"},
+       "m.yaml:3:17: registry.etcd.endpoints[0]: use host:port; TLS to etcd is turned on by a "
+       "registry.etcd.tls section, not by https://"},
       {"registry:\n  etcd:\n    endpoints: [a:1, etcd]\n",
        R"(m.yaml:3:22: registry.etcd.endpoints[1]: "etcd" has no port; expected host:port, e.g. 127.0.0.1:2379)"},
       {"registry:\n  etcd:\n    endpoints: []\n",
