@@ -72,9 +72,13 @@ class Writer {
 };
 
 // Only an enabled section is written: `check` output stays as short as the manifest for plain
-// connections, and parses back to the same settings.
-void write_tls(Writer& w, const TlsSpec& t, bool consul) {
-  if (!t.enabled) return;
+// connections, and parses back to the same settings. `off_overrides` writes `tls: false` for a
+// disabled section that would otherwise inherit one (a service's probe under a TLS default).
+void write_tls(Writer& w, const TlsSpec& t, bool consul, bool off_overrides = false) {
+  if (!t.enabled) {
+    if (off_overrides) w.word("tls", "false");
+    return;
+  }
   w.begin_map("tls");
   if (!t.ca_file.empty()) w.text("ca_file", t.ca_file);
   if (!t.cert_file.empty()) w.text("cert_file", t.cert_file);
@@ -84,7 +88,7 @@ void write_tls(Writer& w, const TlsSpec& t, bool consul) {
   w.end_map();
 }
 
-void write_probe(Writer& w, const ProbeSpec& p, bool per_service) {
+void write_probe(Writer& w, const ProbeSpec& p, bool per_service, bool default_tls = false) {
   w.begin_map("probe");
   w.word("mode", to_string(p.mode));
   w.duration("interval", p.interval);
@@ -95,11 +99,11 @@ void write_probe(Writer& w, const ProbeSpec& p, bool per_service) {
     w.text("target", p.target);
     w.text("service", p.service);
   }
-  write_tls(w, p.tls, /*consul=*/false);
+  write_tls(w, p.tls, /*consul=*/false, /*off_overrides=*/per_service && default_tls);
   w.end_map();
 }
 
-void write_service(Writer& w, const ServiceSpec& s) {
+void write_service(Writer& w, const ServiceSpec& s, const ProbeSpec& defaults) {
   YAML::Emitter& out = w.out();
   out << YAML::BeginMap;
   w.text("name", s.name);
@@ -116,7 +120,7 @@ void write_service(Writer& w, const ServiceSpec& s) {
     out << YAML::Key << k << YAML::Value << escape_interpolation(v);
   }
   out << YAML::EndMap;
-  write_probe(w, s.probe, /*per_service=*/true);
+  write_probe(w, s.probe, /*per_service=*/true, defaults.tls.enabled);
   out << YAML::EndMap;
 }
 
@@ -213,7 +217,7 @@ std::string render_effective(const Manifest& m) {
   w.key("services");
   if (m.services.empty()) out << YAML::Flow;
   out << YAML::BeginSeq;
-  for (const ServiceSpec& s : m.services) write_service(w, s);
+  for (const ServiceSpec& s : m.services) write_service(w, s, m.default_probe);
   out << YAML::EndSeq;
 
   w.duration("drain", m.drain);

@@ -195,6 +195,32 @@ TEST_CASE("config/gokit.yaml and config/grpc-go.yaml parse, one per key format")
         std::vector<std::string>{"127.0.0.1:2379"});
 }
 
+TEST_CASE("config/secure.example.yaml parses: etcd mTLS and auth, probe TLS with an opt-out") {
+  Manifest m = load_manifest(kConfigDir + "/secure.example.yaml", env_of({}));
+  const EtcdSpec& e = m.registry.etcd;
+  CHECK(e.tls.enabled);
+  CHECK(e.tls.ca_file == "/etc/grpc-registrar/tls/etcd-ca.pem");
+  CHECK(e.tls.cert_file == "/etc/grpc-registrar/tls/registrar.pem");
+  CHECK(e.tls.key_file == "/etc/grpc-registrar/tls/registrar-key.pem");
+  CHECK(e.tls.server_name == "etcd.internal");
+  CHECK(e.username == "registrar");
+  CHECK(e.password_file == "/run/credentials/grpc-registrar.service/etcd-password");
+  CHECK(e.password.empty());
+  REQUIRE(m.services.size() == 2);
+  CHECK(m.services[0].probe.tls.enabled);
+  CHECK(m.services[0].probe.tls.cert_file == "/etc/grpc-registrar/tls/prober.pem");
+  CHECK(m.services[0].probe.service == "payments.v1.Payments");
+  CHECK_FALSE(m.services[1].probe.tls.enabled);
+  CHECK(m.services[1].probe.tls.ca_file.empty());
+  CHECK(m.services[1].probe.target == "127.0.0.1:50052");
+
+  // It renders back to the same manifest (the password stays a file reference).
+  Manifest back = parse_manifest(render_effective(m), "rendered", env_of({}));
+  CHECK(back.registry.etcd.tls == e.tls);
+  CHECK(back.registry.etcd.password_file == e.password_file);
+  CHECK(back.services == m.services);
+}
+
 TEST_CASE("the rendered example parses back to the same services") {
   Manifest m = load_manifest(kConfigDir + "/services.example.yaml", env_of({}));
   Manifest back = parse_manifest(render_effective(m), "rendered", env_of({}));
