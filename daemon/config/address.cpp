@@ -53,10 +53,20 @@ std::optional<std::uint16_t> parse_port(std::string_view text) {
 
 }  // namespace
 
+// An IPv6 literal, optionally with a zone (`fe80::1%eth0`): the zone is an interface name or
+// index, so letters, digits, '.', '-' and '_' only (no NUL, which inet_pton would stop at, no
+// spaces, '/', ':' or '%').
 bool is_ipv6_literal(std::string_view host) {
   if (host.find(':') == std::string_view::npos) return false;
+  if (host.find('\0') != std::string_view::npos) return false;
   std::size_t zone = host.find('%');
-  if (zone != std::string_view::npos && zone + 1 == host.size()) return false;
+  if (zone != std::string_view::npos) {
+    std::string_view name = host.substr(zone + 1);
+    if (name.empty()) return false;
+    for (char c : name) {
+      if (!is_label_char(c) && c != '.') return false;
+    }
+  }
   return parses_as(AF_INET6, strip_zone(host));
 }
 

@@ -23,6 +23,7 @@
 #include "config/listen_address.hpp"
 #include "config/suggest.hpp"
 #include "config/utf8.hpp"
+#include "config/yaml_document.hpp"
 
 namespace registrar::config {
 namespace {
@@ -123,19 +124,16 @@ class Parser {
   Parser(std::string source, const EnvLookup& env) : source_(std::move(source)), env_(env) {}
 
   Manifest parse(std::string_view yaml) {
-    std::vector<YAML::Node> docs;
+    YAML::Node doc;
     try {
-      docs = YAML::LoadAll(std::string(yaml));
-    } catch (const YAML::Exception& e) {
-      fail(e.mark, "", "invalid YAML: " + e.msg);
+      doc = load_one_document(yaml);
+    } catch (const YamlDocumentError& e) {
+      fail(e.mark, "", e.message);
     }
-    if (docs.size() > 1) {
-      fail(docs[1].Mark(), "", "multiple YAML documents are not supported; use one per file");
-    }
-    if (docs.empty() || docs[0].IsNull()) {
+    if (!doc.IsDefined() || doc.IsNull()) {
       throw ConfigError(Location{source_, 0, 0}, "", "the manifest is empty");
     }
-    Value root{docs[0], "", docs[0].Mark()};
+    Value root{doc, "", doc.Mark()};
     if (!root.node.IsMap()) {
       fail(root.mark, "",
            "the manifest must be a map with keys registry, defaults and services, got " +

@@ -45,7 +45,8 @@ TEST_CASE("registry.consul: every key set") {
   const ConsulSpec c = consul_of(kConsul +
                                  "  consul:\n"
                                  "    address: http://10.0.0.2:8500/\n"
-                                 "    token: " + std::string(registrar::test::kKnownToken) +
+                                 "    token: " +
+                                 std::string(registrar::test::kKnownToken) +
                                  "\n"
                                  "    token_file: /run/secrets/consul-token\n"
                                  "    owner: pod-7\n"
@@ -100,9 +101,8 @@ TEST_CASE("registry.consul.address: refusals name the field and position") {
 
 TEST_CASE("registry.consul: CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, CONSUL_HTTP_TOKEN_FILE") {
   SECTION("used for the keys the manifest leaves out") {
-    const ConsulSpec c = consul_of(
-        kConsul, {{"CONSUL_HTTP_ADDR", "http://10.9.9.9:8500"},
-                  {"CONSUL_HTTP_TOKEN", registrar::test::kKnownToken}});
+    const ConsulSpec c = consul_of(kConsul, {{"CONSUL_HTTP_ADDR", "http://10.9.9.9:8500"},
+                                             {"CONSUL_HTTP_TOKEN", registrar::test::kKnownToken}});
     CHECK(c.address == "10.9.9.9:8500");
     CHECK(c.address_source == "CONSUL_HTTP_ADDR");
     CHECK(c.token == registrar::test::kKnownToken);
@@ -238,7 +238,9 @@ TEST_CASE("one manifest, both sections: only registry.kind decides the backend")
 TEST_CASE("check output: the Consul token is redacted, everything else round-trips") {
   const std::string yaml = kConsul +
                            "  consul:\n"
-                           "    token: " + std::string(registrar::test::kKnownToken) + "\n"
+                           "    token: " +
+                           std::string(registrar::test::kKnownToken) +
+                           "\n"
                            "    owner: node-1\n"
                            "    weights: {passing: 5, warning: 2}\n"
                            "services: []\n";

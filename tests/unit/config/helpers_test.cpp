@@ -75,3 +75,16 @@ TEST_CASE("etcd endpoint normalisation") {
   CHECK_FALSE(normalize_etcd_endpoint("[::1]", why).has_value());
   CHECK(why == "\"[::1]\" has no port; expected host:port, e.g. 127.0.0.1:2379");
 }
+
+TEST_CASE("IPv6 literals: a zone is an interface name, and no NUL byte hides a suffix") {
+  CHECK(host_error("fe80::1%eth0").empty());
+  CHECK(host_error("fe80::1%3").empty());
+  CHECK(host_error("fe80::1%br-lan.10").empty());
+  CHECK_FALSE(host_error("fe80::1%").empty());
+  CHECK_FALSE(host_error("fe80::1%eth0 x").empty());
+  CHECK_FALSE(host_error("fe80::1%eth0://x").empty());
+  CHECK_FALSE(host_error("fe80::1%eth03unix:///var/run/").empty());
+  CHECK_FALSE(host_error(std::string("fe80::1%a\0b", 11)).empty());
+  CHECK_FALSE(host_error(std::string("fe80::\0 junk", 12)).empty());
+  CHECK(host_error("fe80::1%eth0 x") == "\"fe80::1%eth0 x\" is not a valid IPv6 address");
+}

@@ -112,8 +112,8 @@ TEST_CASE("registry.etcd authentication: username with password_file or $ETCDCTL
           "(or $ETCDCTL_PASSWORD)");
     CHECK(error_of(kEtcd + "    password_file: /f\n") ==
           "m.yaml:4:20: registry.etcd.password_file: needs username as well");
-    const std::string e = error_of(kEtcd + "    username: u\n    password: " +
-                                   registrar::test::kKnownPassword + "\n");
+    const std::string e = error_of(
+        kEtcd + "    username: u\n    password: " + registrar::test::kKnownPassword + "\n");
     CHECK(e ==
           "m.yaml:5:5: registry.etcd.password: a password is never written in the manifest: use "
           "password_file (or $ETCDCTL_PASSWORD)");
