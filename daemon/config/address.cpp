@@ -123,6 +123,13 @@ std::string join_host_port(std::string_view host, std::uint16_t port) {
 }
 
 std::optional<std::string> normalize_etcd_endpoint(std::string_view text, std::string& why) {
+  // user:password@host would put a secret in every message that quotes the address.
+  if (text.find('@') != std::string_view::npos) {
+    why =
+        "credentials in an address (user:password@) are not supported and the address is not "
+        "shown; use the password_file or token_file settings";
+    return std::nullopt;
+  }
   std::string_view rest = text;
   std::size_t scheme_end = rest.find("://");
   if (scheme_end != std::string_view::npos) {

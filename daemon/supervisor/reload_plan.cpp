@@ -32,7 +32,19 @@ std::vector<std::string> registry_lines(const config::Manifest& m) {
 std::string describe_registry_change(const config::Manifest& a, const config::Manifest& b) {
   const auto old_lines = registry_lines(a);
   const auto new_lines = registry_lines(b);
-  if (old_lines == new_lines) return {};
+  if (old_lines == new_lines) {
+    // Secrets are redacted in the rendering: compare them directly, and name only the setting.
+    if (a.registry.consul.token != b.registry.consul.token) {
+      const std::string& from = b.registry.consul.token_source;
+      return "the Consul ACL token changed" + (from.empty() ? "" : " (now from " + from + ")") +
+             "; a token_file is re-read after a 403 and needs no reload";
+    }
+    if (a.registry.etcd.password != b.registry.etcd.password) {
+      return "the etcd password from ETCDCTL_PASSWORD changed (a password_file is re-read at "
+             "every authentication and needs no reload)";
+    }
+    return {};
+  }
   for (std::size_t i = 0; i < std::max(old_lines.size(), new_lines.size()); ++i) {
     const std::string was = i < old_lines.size() ? old_lines[i] : "(nothing)";
     const std::string now = i < new_lines.size() ? new_lines[i] : "(nothing)";

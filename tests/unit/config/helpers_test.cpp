@@ -88,3 +88,14 @@ TEST_CASE("IPv6 literals: a zone is an interface name, and no NUL byte hides a s
   CHECK_FALSE(host_error(std::string("fe80::\0 junk", 12)).empty());
   CHECK(host_error("fe80::1%eth0 x") == "\"fe80::1%eth0 x\" is not a valid IPv6 address");
 }
+
+TEST_CASE("an address with user:password@ is refused without being quoted") {
+  std::string why;
+  CHECK_FALSE(normalize_etcd_endpoint("http://root:s3cr3t-pw@127.0.0.1:2379", why));
+  CHECK(why.find("s3cr3t-pw") == std::string::npos);
+  CHECK(why.find("credentials in an address") != std::string::npos);
+  why.clear();
+  CHECK_FALSE(normalize_consul_address("https://tok:s3cr3t-pw@consul:8501", why));
+  CHECK(why.find("s3cr3t-pw") == std::string::npos);
+  CHECK(why.find("credentials in an address") != std::string::npos);
+}

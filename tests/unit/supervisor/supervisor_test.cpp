@@ -362,6 +362,34 @@ TEST_CASE("reload: a different registry section is refused and nothing changes")
   CHECK(count_events(h.reg->events, "stop:a") == 0);
 }
 
+TEST_CASE("reload: a changed inline or environment secret is a registry change, never shown") {
+  auto current = manifest({service("a", 1, 1)});
+  current.registry.consul.token = "old-token-value";
+  current.registry.consul.token_source = "CONSUL_HTTP_TOKEN";
+  auto next = current;
+  next.registry.consul.token = "new-token-value";
+  Harness h(current);
+  auto r = h.sup->reload(next);
+  CHECK_FALSE(r.applied);
+  CHECK(r.error.find("the Consul ACL token changed (now from CONSUL_HTTP_TOKEN)") !=
+        std::string::npos);
+  CHECK(r.error.find("token-value") == std::string::npos);
+
+  auto pw = current;
+  pw.registry.etcd.password = "old-password-value";
+  auto pw2 = pw;
+  pw2.registry.etcd.password = "new-password-value";
+  Harness h2(pw);
+  auto r2 = h2.sup->reload(pw2);
+  CHECK_FALSE(r2.applied);
+  CHECK(r2.error.find("ETCDCTL_PASSWORD changed") != std::string::npos);
+  CHECK(r2.error.find("password-value") == std::string::npos);
+
+  // The same secrets again: nothing to refuse.
+  Harness h3(pw);
+  CHECK(h3.sup->reload(pw).applied);
+}
+
 TEST_CASE("reload plan: each service in exactly one class") {
   auto a = service("a", 1, 1);
   auto b = service("b", 1, 1);
