@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <set>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
@@ -53,7 +54,8 @@ void add_status_listen_option(CLI::App& app, std::string& listen) {
 // Top-level options that take a value, to find the subcommand's name in argv before parsing.
 bool takes_value(const std::string& a) {
   return a == "-c" || a == "--config" || a == "--log-level" || a == "--log-format" ||
-         a == "--status-listen";
+         a == "--status-listen" || a == "--token" || a == "--consul-token" || a == "--password" ||
+         a == "--etcd-password";
 }
 
 std::string subcommand_name(const std::vector<std::string>& args) {
@@ -78,15 +80,37 @@ int main(int argc, char** argv) {
   const int usage_code = sub == "probe" ? kProbeInvalidArguments : kExitUsage;
   const std::string who = "grpc-registrar" + (sub.empty() ? "" : " " + sub);
 
-  if (const std::string flag = secret_flag(args); !flag.empty()) {
-    std::fprintf(stderr,
-                 "%s: %s: secrets are not accepted on the command line (every local user can "
-                 "read it in ps); use --token-file FILE, CONSUL_HTTP_TOKEN_FILE or "
-                 "CONSUL_HTTP_TOKEN\n",
-                 who.c_str(), flag.c_str());
+  // --token and --password still work (as their environment variables), with a warning; their
+  // values are overwritten in argv, so /proc/PID/cmdline stops showing them.
+  const SecretArgs secrets = take_secret_args(args, sub);
+  if (!secrets.error.empty()) {
+    std::fprintf(stderr, "%s: %s\n", who.c_str(), secrets.error.c_str());
     return usage_code;
   }
-  for (const std::string& w : secret_value_warnings(args))
+  for (const std::string& w : secrets.warnings)
+    std::fprintf(stderr, "%s: warning: %s\n", who.c_str(), w.c_str());
+  for (const auto& [name, value] : secrets.env) {
+    if (value.empty())
+      ::unsetenv(name.c_str());
+    else
+      ::setenv(name.c_str(), value.c_str(), 1);
+  }
+  for (const auto& [index, offset] : secrets.value_at) {
+    char* arg = argv[index + 1];
+    for (char* c = arg + offset; *c != '\0'; ++c) *c = 'x';
+  }
+  std::vector<const char*> parse_argv{argv[0]};
+  for (const std::string& a : secrets.args) parse_argv.push_back(a.c_str());
+
+  if (const std::string flag = secret_flag(secrets.args); !flag.empty()) {
+    std::fprintf(stderr, "%s: %s\n", who.c_str(), secret_flag_refusal(flag).c_str());
+    return usage_code;
+  }
+  if (const std::string refusal = password_in_url(secrets.args); !refusal.empty()) {
+    std::fprintf(stderr, "%s: %s\n", who.c_str(), refusal.c_str());
+    return usage_code;
+  }
+  for (const std::string& w : secret_value_warnings(secrets.args))
     std::fprintf(stderr, "%s: warning: %s\n", who.c_str(), w.c_str());
 
   CLI::App app{"grpc-registrar: registers healthy local gRPC services in etcd or Consul",
@@ -148,7 +172,7 @@ int main(int argc, char** argv) {
   add_status_options(*status, status_options);
 
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(parse_argv.size()), parse_argv.data());
   } catch (const CLI::CallForHelp&) {
     std::printf("%s", app.help().c_str());
     return kExitOk;

@@ -62,6 +62,13 @@ struct ProbeOptions {
   std::string connect_timeout = "1s";
   std::string rpc_timeout = "1s";
   bool verbose = false;
+  // TLS, as grpc-health-probe's -tls, -tls-ca-cert, -tls-client-cert, -tls-client-key and
+  // -tls-server-name (probe_cmd.cpp).
+  bool tls = false;
+  std::string tls_ca_cert;
+  std::string tls_client_cert;
+  std::string tls_client_key;
+  std::string tls_server_name;
 };
 void add_probe_options(CLI::App& cmd, ProbeOptions& o);
 int probe_once(const ProbeOptions& o);

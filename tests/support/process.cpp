@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <fstream>
@@ -14,6 +16,8 @@
 #include <iterator>
 #include <sstream>
 #include <stdexcept>
+
+#include "support/secrets.hpp"
 
 extern char** environ;
 
@@ -77,7 +81,56 @@ struct SpawnSetup {
   SpawnSetup& operator=(const SpawnSetup&) = delete;
 };
 
+// A file name part made of [A-Za-z0-9._-] only, at most 60 characters.
+std::string file_name_part(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (out.size() >= 60) break;
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    out.push_back(ok ? c : '_');
+  }
+  return out.empty() ? "process" : out;
+}
+
+// "<test binary>.<pid>.<counter>.<label>": unique among every test binary of one suite run.
+std::string collected_name(const std::string& label) {
+  static std::atomic<unsigned> counter{0};
+  char number[16];
+  std::snprintf(number, sizeof number, "%04u", counter.fetch_add(1));
+  return file_name_part(program_invocation_short_name) + "." + std::to_string(::getpid()) + "." +
+         number + "." + file_name_part(label);
+}
+
+void warn_collection_failed(const std::filesystem::path& target, const std::string& why) {
+  static std::atomic<bool> warned{false};
+  if (warned.exchange(true)) return;
+  std::cerr << "registrar test support: cannot collect process output in " << target.string()
+            << ": " << why << " (REGISTRAR_TEST_OUTPUT_DIR)\n"
+            << std::flush;
+}
+
 }  // namespace
+
+std::filesystem::path output_collection_dir() {
+  const char* dir = std::getenv("REGISTRAR_TEST_OUTPUT_DIR");
+  if (dir == nullptr || *dir == '\0') return {};
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);  // an error shows when linking into it
+  return std::filesystem::path(dir);
+}
+
+std::string redact_known_secrets(std::string text) {
+  const std::pair<const char*, const char*> secrets[] = {{kKnownToken, "<kKnownToken>"},
+                                                         {kKnownPassword, "<kKnownPassword>"}};
+  for (const auto& [value, name] : secrets) {
+    const std::string v(value);
+    for (auto at = text.find(v); at != std::string::npos; at = text.find(v, at)) {
+      text.replace(at, v.size(), name);
+    }
+  }
+  return text;
+}
 
 std::string ExitStatus::describe() const {
   if (!signaled) return "exit " + std::to_string(value);
@@ -93,6 +146,30 @@ Process::Process(std::string program, std::vector<std::string> args, EnvVars ext
       dir_("registrar-proc") {
   const std::string out_path = output_path(Stream::Stdout).string();
   const std::string err_path = output_path(Stream::Stderr).string();
+  // The capture files exist before the child starts (it truncates them, keeping the inodes), so
+  // they can be linked into the collection directory now: whatever happens to this process
+  // later, even a SIGKILL from ctest's timeout, the collection holds every byte.
+  for (const std::string& path : {out_path, err_path}) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc).close();
+  }
+  if (const auto collect = output_collection_dir(); !collect.empty()) {
+    const std::string name = collected_name(label_);
+    struct Capture {
+      const std::string& path;
+      const char* suffix;
+      std::filesystem::path* copy_to;
+    };
+    for (const Capture& c : {Capture{out_path, ".stdout", &copy_stdout_to_},
+                             Capture{err_path, ".stderr", &copy_stderr_to_}}) {
+      const auto target = collect / (name + c.suffix);
+      if (::link(c.path.c_str(), target.c_str()) == 0) continue;
+      if (errno == EXDEV) {
+        *c.copy_to = target;  // another file system: copied by the destructor
+      } else {
+        warn_collection_failed(target, std::strerror(errno));
+      }
+    }
+  }
 
   SpawnSetup setup;
   posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
@@ -135,8 +212,21 @@ Process::~Process() {
   try {
     if (!status_) kill9();
     if (dump_on_unwind_ && std::uncaught_exceptions() > 0) dump();
+    collect_at_exit();
   } catch (...) {
     // never throw from a destructor
+  }
+}
+
+void Process::collect_at_exit() const {
+  const std::pair<Stream, const std::filesystem::path*> streams[] = {
+      {Stream::Stdout, &copy_stdout_to_}, {Stream::Stderr, &copy_stderr_to_}};
+  for (const auto& [stream, target] : streams) {
+    if (target->empty()) continue;
+    std::error_code ec;
+    std::filesystem::copy_file(output_path(stream), *target,
+                               std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec) warn_collection_failed(*target, ec.message());
   }
 }
 
@@ -257,7 +347,9 @@ void Process::dump(std::size_t tail_bytes) const {
 
 CommandResult run_command(const std::string& program, const std::vector<std::string>& args,
                           Millis timeout, const EnvVars& extra_env) {
-  Process p(program, args, extra_env);
+  std::string label = std::filesystem::path(program).filename().string();
+  if (!args.empty()) label += "-" + args.front();
+  Process p(program, args, extra_env, label);
   p.set_dump_on_unwind(false);
   const auto status = p.wait_exit(timeout);
   if (!status) {
@@ -265,7 +357,7 @@ CommandResult run_command(const std::string& program, const std::vector<std::str
     std::string cmd = program;
     for (const auto& a : args) cmd += " " + a;
     throw std::runtime_error("command timed out after " + std::to_string(timeout.count()) +
-                             " ms: " + cmd + "\nstdout: " + p.stdout_text() +
+                             " ms: " + redact_known_secrets(cmd) + "\nstdout: " + p.stdout_text() +
                              "\nstderr: " + p.stderr_text());
   }
   return {*status, p.stdout_text(), p.stderr_text()};

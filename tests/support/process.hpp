@@ -1,6 +1,13 @@
 // Process: a child started with posix_spawn in its own process group, stdout and stderr
 // captured to files in a private temp dir. The destructor SIGKILLs the group and reaps the
 // child, so no test leaks a process even when an assertion throws.
+//
+// Output collection: when $REGISTRAR_TEST_OUTPUT_DIR names a directory (scripts/test sets it),
+// both capture files are also linked into it (a hard link made before the child starts, a copy
+// at destruction when the directory is on another file system), named
+// "<test binary>.<its pid>.<counter>.<label>.stdout" (and ".stderr"). They outlive the private
+// temp dir, so after the whole suite scripts/scan-secrets sees every line every daemon, etcd,
+// Consul double and command (run_command) wrote.
 #pragma once
 
 #include <sys/types.h>
@@ -90,9 +97,14 @@ class Process {
   std::optional<LineMatch> find_line_impl(Stream s, const std::regex& re, std::size_t from,
                                           bool include_partial) const;
 
+  void collect_at_exit() const;
+
   std::string program_;
   std::string label_;
   TempDir dir_;
+  // Where the captures are collected when linking was not possible; empty when linked or off.
+  std::filesystem::path copy_stdout_to_;
+  std::filesystem::path copy_stderr_to_;
   pid_t pid_ = -1;
   std::optional<ExitStatus> status_;
   bool dump_on_unwind_ = true;
@@ -106,8 +118,17 @@ struct CommandResult {
 };
 
 // Runs a command to completion; kills it and throws std::runtime_error if it runs past
-// `timeout`.
+// `timeout` (the message quotes the command line with the known secrets of support/secrets.hpp
+// replaced by their names). Its output is collected as any Process's, labelled
+// "<program>-<first argument>".
 CommandResult run_command(const std::string& program, const std::vector<std::string>& args,
                           Millis timeout = 10s, const EnvVars& extra_env = {});
+
+// The collection directory ($REGISTRAR_TEST_OUTPUT_DIR, created if missing), or "" when unset.
+std::filesystem::path output_collection_dir();
+
+// `text` with every known secret (support/secrets.hpp) replaced by its constant's name, e.g.
+// "<kKnownToken>": for diagnostics the test harness itself prints.
+std::string redact_known_secrets(std::string text);
 
 }  // namespace registrar::test
