@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config/address.hpp"
+#include "config/consul_tls_env.hpp"
 #include "config/duration.hpp"
 #include "config/effective.hpp"
 #include "config/enums.hpp"
@@ -537,32 +538,12 @@ class Parser {
     }
   }
 
-  // Go's strconv.ParseBool, which Consul's tools use for their boolean variables.
-  static std::optional<bool> go_bool(const std::string& v) {
-    if (v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True") return true;
-    if (v == "0" || v == "f" || v == "F" || v == "false" || v == "FALSE" || v == "False") {
-      return false;
-    }
-    return std::nullopt;
-  }
-
   // Whether the agent is reached over HTTPS, and with which files: the manifest's tls section and
   // address scheme first, then Consul's own variables for what the manifest leaves out.
   void consul_tls(ConsulSpec& c, ConsulKeysSet& set, const Value& at) const {
-    auto env = [this](const char* name) -> std::optional<std::string> {
-      std::optional<std::string> value = env_(name);
-      if (value && value->empty()) return std::nullopt;
-      return value;
-    };
-    auto env_bool = [&](const char* name) -> std::optional<bool> {
-      auto v = env(name);
-      if (!v) return std::nullopt;
-      auto b = go_bool(*v);
-      if (!b) {
-        fail(at.mark, "registry.consul.tls",
-             std::string(name) + " must be true or false, got " + quoted(*v));
-      }
-      return b;
+    std::string env_error;
+    auto check_env = [&] {
+      if (!env_error.empty()) fail(at.mark, "registry.consul.tls", env_error);
     };
     const bool unix_socket = c.address.rfind("unix://", 0) == 0;
     if (set.tls) {
@@ -578,27 +559,18 @@ class Parser {
       }
     } else if (set.scheme != AddressScheme::None) {
       c.tls.enabled = set.scheme == AddressScheme::Https;
-    } else if (auto ssl = env_bool("CONSUL_HTTP_SSL")) {
+    } else if (auto ssl = consul_bool_variable("CONSUL_HTTP_SSL", env_, env_error)) {
       c.tls.enabled = *ssl;
     }
+    check_env();
     if (!c.tls.enabled) return;
     if (unix_socket) {
       const Value& where = set.tls ? *set.tls : at;
       fail(where.mark, "registry.consul.tls", "TLS over a unix socket is not supported");
     }
-    auto fill = [&](std::string& field, const char* name) {
-      if (!field.empty()) return;
-      if (auto v = env(name)) field = *v;
-    };
-    fill(c.tls.ca_file, "CONSUL_CACERT");
-    fill(c.tls.cert_file, "CONSUL_CLIENT_CERT");
-    fill(c.tls.key_file, "CONSUL_CLIENT_KEY");
-    fill(c.tls.server_name, "CONSUL_TLS_SERVER_NAME");
-    bool skip_set = false;
-    if (set.tls && set.tls->node.IsMap() && set.tls->node["insecure_skip_verify"]) skip_set = true;
-    if (!skip_set) {
-      if (auto verify = env_bool("CONSUL_HTTP_SSL_VERIFY")) c.tls.insecure_skip_verify = !*verify;
-    }
+    const bool skip_set = set.tls && set.tls->node.IsMap() && set.tls->node["insecure_skip_verify"];
+    fill_consul_tls_from_env(c.tls, skip_set, env_, env_error);
+    check_env();
     if (c.tls.cert_file.empty() != c.tls.key_file.empty()) {
       fail((set.tls ? *set.tls : at).mark, "registry.consul.tls",
            "a client certificate needs both cert_file and key_file (or CONSUL_CLIENT_CERT and "

@@ -35,6 +35,10 @@ type requestRecord struct {
 	TimeMs  int64             `json:"time_ms"`
 	Fault   string            `json:"fault,omitempty"` // "fail", "close" or "delay"
 	DelayMs int               `json:"delay_ms,omitempty"`
+	// The client's address ("127.0.0.1:PORT": one port per connection, so tests can see
+	// keep-alive) and the TLS version of the connection ("" over plain HTTP).
+	Remote string `json:"remote"`
+	TLS    string `json:"tls"`
 }
 
 type faults struct {
@@ -72,6 +76,8 @@ func (f *faults) admit(r *http.Request, body []byte) faultAction {
 		Headers: headers,
 		Body:    string(body),
 		TimeMs:  time.Now().UnixNano() / int64(time.Millisecond),
+		Remote:  r.RemoteAddr,
+		TLS:     tlsVersion(r.TLS),
 	}
 	f.records = append(f.records, rec)
 	act := faultAction{record: rec}

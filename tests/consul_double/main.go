@@ -7,6 +7,11 @@
 //
 //	consul-double [--listen 127.0.0.1:0] [--acl-token-file FILE] [--time-scale F]
 //	              [--node NAME] [--datacenter NAME] [--node-address ADDR] [--legacy-agent]
+//	              [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]
+//
+// With --tls-cert/--tls-key it serves HTTPS instead of HTTP on --listen, as a Consul agent's
+// HTTPS listener (ports.https) does; --tls-ca adds verify_incoming: a client certificate signed
+// by that CA is required (tls.go).
 //
 // Prints exactly one line "listening on HOST:PORT" on stdout once it accepts connections; logs
 // state changes on stderr. SIGTERM or SIGINT: exit 0.
@@ -14,6 +19,7 @@ package main
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log"
@@ -71,15 +77,21 @@ func main() {
 	nodeAddr := flag.String("node-address", "127.0.0.1", "node address in health answers")
 	legacy := flag.Bool("legacy-agent", false,
 		"answer unknown check updates and service deregistrations as agents before 1.11 did")
-	tlsCert := flag.String("tls-cert", "", "reserved for HTTPS (not implemented yet)")
-	tlsKey := flag.String("tls-key", "", "reserved for HTTPS (not implemented yet)")
-	tlsCA := flag.String("tls-ca", "", "reserved for HTTPS (not implemented yet)")
+	tlsCert := flag.String("tls-cert", "",
+		"serve HTTPS with this PEM certificate (tls.https.cert_file); needs --tls-key")
+	tlsKey := flag.String("tls-key", "", "the certificate's PEM private key (tls.https.key_file)")
+	tlsCA := flag.String("tls-ca", "",
+		"require client certificates signed by this PEM CA (tls.https.ca_file + verify_incoming)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		usageError("unexpected argument %q", flag.Arg(0))
 	}
+	var tlsConfig *tls.Config
 	if *tlsCert != "" || *tlsKey != "" || *tlsCA != "" {
-		usageError("--tls-cert/--tls-key/--tls-ca are not implemented yet")
+		var err error
+		if tlsConfig, err = httpsConfig(*tlsCert, *tlsKey, *tlsCA); err != nil {
+			usageError("%v", err)
+		}
 	}
 	if *timeScale <= 0 {
 		usageError("--time-scale must be > 0")
@@ -113,7 +125,8 @@ func main() {
 		fmt.Fprintf(os.Stderr, "consul-double: listen %s: %v\n", *listen, err)
 		os.Exit(69)
 	}
-	httpServer := &http.Server{Handler: s, ErrorLog: log.New(os.Stderr, "consul-double: http: ", 0)}
+	httpServer := &http.Server{Handler: s, ErrorLog: log.New(os.Stderr, "consul-double: http: ", 0),
+		TLSConfig: tlsConfig}
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
@@ -132,10 +145,17 @@ func main() {
 	if *legacy {
 		agent = "legacy agent (before 1.11)"
 	}
-	log.Printf("node %s in %s, %s, time scale %g, %s", *node, *dc, acl, *timeScale, agent)
+	log.Printf("node %s in %s, %s, time scale %g, %s, %s", *node, *dc, acl, *timeScale, agent,
+		describeTLS(tlsConfig))
 	fmt.Printf("listening on %s\n", ln.Addr().String())
 	_ = os.Stdout.Sync()
-	if err := httpServer.Serve(ln); err != nil && err != http.ErrServerClosed {
+	serve := func() error { return httpServer.Serve(ln) }
+	if tlsConfig != nil {
+		// ServeTLS: the certificate comes from TLSConfig; HTTP/2 is offered by ALPN, as an agent's
+		// HTTPS listener does.
+		serve = func() error { return httpServer.ServeTLS(ln, "", "") }
+	}
+	if err := serve(); err != nil && err != http.ErrServerClosed {
 		fmt.Fprintf(os.Stderr, "consul-double: serve: %v\n", err)
 		os.Exit(70)
 	}

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "support/http_client.hpp"
+#include "support/secrets.hpp"
 #include "support/wait.hpp"
 
 using namespace registrar::test;
@@ -314,7 +315,7 @@ TEST_CASE("hash-blocking GET /v1/agent/service/:id returns when the service chan
 }
 
 TEST_CASE("ACLs: 403 without a token or with a wrong one, 200 with the configured one") {
-  ConsulDouble consul(ConsulDoubleOptions{.token = "s3cret-token"});
+  ConsulDouble consul(ConsulDoubleOptions{.token = kKnownToken});
   const std::string body = service_body("web-1", "web", 8080).dump();
   HttpClient& http = consul.http();
 
@@ -324,21 +325,22 @@ TEST_CASE("ACLs: 403 without a token or with a wrong one, 200 with the configure
         "Permission denied: anonymous token lacks permission 'service:write' on \"web\". The "
         "anonymous token is used implicitly when a request does not specify a token.");
   const HttpResponse wrong =
-      http.put("/v1/agent/service/register", body, {{"X-Consul-Token", "nope"}});
+      http.put("/v1/agent/service/register", body, {{"X-Consul-Token", kKnownPassword}});
   CHECK(wrong.status == 403);
   CHECK(wrong.body == "ACL not found");
-  CHECK(http.put("/v1/agent/service/register", body, {{"X-Consul-Token", "s3cret-token"}}).status ==
+  CHECK(http.put("/v1/agent/service/register", body, {{"X-Consul-Token", kKnownToken}}).status ==
         200);
   // The other two places Consul takes a token from.
-  CHECK(http.put("/v1/agent/check/pass/web-1:ttl", "", {{"Authorization", "Bearer s3cret-token"}})
+  CHECK(http.put("/v1/agent/check/pass/web-1:ttl", "",
+                 {{"Authorization", std::string("Bearer ") + kKnownToken}})
             .status == 200);
-  CHECK(http.put("/v1/agent/check/pass/web-1:ttl?token=s3cret-token").status == 200);
+  CHECK(http.put(std::string("/v1/agent/check/pass/web-1:ttl?token=") + kKnownToken).status == 200);
 
   // Reads: the anonymous token sees nothing (filtered, not refused); a wrong token is refused.
   const HttpResponse anon_list = http.get("/v1/agent/services");
   CHECK(anon_list.status == 200);
   CHECK(anon_list.body == "{}");
-  CHECK(http.get("/v1/agent/services", {{"X-Consul-Token", "nope"}}).status == 403);
+  CHECK(http.get("/v1/agent/services", {{"X-Consul-Token", kKnownPassword}}).status == 403);
   CHECK(consul.agent_services().contains("web-1"));
   CHECK(http.get("/v1/health/service/web").body == "[]");
   CHECK(consul.health_service("web", true).size() == 1);
@@ -544,14 +546,14 @@ TEST_CASE("fault controls (fail, delay and close the next requests) and the requ
   consul.clear_requests();
   REQUIRE(consul.http()
               .put("/v1/agent/service/register?replace-existing-checks",
-                   R"({"Name":"x","Check":{"TTL":"1s"}})", {{"X-Consul-Token", "abc"}})
+                   R"({"Name":"x","Check":{"TTL":"1s"}})", {{"X-Consul-Token", kKnownToken}})
               .status == 200);
   log = consul.requests();
   REQUIRE(log.size() == 1);
   CHECK(log[0].at("method") == "PUT");
   CHECK(log[0].at("path") == "/v1/agent/service/register");
   CHECK(log[0].at("query") == "replace-existing-checks");
-  CHECK(log[0].at("headers").at("X-Consul-Token") == "abc");
+  CHECK(log[0].at("headers").at("X-Consul-Token") == kKnownToken);
   CHECK(json::parse(log[0].at("body").get<std::string>()).at("Name") == "x");
   CHECK(log[0].at("status") == 200);
   CHECK(log[0].at("time_ms").get<std::int64_t>() > 0);
@@ -687,7 +689,7 @@ TEST_CASE(
     CHECK(consul.agent_services().empty());
   }
   SECTION("ACLs on: 500 'Unknown check' and 'Unknown service'") {
-    ConsulDouble consul(ConsulDoubleOptions{.token = "s3cret-token", .legacy_agent = true});
+    ConsulDouble consul(ConsulDoubleOptions{.token = kKnownToken, .legacy_agent = true});
     HttpResponse res = update_check(consul, "nope", "passing", "ok");
     CHECK(res.status == 500);
     CHECK(res.body == R"(Unknown check "nope")");
@@ -695,7 +697,8 @@ TEST_CASE(
     CHECK(res.status == 500);
     CHECK(res.body == R"(Unknown service "nope")");
     // The token is still resolved first.
-    res = consul.http().put("/v1/agent/service/deregister/nope", "", {{"X-Consul-Token", "bad"}});
+    res = consul.http().put("/v1/agent/service/deregister/nope", "",
+                            {{"X-Consul-Token", kKnownPassword}});
     CHECK(res.status == 403);
     CHECK(res.body == "ACL not found");
   }

@@ -8,6 +8,7 @@
 
 #include "consul_itest.hpp"
 #include "support/paths.hpp"
+#include "support/secrets.hpp"
 
 using namespace registrar::itest;
 using nlohmann::json;
@@ -97,10 +98,13 @@ TEST_CASE("consul: an agent restarted without its state gets everything back", "
 TEST_CASE("consul: 403 with a bad token is one clear line, retried, and the token never shows",
           "[consul]") {
   if (!have_double()) return;
-  ConsulDouble consul(with_token("the-right-token-42"));
+  // Both known secrets (support/secrets.hpp), so the suite's scan would find either in any log:
+  // the agent's token, and a wrong one in the daemon's file.
+  const std::string right = registrar::test::kKnownToken;
+  ConsulDouble consul(with_token(right));
   HelloService hello;
   TempDir dir("consul-token");
-  const std::string bad = "wrong-token-0f9e8d";
+  const std::string bad = registrar::test::kKnownPassword;
   const auto token_file = dir.write_file("token", bad + "\n");
   ConsulParams p;
   p.address = consul.address();
@@ -121,7 +125,7 @@ TEST_CASE("consul: 403 with a bad token is one clear line, retried, and the toke
   CHECK(wait_for_services(consul, {}, 0ms));
 
   // The right token in the file: picked up before the next retry, without a restart.
-  dir.write_file("token", "the-right-token-42\n");
+  dir.write_file("token", right + "\n");
   const auto t0 = Clock::now();
   const auto passing = wait_for_check(consul, "grpc-registrar:hello-1", "passing", t0, 10s);
   REQUIRE(passing);
@@ -129,7 +133,7 @@ TEST_CASE("consul: 403 with a bad token is one clear line, retried, and the toke
   CHECK(daemon.find_log(std::regex("the ACL token changed")));
   CHECK(daemon.terminate().exited_with(0));
   CHECK(never_mentions(daemon.log(), bad));
-  CHECK(never_mentions(daemon.log(), "the-right-token-42"));
+  CHECK(never_mentions(daemon.log(), right));
   CHECK(never_mentions(daemon.process().stdout_text(), bad));
 }
 

@@ -9,6 +9,7 @@
 
 #include "consul_itest.hpp"
 #include "support/paths.hpp"
+#include "support/secrets.hpp"
 
 using namespace registrar::itest;
 using nlohmann::json;
@@ -53,7 +54,7 @@ TEST_CASE(
     "consul: the registration body is exactly what Consul documents; token in the header only",
     "[consul]") {
   if (!have_double()) return;
-  const std::string token = "itest-token-7d1e9a";
+  const std::string token = registrar::test::kKnownToken;
   ConsulDouble consul(with_token(token));
   HelloService hello;
   ConsulParams p;
@@ -222,7 +223,7 @@ TEST_CASE("consul: SIGTERM deregisters every service, then the daemon exits 0", 
 
 TEST_CASE("consul: CONSUL_HTTP_ADDR and CONSUL_HTTP_TOKEN_FILE from the environment", "[consul]") {
   if (!have_double()) return;
-  const std::string token = "env-token-31c4";
+  const std::string token = registrar::test::kKnownToken;
   ConsulDouble consul(with_token(token));
   HelloService hello;
   const std::string yaml =
@@ -234,7 +235,8 @@ TEST_CASE("consul: CONSUL_HTTP_ADDR and CONSUL_HTTP_TOKEN_FILE from the environm
   Process daemon(*registrar::test::registrar_bin(), {"run", "-c", manifest.path().string()},
                  {{"CONSUL_HTTP_ADDR", consul.host_port()},
                   {"CONSUL_HTTP_TOKEN_FILE", consul.token_file().string()},
-                  {"CONSUL_HTTP_TOKEN", "ignored-when-a-file-is-given"}},
+                  // Ignored when a file is given (it is wrong: only the file's token works).
+                  {"CONSUL_HTTP_TOKEN", registrar::test::kKnownPassword}},
                  "grpc-registrar");
   DumpOnFailure dump(daemon);
   REQUIRE(wait_for_check(consul, "grpc-registrar:hello-1", "passing", Clock::now()));
@@ -245,6 +247,7 @@ TEST_CASE("consul: CONSUL_HTTP_ADDR and CONSUL_HTTP_TOKEN_FILE from the environm
   REQUIRE(st);
   CHECK(st->exited_with(0));
   CHECK(never_mentions(daemon.stderr_text(), token));
+  CHECK(never_mentions(daemon.stderr_text(), registrar::test::kKnownPassword));
 }
 
 TEST_CASE("consul: go-kit's Consul Instancer lists exactly the healthy instances", "[consul]") {

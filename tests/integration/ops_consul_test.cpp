@@ -6,13 +6,14 @@
 
 #include "consul_itest.hpp"
 #include "ops_itest.hpp"
+#include "support/secrets.hpp"
 
 using namespace registrar::itest;
 
 TEST_CASE("ops consul: register --consul keeps a TTL check true to health, SIGTERM deregisters",
           "[ops][consul]") {
   if (!have_binaries()) return;
-  const std::string token = "ops-secret-token-4711";
+  const std::string token = registrar::test::kKnownToken;
   ConsulDouble consul({token});
   HelloService hello;
   auto d = start_registrar({"register",
@@ -61,7 +62,7 @@ TEST_CASE("ops consul: register --consul keeps a TTL check true to health, SIGTE
 TEST_CASE("ops consul: deregister --consul removes a service id, with the token from a file",
           "[ops][consul]") {
   if (!have_binaries()) return;
-  const std::string token = "ops-secret-token-4712";
+  const std::string token = registrar::test::kKnownToken;
   ConsulDouble consul({token});
   HelloService hello;
   {

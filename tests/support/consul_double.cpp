@@ -6,9 +6,24 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "support/certs.hpp"
 #include "support/paths.hpp"
 
 namespace registrar::test {
+
+ConsulDoubleOptions https_options(const TestPki& pki, bool verify_incoming,
+                                  ConsulDoubleOptions base) {
+  base.tls_cert = pki.server().cert;
+  base.tls_key = pki.server().key;
+  base.tls_ca = verify_incoming ? pki.ca() : std::filesystem::path();
+  base.client_tls = HttpTls{};
+  base.client_tls.ca = pki.ca();
+  if (verify_incoming) {
+    base.client_tls.cert = pki.client().cert;
+    base.client_tls.key = pki.client().key;
+  }
+  return base;
+}
 
 ConsulDouble::ConsulDouble(ConsulDoubleOptions options, bool start_now)
     : options_(std::move(options)), dir_("registrar-consul-double") {
@@ -40,6 +55,11 @@ void ConsulDouble::start(Millis timeout) {
   };
   if (!token_file_.empty()) args.insert(args.end(), {"--acl-token-file", token_file_.string()});
   if (options_.legacy_agent) args.push_back("--legacy-agent");
+  if (options_.https()) {
+    args.insert(args.end(),
+                {"--tls-cert", options_.tls_cert.string(), "--tls-key", options_.tls_key.string()});
+    if (!options_.tls_ca.empty()) args.insert(args.end(), {"--tls-ca", options_.tls_ca.string()});
+  }
   ++generation_;
   process_ = std::make_unique<Process>(*bin, args, EnvVars{},
                                        "consul-double#" + std::to_string(generation_));
@@ -54,7 +74,10 @@ void ConsulDouble::start(Millis timeout) {
                              "); stderr: " + err);
   }
   port_ = static_cast<std::uint16_t>(std::stoul(line->groups.at(1)));
-  http_ = std::make_unique<HttpClient>("127.0.0.1", port_, 10s);
+  if (options_.https())
+    http_ = std::make_unique<HttpClient>("127.0.0.1", port_, 10s, false, options_.client_tls);
+  else
+    http_ = std::make_unique<HttpClient>("127.0.0.1", port_, 10s);
 }
 
 ExitStatus ConsulDouble::stop(Millis timeout) {

@@ -3,9 +3,12 @@
 // starts it; the destructor kills it. The fault controls and the request log are the double's
 // test-only /_double/ endpoints (tests/consul_double/README.md); the reads (agent_services, ...)
 // go through the real Consul API with the configured token, so they see everything.
+// With tls_cert/tls_key the double serves HTTPS (and with tls_ca requires client certificates):
+// the wrapper's own calls then go over HTTPS too, with `client_tls`.
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -25,7 +28,25 @@ struct ConsulDoubleOptions {
   // Answer unknown check updates and service deregistrations as Consul agents before 1.11 did
   // (--legacy-agent); the default is the current agent.
   bool legacy_agent = false;
+  // HTTPS instead of HTTP (--tls-cert/--tls-key), as an agent's HTTPS listener; with tls_ca,
+  // verify_incoming (--tls-ca): a client certificate signed by tls_ca is required.
+  // (Default member initializers: designated initializers that leave these out stay warning-free.)
+  std::filesystem::path tls_cert{};
+  std::filesystem::path tls_key{};
+  std::filesystem::path tls_ca{};
+  // How the wrapper's own calls (controls, reads) connect when the double serves HTTPS: the CA
+  // its certificate is checked against and, for verify_incoming, a client certificate.
+  HttpTls client_tls{};
+
+  bool https() const { return !tls_cert.empty(); }
 };
+
+class TestPki;
+// `base` serving HTTPS with pki's server certificate; with verify_incoming, requiring client
+// certificates signed by pki's CA. The wrapper trusts pki's CA and presents pki's client
+// certificate.
+ConsulDoubleOptions https_options(const TestPki& pki, bool verify_incoming,
+                                  ConsulDoubleOptions base = {});
 
 class ConsulDouble {
  public:
@@ -46,7 +67,8 @@ class ConsulDouble {
 
   std::uint16_t port() const { return port_; }
   std::string host_port() const { return "127.0.0.1:" + std::to_string(port_); }
-  std::string address() const { return "http://" + host_port(); }  // for registry.consul.address
+  // For registry.consul.address: http:// or https:// (when the double serves HTTPS).
+  std::string address() const { return (options_.https() ? "https://" : "http://") + host_port(); }
   const std::string& token() const { return options_.token; }
   const std::filesystem::path& token_file() const { return token_file_; }  // empty if no ACLs
 

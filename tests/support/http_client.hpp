@@ -1,9 +1,12 @@
 // HttpClient: a small synchronous HTTP/1.1 client on Boost.Beast for tests. One request at a
 // time; every operation (connect, write, read) is bounded by the timeout. Either a new
 // connection per request (the default) or one kept-alive connection, reopened after a failure.
+// With HttpTls: HTTPS (the server certificate verified against a CA, optionally a client
+// certificate for mTLS).
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -27,7 +30,16 @@ struct HttpResponse {
   std::optional<std::string> header(const std::string& name) const;
 };
 
-// The request never got an answer: refused, timed out, or the connection was closed.
+// HTTPS settings of a test client. The files are read when a connection is made.
+struct HttpTls {
+  std::filesystem::path ca;    // verify the server against this CA; empty: no verification
+  std::filesystem::path cert;  // client certificate (mTLS), with `key`
+  std::filesystem::path key;
+  std::string server_name;  // SNI and the name checked; "" = the host (an IP: checked, no SNI)
+};
+
+// The request never got an answer: refused, timed out, the TLS handshake failed, or the
+// connection was closed.
 class HttpTransportError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -36,6 +48,7 @@ class HttpTransportError : public std::runtime_error {
 class HttpClient {
  public:
   HttpClient(std::string host, std::uint16_t port, Millis timeout = 10s, bool keep_alive = false);
+  HttpClient(std::string host, std::uint16_t port, Millis timeout, bool keep_alive, HttpTls tls);
   ~HttpClient();
 
   HttpClient(const HttpClient&) = delete;
@@ -62,6 +75,7 @@ class HttpClient {
   Millis timeout() const { return timeout_; }
   const std::string& host() const { return host_; }
   std::uint16_t port() const { return port_; }
+  bool tls() const { return tls_.has_value(); }
 
  private:
   struct Connection;
@@ -70,6 +84,7 @@ class HttpClient {
   std::uint16_t port_;
   Millis timeout_;
   bool keep_alive_;
+  std::optional<HttpTls> tls_;
   std::unique_ptr<Connection> connection_;  // the kept-alive one, if any
 };
 

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 
 #include "runtime/owner.hpp"
@@ -74,6 +75,20 @@ void ConsulRegistry::start(StateCallback on_state_change) {
   }
   spdlog::info("registry: Consul agent at {}, ACL token: {}", transport_->endpoint(),
                token_.source());
+  if (const config::TlsSpec& tls = spec_.consul.tls; tls.enabled) {
+    if (tls.insecure_skip_verify) {
+      spdlog::warn(
+          "registry: TLS VERIFICATION IS OFF for the Consul agent (registry.consul.tls."
+          "insecure_skip_verify or CONSUL_HTTP_SSL_VERIFY=false): anyone who can intercept the "
+          "connection can read the ACL token and forge the agent's answers");
+    } else {
+      spdlog::info(
+          "registry: HTTPS to the Consul agent: CA {}, verifying {}, client certificate {}",
+          tls.ca_file.empty() ? "the system's CA store" : tls.ca_file,
+          tls.server_name.empty() ? "the host of the address" : tls.server_name,
+          tls.cert_file.empty() ? "none" : tls.cert_file);
+    }
+  }
   reconcile();
 }
 
@@ -558,7 +573,7 @@ void ConsulRegistry::on_failure(const std::string& what, const HttpResult& r,
                                 const std::string& id) {
   if (r.error == HttpResult::Error::Cancelled) return;
   if (!r.answered()) {
-    set_connectivity(Connectivity::Down, what + ": " + r.error_text);
+    set_connectivity(Connectivity::Down, what + ": " + r.error_text, r.error_text);
     return retry_later();
   }
   std::string message = what + ": " + token_.scrub(describe_answer(r.status, r.body));
@@ -619,7 +634,8 @@ void ConsulRegistry::retry_later() {
   });
 }
 
-void ConsulRegistry::set_connectivity(Connectivity c, const std::string& error) {
+void ConsulRegistry::set_connectivity(Connectivity c, const std::string& error,
+                                      const std::string& cause) {
   const bool changed = c != state_.connectivity;
   const bool recovered = changed && state_.connectivity == Connectivity::Down;
   state_.connectivity = c;
@@ -627,7 +643,20 @@ void ConsulRegistry::set_connectivity(Connectivity c, const std::string& error) 
     state_.last_error = error;
   else
     state_.last_error = !refusal_.empty() ? refusal_ : conflict_;
-  if (!changed) return;
+  if (c != Connectivity::Down) down_causes_.clear();
+  if (!changed) {
+    // Still down, for a reason not told yet in this outage (refused, then a TLS handshake
+    // failure, say): news worth one line. A cause seen before is not, so that an agent failing
+    // two ways by turns does not log every retry; the list is bounded.
+    if (c == Connectivity::Down && !cause.empty() && down_causes_.size() < kMaxDownCauses &&
+        std::find(down_causes_.begin(), down_causes_.end(), cause) == down_causes_.end()) {
+      down_causes_.push_back(cause);
+      spdlog::warn("registry: Consul agent at {} still unreachable, now: {}; retrying with backoff",
+                   transport_->endpoint(), error);
+    }
+    return;
+  }
+  if (c == Connectivity::Down && !cause.empty()) down_causes_.assign(1, cause);
   if (c == Connectivity::Down)
     spdlog::warn("registry: Consul agent at {} unreachable ({}); retrying with backoff",
                  transport_->endpoint(), error);

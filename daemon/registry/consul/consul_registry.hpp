@@ -10,6 +10,8 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "config/manifest.hpp"
 #include "metrics/registry_observer.hpp"
@@ -90,7 +92,8 @@ class ConsulRegistry final : public Registry, public std::enable_shared_from_thi
   void retry_later();
   void arm_tick(time_point now);
 
-  void set_connectivity(Connectivity c, const std::string& error);
+  // `cause`: the transport's error text, when the agent did not answer at all.
+  void set_connectivity(Connectivity c, const std::string& error, const std::string& cause = "");
   void update_sync_state();
   void deregister_for_shutdown(const std::string& id);
   void finish_shutdown(bool clean);
@@ -113,8 +116,11 @@ class ConsulRegistry final : public Registry, public std::enable_shared_from_thi
   bool swept_ = false;    // the start-up look at the agent is done
   bool busy_ = false;     // one request at a time
   bool retry_pending_ = false;
-  std::string refusal_;        // the last refusal (403, 400), logged once per change
-  std::string token_error_;    // the last token file problem, logged once per change
+  std::string refusal_;      // the last refusal (403, 400), logged once per change
+  std::string token_error_;  // the last token file problem, logged once per change
+  // The transport errors already logged in the current outage (at most kMaxDownCauses).
+  std::vector<std::string> down_causes_;
+  static constexpr std::size_t kMaxDownCauses = 8;
   bool reload_token_ = false;  // the agent answered 403: read the token file again first
   std::string conflict_;  // a problem of one service: a refusal, or its id held by another owner
 

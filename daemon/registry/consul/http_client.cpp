@@ -6,8 +6,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <deque>
 #include <optional>
+
+#include "registry/consul/tls_context.hpp"
 
 namespace registrar::registry::consul {
 
@@ -57,6 +60,7 @@ Endpoint parse_address(const std::string& address) {
   }
   std::string rest = address;
   if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
+  if (rest.rfind("https://", 0) == 0) rest = rest.substr(8);
   const std::size_t colon = rest.rfind(':');
   ep.host = colon == std::string::npos ? rest : rest.substr(0, colon);
   ep.port = colon == std::string::npos ? "8500" : rest.substr(colon + 1);
@@ -67,22 +71,36 @@ Endpoint parse_address(const std::string& address) {
 }
 
 // One connection to the agent; outlives the client's interest in it while operations on it are
-// still pending.
+// still pending. Exactly one of tcp, tls and local is set.
 struct Conn {
+  using TlsStream = beast::ssl_stream<beast::tcp_stream>;
   std::unique_ptr<beast::tcp_stream> tcp;
+  std::shared_ptr<net::ssl::context> tls_context;  // outlives `tls`
+  std::unique_ptr<TlsStream> tls;
   std::unique_ptr<beast::basic_stream<local_protocol>> local;
   beast::flat_buffer buffer;
 
   template <class F>
   void with_stream(F&& f) {
-    if (tcp)
+    if (tls)
+      f(*tls);
+    else if (tcp)
       f(*tcp);
     else
       f(*local);
   }
+  void expires_at(Clock::time_point t) {
+    if (tls)
+      beast::get_lowest_layer(*tls).expires_at(t);
+    else if (tcp)
+      tcp->expires_at(t);
+    else if (local)
+      local->expires_at(t);
+  }
   void close() {
     beast::error_code ec;
     if (tcp) tcp->socket().close(ec);
+    if (tls) beast::get_lowest_layer(*tls).socket().close(ec);
     if (local) local->socket().close(ec);
   }
 };
@@ -101,25 +119,42 @@ struct Call {
 };
 
 bool is_closed_error(const beast::error_code& ec) {
+  // Over TLS, a peer that closes without close_notify reads as "stream truncated" (or, from
+  // OpenSSL 3, "unexpected eof while reading").
   return ec == http::error::end_of_stream || ec == net::error::eof ||
          ec == net::error::connection_reset || ec == net::error::broken_pipe ||
-         ec == net::error::connection_aborted || ec == http::error::partial_message;
+         ec == net::error::connection_aborted || ec == http::error::partial_message ||
+         ec == net::ssl::error::stream_truncated ||
+         (ec.category() == net::error::get_ssl_category() &&
+          ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
+              SSL_R_UNEXPECTED_EOF_WHILE_READING);
 }
 
 }  // namespace
 
 struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
-  Impl(net::any_io_executor executor, const std::string& address, std::chrono::milliseconds t)
+  Impl(net::any_io_executor executor, const std::string& address, std::chrono::milliseconds t,
+       const config::TlsSpec& tls_spec)
       : ex(executor),
         ep(parse_address(address)),
         endpoint_text(address),
+        tls(tls_spec),
         timeout(t),
         resolver(executor),
-        resolve_timer(executor) {}
+        resolve_timer(executor) {
+    if (tls.enabled && !ep.unix_socket) {
+      peer = tls_peer(tls, ep.host);
+      if (endpoint_text.rfind("https://", 0) != 0) endpoint_text = "https://" + endpoint_text;
+    } else {
+      tls.enabled = false;  // the manifest refuses TLS over a unix socket
+    }
+  }
 
   net::any_io_executor ex;
   Endpoint ep;
   std::string endpoint_text;
+  config::TlsSpec tls;
+  TlsPeer peer;
   std::chrono::milliseconds timeout;
   tcp::resolver resolver;
   net::steady_timer resolve_timer;
@@ -177,6 +212,17 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
                                });
       return;
     }
+    if (tls.enabled) {
+      // The files are read now, for this connection: rotation needs no restart.
+      std::string error;
+      cn->tls_context = make_tls_context(tls, error);
+      if (!cn->tls_context) {
+        // Posted, so that a queue of requests failing alike does not recurse through pump().
+        return net::post(ex, [self, c, error] {
+          if (!self->stale(c)) self->finish(c, failure(HttpResult::Error::Connect, error));
+        });
+      }
+    }
     c->resolve_timed_out = false;
     resolve_timer.expires_at(c->deadline);
     resolve_timer.async_wait([self, c](const beast::error_code& ec) {
@@ -195,14 +241,44 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
                 c, failure(HttpResult::Error::Connect,
                            "cannot resolve \"" + self->ep.host + "\": " + ec.message()));
           }
+          auto on_connect = [self, c](const beast::error_code& ec2, const tcp::endpoint&) {
+            if (self->stale(c)) return;
+            if (!ec2 && c->conn->tls) return self->handshake(c);
+            self->connected(c, ec2);
+          };
+          if (self->tls.enabled) {
+            c->conn->tls = std::make_unique<Conn::TlsStream>(self->ex, *c->conn->tls_context);
+            if (std::string why = prepare_tls_connection(c->conn->tls->native_handle(), self->peer,
+                                                         !self->tls.insecure_skip_verify);
+                !why.empty())
+              return self->finish(c, failure(HttpResult::Error::Connect, why));
+            beast::get_lowest_layer(*c->conn->tls).expires_at(c->deadline);
+            beast::get_lowest_layer(*c->conn->tls).async_connect(results, on_connect);
+            return;
+          }
           c->conn->tcp = std::make_unique<beast::tcp_stream>(self->ex);
           c->conn->tcp->expires_at(c->deadline);
-          c->conn->tcp->async_connect(
-              results, [self, c](const beast::error_code& ec2, const tcp::endpoint&) {
-                if (self->stale(c)) return;
-                self->connected(c, ec2);
-              });
+          c->conn->tcp->async_connect(results, on_connect);
         });
+  }
+
+  void handshake(const std::shared_ptr<Call>& c) {
+    auto self = shared_from_this();
+    c->conn->expires_at(c->deadline);
+    c->conn->tls->async_handshake(net::ssl::stream_base::client,
+                                  [self, c](const beast::error_code& ec) {
+                                    if (self->stale(c)) return;
+                                    if (ec == beast::error::timeout)
+                                      return self->finish(c, timed_out(c));
+                                    if (ec) return self->finish(c, self->tls_failure(c, ec));
+                                    self->connected(c, ec);
+                                  });
+  }
+
+  HttpResult tls_failure(const std::shared_ptr<Call>& c, const beast::error_code& ec) const {
+    const long verify =
+        c->conn && c->conn->tls ? SSL_get_verify_result(c->conn->tls->native_handle()) : X509_V_OK;
+    return failure(HttpResult::Error::Connect, describe_tls_failure(ec, verify, tls, peer));
   }
 
   void connected(const std::shared_ptr<Call>& c, const beast::error_code& ec) {
@@ -214,8 +290,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
 
   void write(const std::shared_ptr<Call>& c) {
     auto self = shared_from_this();
+    c->conn->expires_at(c->deadline);
     c->conn->with_stream([&](auto& s) {
-      s.expires_at(c->deadline);
       http::async_write(s, c->req, [self, c](const beast::error_code& ec, std::size_t) {
         if (self->stale(c)) return;
         if (ec) return self->io_failed(c, ec);
@@ -228,8 +304,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     c->parser.emplace();
     c->parser->body_limit(kBodyLimit);
     auto self = shared_from_this();
+    c->conn->expires_at(c->deadline);
     c->conn->with_stream([&](auto& s) {
-      s.expires_at(c->deadline);
       http::async_read(s, c->conn->buffer, *c->parser,
                        [self, c](const beast::error_code& ec, std::size_t) {
                          if (self->stale(c)) return;
@@ -255,6 +331,15 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       return connect(c);
     }
     if (ec == beast::error::timeout) return finish(c, timed_out(c));
+    // A TLS 1.3 agent checks the client certificate after our side of the handshake is done:
+    // its refusal arrives as an alert on the first read of a new connection, or, when the
+    // agent's close resets the connection first, as a closed connection with no answer. Both
+    // get the same sentence, so that the log does not flip between two causes of one problem.
+    if (c->conn->tls && !c->reused && is_tls_error(ec) && !is_closed_error(ec))
+      return finish(c, tls_failure(c, ec));
+    if (is_closed_error(ec) && c->conn->tls && !c->reused && !answered_partly)
+      return finish(c,
+                    failure(HttpResult::Error::Closed, describe_client_certificate_refused(tls)));
     if (is_closed_error(ec))
       return finish(c, failure(HttpResult::Error::Closed,
                                "the agent closed the connection (" + ec.message() + ")"));
@@ -309,8 +394,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
 };
 
 HttpClient::HttpClient(boost::asio::any_io_executor executor, const std::string& address,
-                       std::chrono::milliseconds timeout)
-    : impl_(std::make_shared<Impl>(executor, address, timeout)) {}
+                       std::chrono::milliseconds timeout, const config::TlsSpec& tls)
+    : impl_(std::make_shared<Impl>(executor, address, timeout, tls)) {}
 
 HttpClient::~HttpClient() {
   impl_->abort_all(false);

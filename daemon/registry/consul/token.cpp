@@ -1,12 +1,9 @@
 #include "registry/consul/token.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 
 #include "config/effective.hpp"
+#include "runtime/secret_file.hpp"
 
 namespace registrar::registry::consul {
 
@@ -63,25 +60,12 @@ std::string Token::scrub(std::string text) const {
 }
 
 std::optional<std::string> Token::read_file(const std::string& path, std::string& error) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    error = std::strerror(errno);
-    return std::nullopt;
-  }
-  std::string content;
-  char buf[4096];
-  while (content.size() < 65536) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      error = std::strerror(errno);
-      ::close(fd);
-      return std::nullopt;
-    }
-    if (n == 0) break;
-    content.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
+  runtime::SecretReadOptions options;
+  options.max_bytes = 65536;
+  options.what = "the Consul ACL token file";
+  std::optional<std::string> content = runtime::read_secret_file(path, error, options);
+  // read_secret_file names the path ("<path>: <reason>"); load() names it already.
+  if (!content && error.rfind(path + ": ", 0) == 0) error.erase(0, path.size() + 2);
   return content;
 }
 

@@ -13,6 +13,7 @@ namespace registrar::registry::consul {
 class Token {
  public:
   // Reads a whole file; on failure returns nullopt and sets `error` (e.g. strerror).
+  // read_file() is runtime::read_secret_file (a world-readable file gets one warning).
   using ReadFile =
       std::function<std::optional<std::string>(const std::string& path, std::string& error)>;
 

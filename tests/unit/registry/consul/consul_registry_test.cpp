@@ -2,8 +2,12 @@
 // is answered, and time moves only when the test moves the ManualClock.
 #include "registry/consul/consul_registry.hpp"
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
+#include <sstream>
 
 #include "fake_agent.hpp"
 
@@ -537,4 +541,128 @@ TEST_CASE("a service the agent refuses waits on its own backoff, the others go o
   CHECK(h.agent->count(Method::Put, "/v1/agent/check/update/grpc-registrar:b") >= 2);
   CHECK(h.registry->state().last_error.empty());
   CHECK(h.registry->state().in_sync);
+}
+
+namespace {
+
+// The log lines the registry writes, caught by a sink installed as the default logger.
+class CapturedLog {
+ public:
+  CapturedLog() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_st>(out_);
+    sink->set_pattern("%l: %v");
+    auto logger = std::make_shared<spdlog::logger>("consul-registry-test", sink);
+    logger->set_level(spdlog::level::trace);
+    spdlog::set_default_logger(logger);
+  }
+  ~CapturedLog() { spdlog::set_default_logger(previous_); }
+  CapturedLog(const CapturedLog&) = delete;
+  CapturedLog& operator=(const CapturedLog&) = delete;
+
+  std::size_t count(const std::string& needle) const {
+    std::size_t n = 0;
+    std::istringstream in(out_.str());
+    for (std::string line; std::getline(in, line);) n += line.find(needle) != std::string::npos;
+    return n;
+  }
+  std::string text() const { return out_.str(); }
+
+ private:
+  std::shared_ptr<spdlog::logger> previous_;
+  std::ostringstream out_;
+};
+
+HttpResult connect_error(const std::string& text) {
+  HttpResult r;
+  r.error = HttpResult::Error::Connect;
+  r.error_text = text;
+  return r;
+}
+
+// Fails the pending request with `text`, then lets the backoff run out until the next one.
+void fail_and_wait_for_retry(Harness& h, const std::string& text) {
+  REQUIRE_FALSE(h.agent->pending.empty());
+  h.agent->answer_with(connect_error(text));
+  for (int i = 0; i < 20 && h.agent->pending.empty(); ++i) h.let_time_pass(milliseconds(5));
+  REQUIRE_FALSE(h.agent->pending.empty());
+}
+
+}  // namespace
+
+TEST_CASE("TLS failures: one line when the agent goes down, one per new cause, none per retry") {
+  CapturedLog log;
+  Harness h;
+  h.start(set_of({reg("a")}));
+  const std::string wrong_ca =
+      "TLS: the agent's certificate is not signed by a trusted CA (check "
+      "registry.consul.tls.ca_file / CONSUL_CACERT (/ca.pem))";
+  for (int i = 0; i < 3; ++i) fail_and_wait_for_retry(h, wrong_ca);
+  CHECK(log.count("unreachable") == 1);
+  CHECK(log.count("Consul agent at fake:8500 unreachable (listing the agent's services: " +
+                  wrong_ca + "); retrying with backoff") == 1);
+  CHECK(h.registry->state().connectivity == Connectivity::Down);
+  CHECK(h.registry->state().last_error == "listing the agent's services: " + wrong_ca);
+
+  // The CA is fixed, but the agent now wants a client certificate: news, told once.
+  const std::string no_cert =
+      "TLS: the agent requires a client certificate (verify_incoming); set "
+      "registry.consul.tls.cert_file / CONSUL_CLIENT_CERT and registry.consul.tls.key_file / "
+      "CONSUL_CLIENT_KEY";
+  for (int i = 0; i < 3; ++i) fail_and_wait_for_retry(h, no_cert);
+  CHECK(log.count("unreachable") == 2);
+  CHECK(log.count("still unreachable, now: listing the agent's services: " + no_cert) == 1);
+  CHECK(h.registry->state().last_error == "listing the agent's services: " + no_cert);
+  // Failing two ways by turns: each cause was told once in this outage, nothing more.
+  for (int i = 0; i < 3; ++i) {
+    fail_and_wait_for_retry(h, wrong_ca);
+    fail_and_wait_for_retry(h, no_cert);
+  }
+  CHECK(log.count("unreachable") == 2);
+  CHECK(h.registry->state().last_error == "listing the agent's services: " + no_cert);
+
+  h.run_agent();
+  CHECK(h.registry->state().connectivity == Connectivity::Up);
+  CHECK(log.count("Consul agent reachable at fake:8500") == 1);
+  CHECK(h.agent->services.contains("a"));
+  // Down again with the first cause: a new state change, one line again.
+  h.advance(milliseconds(10));
+  REQUIRE_FALSE(h.agent->pending.empty());
+  fail_and_wait_for_retry(h, wrong_ca);
+  fail_and_wait_for_retry(h, wrong_ca);
+  CHECK(log.count("unreachable (") == 2);
+  CHECK(log.count("still unreachable") == 1);
+}
+
+TEST_CASE("TLS at start: what is verified is logged once, verification off is a warning") {
+  SECTION("verified, with a CA file and a client certificate") {
+    CapturedLog log;
+    auto s = spec();
+    s.consul.tls.enabled = true;
+    s.consul.tls.ca_file = "/etc/consul/ca.pem";
+    s.consul.tls.cert_file = "/etc/consul/client.pem";
+    s.consul.tls.key_file = "/etc/consul/client.key";
+    Harness h(s);
+    h.start(set_of({reg("a")}));
+    CHECK(log.count("info: registry: HTTPS to the Consul agent: CA /etc/consul/ca.pem, verifying "
+                    "the host of the address, client certificate /etc/consul/client.pem") == 1);
+    CHECK(log.count("VERIFICATION IS OFF") == 0);
+    CHECK(log.count("client.key") == 0);  // the key's path is not news; its content never is
+  }
+  SECTION("insecure_skip_verify") {
+    CapturedLog log;
+    auto s = spec();
+    s.consul.tls.enabled = true;
+    s.consul.tls.insecure_skip_verify = true;
+    Harness h(s);
+    h.start(set_of({reg("a")}));
+    CHECK(log.count("warning: registry: TLS VERIFICATION IS OFF for the Consul agent") == 1);
+    CHECK(log.count("HTTPS to the Consul agent") == 0);
+  }
+  SECTION("plain HTTP: nothing about TLS") {
+    CapturedLog log;
+    Harness h;
+    h.start(set_of({reg("a")}));
+    CHECK(log.count("TLS") == 0);
+    CHECK(log.count("HTTPS") == 0);
+  }
 }

@@ -1,11 +1,19 @@
 // Token: the file is preferred and re-read; the value never leaves the header.
 #include "registry/consul/token.hpp"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <map>
+
+#include "support/secrets.hpp"
 
 using namespace registrar;
 using registrar::registry::consul::Token;
+using registrar::test::kKnownPassword;
+using registrar::test::kKnownToken;
 
 namespace {
 
@@ -43,30 +51,33 @@ TEST_CASE("no token at all") {
 
 TEST_CASE("an inline token") {
   Files f;
-  Token t(spec("abc", "", "CONSUL_HTTP_TOKEN"), f.reader());
+  Token t(spec(kKnownToken, "", "CONSUL_HTTP_TOKEN"), f.reader());
   CHECK(t.load().empty());
-  CHECK(t.value() == "abc");
+  CHECK((t.value() == kKnownToken));
   CHECK(t.source() == "CONSUL_HTTP_TOKEN");
 }
 
 TEST_CASE("the token file is preferred, trimmed, and re-read on load()") {
   Files f;
-  f.content["/t"] = "  from-file\n";
-  Token t(spec("inline", "/t", "registry.consul.token_file (/t)"), f.reader());
+  // (Known secrets: support/secrets.hpp; compared in double parentheses, so a failure prints
+  // no value.)
+  const std::string rotated = std::string(kKnownToken) + "-rotated";
+  f.content["/t"] = std::string("  ") + kKnownToken + "\n";
+  Token t(spec(kKnownPassword, "/t", "registry.consul.token_file (/t)"), f.reader());
   CHECK(t.load().empty());
-  CHECK(t.value() == "from-file");
+  CHECK((t.value() == kKnownToken));
   CHECK(t.source() == "registry.consul.token_file (/t)");
-  f.content["/t"] = "rotated";
+  f.content["/t"] = rotated;
   CHECK(t.load().empty());
-  CHECK(t.value() == "rotated");
+  CHECK((t.value() == rotated));
 }
 
 TEST_CASE("an empty token file falls back to the inline token, as Consul's tools do") {
   Files f;
   f.content["/t"] = "\n";
-  Token t(spec("inline", "/t", "registry.consul.token_file (/t)"), f.reader());
+  Token t(spec(kKnownPassword, "/t", "registry.consul.token_file (/t)"), f.reader());
   CHECK(t.load().empty());
-  CHECK(t.value() == "inline");
+  CHECK((t.value() == kKnownPassword));
   CHECK(t.source() == "registry.consul.token or CONSUL_HTTP_TOKEN (the token file /t is empty)");
   Token none(spec("", "/t", "registry.consul.token_file (/t)"), f.reader());
   CHECK(none.load().empty());
@@ -75,21 +86,22 @@ TEST_CASE("an empty token file falls back to the inline token, as Consul's tools
 
 TEST_CASE("an unreadable token file is an error that keeps the previous value") {
   Files f;
-  f.content["/t"] = "first";
+  f.content["/t"] = kKnownToken;
   Token t(spec("", "/t", "registry.consul.token_file (/t)"), f.reader());
   CHECK(t.load().empty());
   f.content.erase("/t");
   CHECK(t.load() == "cannot read token file /t: No such file or directory");
-  CHECK(t.value() == "first");
-  f.content["/t"] = "two\nlines";
-  CHECK(t.load() == "token file /t holds more than one line");
-  CHECK(t.value() == "first");
+  CHECK((t.value() == kKnownToken));
+  f.content["/t"] = std::string(kKnownToken) + "\n" + kKnownPassword;
+  CHECK(t.load() == "token file /t holds more than one line");  // the content is not quoted
+  CHECK((t.value() == kKnownToken));
 }
 
 TEST_CASE("scrub replaces every occurrence of the token") {
   Files f;
-  Token t(spec("s3cr3t", "", "registry.consul.token"), f.reader());
-  CHECK(t.scrub("denied for s3cr3t and s3cr3t") == "denied for <redacted> and <redacted>");
+  Token t(spec(kKnownToken, "", "registry.consul.token"), f.reader());
+  CHECK((t.scrub(std::string("denied for ") + kKnownToken + " and " + kKnownToken) ==
+         "denied for <redacted> and <redacted>"));
   CHECK(t.scrub("nothing here") == "nothing here");
   Token none(spec("", "", ""), f.reader());
   CHECK(none.scrub("text") == "text");
@@ -98,5 +110,12 @@ TEST_CASE("scrub replaces every occurrence of the token") {
 TEST_CASE("read_file reads a real file") {
   std::string error;
   CHECK_FALSE(Token::read_file("/nonexistent/registrar-token", error));
-  CHECK(error == "No such file or directory");
+  CHECK(error == "No such file or directory");  // load() adds the path
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("registrar-token-test-" + std::to_string(::getpid()));
+  std::ofstream(path) << kKnownToken << "\n";
+  auto content = Token::read_file(path.string(), error);
+  std::filesystem::remove(path);
+  REQUIRE(content);
+  CHECK((*content == std::string(kKnownToken) + "\n"));  // trimmed by load()
 }
