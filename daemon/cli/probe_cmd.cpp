@@ -1,17 +1,23 @@
 // `grpc-registrar probe ADDR`: one grpc.health.v1 Check, for a Docker HEALTHCHECK or a
 // Kubernetes exec probe of the application itself. Exit codes follow grpc-health-probe so that
 // scripts can switch: 0 SERVING, 1 invalid arguments, 2 connection failure, 3 RPC failure,
-// 4 any status other than SERVING.
+// 4 any status other than SERVING. TLS: --tls and the --tls-* flags, as grpc-health-probe's; a
+// failed handshake is a connection failure (2), unusable TLS files are invalid arguments (1).
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "config/duration.hpp"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "probe/grpc_health_prober.hpp"
+#include "probe/tls_credentials.hpp"
+#include "probe/tls_failure.hpp"
 
 namespace registrar::cli {
 
@@ -22,6 +28,57 @@ using grpc::health::v1::HealthCheckResponse;
 
 std::string seconds_text(config::Duration d) {
   return config::format_duration(d);
+}
+
+// How messages name the TLS settings: by their flags.
+const probe::TlsSettingNames& flag_names() {
+  static const probe::TlsSettingNames names{"--tls", "--tls-ca-cert", "--tls-client-cert",
+                                            "--tls-client-key", "--tls-server-name"};
+  return names;
+}
+
+// The TLS flags as a TlsSpec; nullopt (after a message) when they contradict each other.
+std::optional<config::TlsSpec> tls_spec(const ProbeOptions& o) {
+  config::TlsSpec tls;
+  const std::pair<const char*, const std::string*> flags[] = {
+      {"--tls-ca-cert", &o.tls_ca_cert},
+      {"--tls-client-cert", &o.tls_client_cert},
+      {"--tls-client-key", &o.tls_client_key},
+      {"--tls-server-name", &o.tls_server_name}};
+  for (const auto& [flag, value] : flags) {
+    if (!value->empty() && !o.tls) {
+      std::fprintf(stderr, "error: %s needs --tls\n", flag);
+      return std::nullopt;
+    }
+  }
+  if (o.tls_client_cert.empty() != o.tls_client_key.empty()) {
+    std::fprintf(stderr, "error: --tls-client-cert and --tls-client-key go together\n");
+    return std::nullopt;
+  }
+  tls.enabled = o.tls;
+  tls.ca_file = o.tls_ca_cert;
+  tls.cert_file = o.tls_client_cert;
+  tls.key_file = o.tls_client_key;
+  tls.server_name = o.tls_server_name;
+  return tls;
+}
+
+// Why connecting failed, from a call on the failed channel (it fails at once with gRPC's last
+// connection error): the TLS explanation if there is one, else gRPC's text.
+std::string connect_failure_reason(const std::shared_ptr<grpc::Channel>& channel,
+                                   const config::TlsSpec& tls) {
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  HealthCheckRequest req;
+  HealthCheckResponse resp;
+  const grpc::Status status = stub->Check(&ctx, req, &resp);
+  if (status.ok()) return "connection failed";
+  const std::string grpc_text = probe::connection_error_text(status.error_message());
+  if (auto why = probe::explain_tls_failure(status, tls, flag_names())) {
+    return *why + " [" + grpc_text + "]";
+  }
+  return grpc_text.empty() ? "connection failed" : grpc_text;
 }
 
 }  // namespace
@@ -39,6 +96,21 @@ void add_probe_options(CLI::App& cmd, ProbeOptions& o) {
       ->type_name("DURATION")
       ->capture_default_str();
   cmd.add_flag("-v,--verbose", o.verbose, "Print timings on stderr");
+  cmd.add_flag(
+      "--tls", o.tls,
+      "Use TLS; the server's certificate must be signed by --tls-ca-cert, or by one of the "
+      "system's roots");
+  cmd.add_option("--tls-ca-cert", o.tls_ca_cert,
+                 "PEM CA bundle that signed the server's certificate")
+      ->type_name("FILE");
+  cmd.add_option("--tls-client-cert", o.tls_client_cert,
+                 "PEM client certificate, for servers that require one (mTLS)")
+      ->type_name("FILE");
+  cmd.add_option("--tls-client-key", o.tls_client_key, "PEM private key of --tls-client-cert")
+      ->type_name("FILE");
+  cmd.add_option("--tls-server-name", o.tls_server_name,
+                 "Name the server's certificate must carry (default: the host of ADDR)")
+      ->type_name("NAME");
 }
 
 int probe_once(const ProbeOptions& o) {
@@ -61,6 +133,14 @@ int probe_once(const ProbeOptions& o) {
     std::fprintf(stderr, "error: ADDR must not be empty\n");
     return kProbeInvalidArguments;
   }
+  const auto tls = tls_spec(o);
+  if (!tls) return kProbeInvalidArguments;
+  std::string tls_error;
+  const auto credentials = probe::make_channel_credentials(*tls, tls_error, flag_names());
+  if (!credentials) {
+    std::fprintf(stderr, "error: %s\n", tls_error.c_str());
+    return kProbeInvalidArguments;
+  }
 
   const auto start = std::chrono::steady_clock::now();
   auto elapsed_ms = [&] {
@@ -71,7 +151,8 @@ int probe_once(const ProbeOptions& o) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   args.SetUserAgentPrefix("grpc-registrar-probe");
-  auto channel = grpc::CreateCustomChannel(o.address, grpc::InsecureChannelCredentials(), args);
+  probe::apply_tls_arguments(*tls, args);
+  auto channel = grpc::CreateCustomChannel(o.address, credentials, args);
 
   // Connect: READY, or fail at the first TRANSIENT_FAILURE (connection refused fails at once
   // instead of waiting out the timeout), or at the deadline.
@@ -80,8 +161,8 @@ int probe_once(const ProbeOptions& o) {
     const grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
     if (state == GRPC_CHANNEL_READY) break;
     if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN) {
-      std::fprintf(stderr, "error: failed to connect service at \"%s\": connection failed\n",
-                   o.address.c_str());
+      std::fprintf(stderr, "error: failed to connect service at \"%s\": %s\n", o.address.c_str(),
+                   connect_failure_reason(channel, *tls).c_str());
       return kProbeConnectionFailure;
     }
     if (!channel->WaitForStateChange(state, connect_deadline)) {

@@ -47,8 +47,13 @@ std::shared_ptr<grpc::Channel> ChannelPool::acquire(const std::string& key, cons
       }
     }
     if (!entry) {
+      std::shared_ptr<grpc::Channel> channel = make();
+      if (!channel) {
+        if (list.empty()) state_->entries.erase(key);
+        return nullptr;
+      }
       entry = std::make_shared<Entry>();
-      entry->channel = make();
+      entry->channel = std::move(channel);
       list.push_back(entry);
     }
     ++entry->users;

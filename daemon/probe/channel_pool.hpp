@@ -27,10 +27,12 @@ class ChannelPool {
   ChannelPool(const ChannelPool&) = delete;
   ChannelPool& operator=(const ChannelPool&) = delete;
 
-  // A channel for `key` (the target and every channel argument that differs between callers):
-  // one of the key's channels that has fewer than max_users holders, or a new one from `make`.
-  // The holder's use ends when the returned pointer (and every copy of it) is gone; a channel
-  // with no holders left is released. Thread-safe; the handles may outlive the pool.
+  // A channel for `key` (the target and every channel argument that differs between callers,
+  // TLS settings included): one of the key's channels that has fewer than max_users holders, or
+  // a new one from `make`. `make` may return nullptr (the channel cannot be made now, e.g. a TLS
+  // file is unreadable): acquire then returns nullptr and keeps nothing. `make` runs under the
+  // pool's lock. The holder's use ends when the returned pointer (and every copy of it) is gone;
+  // a channel with no holders left is released. Thread-safe; the handles may outlive the pool.
   std::shared_ptr<grpc::Channel> acquire(const std::string& key, const Factory& make);
 
   // For tests: channels held now for `key`, and holders of each.

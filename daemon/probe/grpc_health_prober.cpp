@@ -17,18 +17,12 @@
 
 #include "config/effective.hpp"
 #include "grpc/health/v1/health.grpc.pb.h"
-#include "probe/channel_pool.hpp"
+#include "probe/probe_channel.hpp"
 #include "probe/shared_liveness.hpp"
+#include "probe/tls_failure.hpp"
+#include "probe/tsan_handoff.hpp"
 #include "runtime/backoff.hpp"
 #include "runtime/grpc_deadline.hpp"
-
-#if defined(__SANITIZE_THREAD__)
-#include <sanitizer/tsan_interface.h>
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#include <sanitizer/tsan_interface.h>
-#endif
-#endif
 
 namespace registrar::probe {
 
@@ -142,8 +136,6 @@ using Millis = std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr Millis kMinPeriod{10};  // guards against a zero interval/timeout spinning the executor
-constexpr Millis kKeepaliveTime{10000};
-constexpr Millis kMinKeepaliveTimeout{1000};
 constexpr Millis kBackoffInitial{100};
 constexpr Millis kBackoffMinCap{2000};
 constexpr double kBackoffMultiplier = 2.0;
@@ -161,34 +153,8 @@ std::string target_of(const config::ServiceSpec& service) {
   return config::default_probe_target(service.address, service.port);
 }
 
-// gRPC passes a call from the thread that starts it to the threads that run its reactions with
-// synchronisation inside libgrpc, which ThreadSanitizer cannot see (Debian's gRPC and Abseil are
-// not instrumented). These annotations state that edge, so that TSan still checks our own data.
-#if defined(__SANITIZE_THREAD__)
-#define REGISTRAR_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define REGISTRAR_TSAN 1
-#endif
-#endif
-#ifdef REGISTRAR_TSAN
-void handoff_release(void* p) {
-  __tsan_release(p);
-}
-void handoff_acquire(void* p) {
-  __tsan_acquire(p);
-}
-#else
-void handoff_release(void*) {}
-void handoff_acquire(void*) {}
-#endif
-
 std::string ms_text(Millis d) {
   return std::to_string(d.count()) + "ms";
-}
-
-int to_int_ms(Millis d) {
-  return static_cast<int>(std::clamp<Millis::rep>(d.count(), 0, std::numeric_limits<int>::max()));
 }
 
 class Core;
@@ -299,15 +265,29 @@ class Core : public std::enable_shared_from_this<Core> {
   void emit(const Result& result);
   std::string who() const;
 
+  // The channel, acquired lazily (TLS files are read then); false, with the reason in
+  // channel_error_, when the TLS files cannot be used.
+  bool ensure_channel();
+  // After a failed probe: a channel made from TLS files that have changed since is let go, so the
+  // next attempt makes a new one from the new files.
+  void release_channel_if_stale();
+  // A failure result for `status`, explained when it is a TLS problem (and logged as one when
+  // the explanation changes).
+  Result failure(Result result, const grpc::Status& status, const char* via);
+  void tls_problem(const std::string& problem);
+  void tls_ok();
   asio::any_io_executor executor_;
-  std::string name_;
+  std::string name_;  // the service's id (unique), else its name, for the log
   std::string target_;
   std::string service_;
   Millis interval_;
   Millis timeout_;
   bool polling_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<Health::Stub> stub_;
+  config::TlsSpec tls_;
+  std::optional<ProbeChannel> channel_;  // none before the first attempt or after a release
+  std::unique_ptr<Health::Stub> stub_;   // on channel_
+  std::string channel_error_;            // why ensure_channel() failed last
+  std::string tls_problem_;              // the TLS problem logged last; "" = none
   runtime::Backoff backoff_;
 
   Prober::Callback callback_;
@@ -380,51 +360,17 @@ void CheckCall::OnDone(const grpc::Status& status) {
   });
 }
 
-grpc::ChannelArguments channel_arguments(Millis timeout) {
-  grpc::ChannelArguments args;
-  // A restarted service is found again quickly.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  // HTTP/2 keepalive, so that a dead peer under an idle Watch stream is noticed. Caveat: gRPC's
-  // default ping policy sends at most 2 pings without data in between (GRPC_ARG_HTTP2_MAX_PINGS_
-  // WITHOUT_DATA), so on a stream with no status change this covers about the first 20 s only.
-  // Lifting that limit is not an option: servers with default settings (C++, Go) answer pings
-  // more often than every 5 min with GOAWAY "too_many_pings", which would break healthy streams.
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, to_int_ms(kKeepaliveTime));
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, to_int_ms(std::max(timeout, kMinKeepaliveTimeout)));
-  // Really our own connection: without this, channels with equal arguments to the same target
-  // share subchannels through gRPC's global pool. (Probers of one target share channels through
-  // shared_channel below, on purpose and in bounded numbers.)
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return args;
-}
-
-// Probers of the same target share a channel, up to kProbersPerChannel each: many health-check
-// names served on one port cost one HTTP/2 connection per 100 of them, not one each.
-constexpr std::size_t kProbersPerChannel = 100;
-
-std::shared_ptr<grpc::Channel> shared_channel(const std::string& target, Millis timeout) {
-  static ChannelPool pool(kProbersPerChannel);
-  return pool.acquire(target + " timeout=" + ms_text(timeout), [&] {
-    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
-                                     channel_arguments(timeout));
-  });
-}
-
 Core::Core(asio::any_io_executor executor, const config::ServiceSpec& service)
     : executor_(std::move(executor)),
-      name_(service.name),
+      name_(service.id.empty() ? service.name : service.id),
       target_(target_of(service)),
       service_(service.probe.service),
       interval_(std::max(service.probe.interval, kMinPeriod)),
       timeout_(std::max(service.probe.timeout, kMinPeriod)),
       polling_(service.probe.mode == config::ProbeMode::Poll),
-      channel_(shared_channel(target_, timeout_)),
-      stub_(Health::NewStub(channel_)),
+      tls_(service.probe.tls),
       backoff_(kBackoffInitial, std::max(interval_, kBackoffMinCap), kBackoffMultiplier,
                kBackoffJitter, runtime::default_random()),
-      liveness_share_(polling_ ? nullptr : SharedLiveness::for_channel(channel_)),
       repeat_timer_(executor_),
       first_message_timer_(executor_),
       reconnect_timer_(executor_),
@@ -434,6 +380,52 @@ std::string Core::who() const {
   std::string s = "probe " + name_ + " (" + target_;
   if (!service_.empty()) s += " service '" + service_ + "'";
   return s + ")";
+}
+
+bool Core::ensure_channel() {
+  if (channel_) return true;
+  std::string error;
+  auto channel = acquire_probe_channel(target_, timeout_, tls_, error);
+  if (!channel) {
+    channel_error_ = "TLS setup failed: " + error;
+    tls_problem(channel_error_);
+    return false;
+  }
+  channel_ = std::move(channel);
+  stub_ = Health::NewStub(channel_->channel);
+  return true;
+}
+
+void Core::release_channel_if_stale() {
+  // Only between calls: a call in flight keeps using the channel it started on.
+  if (!channel_ || watch_ || check_ || !probe_channel_stale(*channel_, tls_)) return;
+  spdlog::info("{}: TLS files changed; the next attempt reads them again", who());
+  cancel_liveness_check();
+  liveness_share_.reset();
+  stub_.reset();
+  channel_.reset();
+}
+
+Result Core::failure(Result result, const grpc::Status& status, const char* via) {
+  if (auto why = explain_tls_failure(status, tls_)) {
+    result.detail = *why + " [" + connection_error_text(status.error_message()) + "] (" + via + ")";
+    tls_problem(*why);
+  }
+  release_channel_if_stale();
+  return result;
+}
+
+// TLS problems are logged when they appear or change, and once when the server answers again.
+void Core::tls_problem(const std::string& problem) {
+  if (problem == tls_problem_) return;
+  tls_problem_ = problem;
+  spdlog::warn("{}: {}", who(), problem);
+}
+
+void Core::tls_ok() {
+  if (tls_problem_.empty()) return;
+  tls_problem_.clear();
+  spdlog::info("{}: connected{}", who(), tls_.enabled ? " over TLS" : "");
 }
 
 void Core::arm(Timer Core::*which, SteadyClock::time_point at, Action action) {
@@ -516,6 +508,8 @@ void Core::repeat_current() {
 }
 
 void Core::start_liveness_check() {
+  if (!channel_) return;  // cannot happen: a channel is let go only while no call is open
+  if (!liveness_share_) liveness_share_ = SharedLiveness::for_channel(channel_->channel);
   liveness_waiting_ = true;
   const std::uint64_t generation = ++liveness_generation_;
   // The answer is handed to our executor; the tracked executor keeps it running until then.
@@ -550,7 +544,8 @@ void Core::on_liveness_done(const grpc::Status& status) {
                                              " while the Watch stream is open (watch)"});
       return;
     case grpc::StatusCode::UNAVAILABLE:
-      emit_and_repeat(result_from_check(status, HealthCheckResponse::UNKNOWN));
+      emit_and_repeat(
+          failure(result_from_check(status, HealthCheckResponse::UNKNOWN), status, "check"));
       return;
     case grpc::StatusCode::UNIMPLEMENTED:
       spdlog::info("{}: Check is not implemented by the server; the Watch stream alone decides",
@@ -566,6 +561,10 @@ void Core::on_liveness_done(const grpc::Status& status) {
 // --- Watch mode -------------------------------------------------------------------------------
 
 void Core::open_watch() {
+  if (!ensure_channel()) {
+    watch_failed({Outcome::Unreachable, channel_error_});
+    return;
+  }
   auto call = std::make_shared<WatchCall>(shared_from_this(), tracked_executor());
   watch_ = call;
   awaiting_first_ = true;
@@ -592,7 +591,12 @@ void Core::on_watch_message(const WatchCall* call, ServingStatus status) {
     awaiting_first_ = false;
     reopening_ = false;
     disarm(&Core::first_message_timer_);
-    if (link_ == Link::Down) spdlog::info("{}: Watch stream restored", who());
+    // One line for the recovery: the TLS one if a TLS problem was logged, else this one.
+    if (!tls_problem_.empty()) {
+      tls_ok();
+    } else if (link_ == Link::Down) {
+      spdlog::info("{}: Watch stream restored", who());
+    }
     link_ = Link::Up;
   }
   cancel_liveness_check();  // a message proves the server answers
@@ -638,12 +642,16 @@ void Core::on_watch_done(const WatchCall* call, const grpc::Status& status) {
     reopen_watch();
     return;
   }
-  watch_failed(result_from_watch_end(status));
+  watch_failed(failure(result_from_watch_end(status), status, "watch"));
 }
 
 void Core::watch_failed(Result result) {
   reopening_ = false;
-  if (link_ != Link::Down) spdlog::warn("{}: Watch stream broken: {}", who(), result.detail);
+  // A TLS problem has just been logged (tls_problem) in its own words: one line, not two.
+  const bool logged = !tls_problem_.empty() && result.detail.rfind(tls_problem_, 0) == 0;
+  if (link_ != Link::Down && !logged) {
+    spdlog::warn("{}: Watch stream broken: {}", who(), result.detail);
+  }
   link_ = Link::Down;
   arm(&Core::reconnect_timer_, SteadyClock::now() + backoff_.next(), &Core::open_watch);
   emit_and_repeat(std::move(result));  // repeated every interval while disconnected
@@ -663,8 +671,13 @@ void Core::fall_back_to_polling() {
 // --- Poll mode --------------------------------------------------------------------------------
 
 void Core::start_check() {
-  auto call = std::make_shared<CheckCall>(shared_from_this(), tracked_executor());
   next_check_ = SteadyClock::now() + interval_;
+  if (!ensure_channel()) {
+    arm(&Core::poll_timer_, next_check_, &Core::start_check);
+    emit({Outcome::Unreachable, channel_error_});
+    return;
+  }
+  auto call = std::make_shared<CheckCall>(shared_from_this(), tracked_executor());
   check_ = call;
   call->start(*stub_, service_, timeout_);
 }
@@ -675,7 +688,12 @@ void Core::on_check_done(const CheckCall* call, const grpc::Status& status, Serv
   check_.reset();
   // The next call starts at the later of the next tick and now: calls never overlap.
   arm(&Core::poll_timer_, next_check_, &Core::start_check);
-  emit(result_from_check(status, serving));
+  if (status.ok()) {
+    tls_ok();
+    emit(result_from_check(status, serving));
+  } else {
+    emit(failure(result_from_check(status, serving), status, "check"));
+  }
 }
 
 class GrpcHealthProber final : public Prober {

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "probe/tsan_handoff.hpp"
 #include "runtime/grpc_deadline.hpp"
 
 namespace registrar::probe {
@@ -25,11 +26,13 @@ class SharedLiveness::Call final : public grpc::ClientUnaryReactor,
     request_.set_service(service);
     context_.set_deadline(runtime::grpc_deadline_after(timeout));  // monotonic
     stub.async()->Check(&context_, &request_, &response_, this);
+    handoff_release(this);  // probe/tsan_handoff.hpp
     StartCall();
   }
   void cancel() { context_.TryCancel(); }
 
   void OnDone(const grpc::Status& status) override {
+    handoff_acquire(this);
     auto owner = std::move(owner_);
     auto self = std::move(self_);  // `this` lives until the end of this function
     owner->finish(this, status, started_);

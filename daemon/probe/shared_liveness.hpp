@@ -30,7 +30,7 @@ class SharedLiveness : public std::enable_shared_from_this<SharedLiveness> {
 
   // The one instance for `channel` (kept while someone holds it). Every asker on one channel
   // must use the same timeout, since one Check answers them all: the channel pool keys channels
-  // by target and probe timeout (grpc_health_prober.cpp, shared_channel), which guarantees it.
+  // by target, probe timeout and TLS settings (probe_channel.cpp), which guarantees it.
   static std::shared_ptr<SharedLiveness> for_channel(const std::shared_ptr<grpc::Channel>& channel);
 
   explicit SharedLiveness(std::shared_ptr<grpc::Channel> channel);

@@ -16,6 +16,12 @@ HelloService::HelloService(HelloServiceOptions options, Millis timeout) {
   for (const auto& name : options.services) args.insert(args.end(), {"--service", name});
   if (options.not_serving) args.push_back("--not-serving");
   if (options.no_watch) args.push_back("--no-watch");
+  if (!options.tls_cert.empty()) {
+    args.insert(args.end(), {"--tls-cert", options.tls_cert, "--tls-key", options.tls_key});
+  }
+  if (!options.tls_client_ca.empty())
+    args.insert(args.end(), {"--tls-client-ca", options.tls_client_ca});
+  options_ = options;
   process_ = std::make_unique<Process>(bin_, args, EnvVars{}, "hello-service");
   static const std::regex listening(R"(^listening on 127\.0\.0\.1:([0-9]+)$)");
   const auto line = process_->wait_for_line(Stream::Stdout, listening, timeout);
@@ -33,7 +39,13 @@ void HelloService::set_serving(bool serving) {
   process_->signal(serving ? SIGUSR2 : SIGUSR1);
 }
 
-void HelloService::client(const std::vector<std::string>& args) {
+void HelloService::client(const std::vector<std::string>& command) {
+  std::vector<std::string> args = command;
+  if (!options_.control_ca.empty()) args.insert(args.end(), {"--tls-ca", options_.control_ca});
+  if (!options_.control_cert.empty()) {
+    args.insert(args.end(),
+                {"--tls-cert", options_.control_cert, "--tls-key", options_.control_key});
+  }
   const CommandResult r = run_command(bin_, args, 10s);
   if (!r.status.exited_with(0)) {
     std::string cmd = "hello-service";

@@ -15,6 +15,17 @@ struct HelloServiceOptions {
   std::vector<std::string> services;  // extra health names (--service NAME); "" always exists
   bool not_serving = false;           // --not-serving: start NOT_SERVING
   bool no_watch = false;              // --no-watch: Health.Watch unimplemented
+  // TLS: serve with this certificate and key (--tls-cert/--tls-key); with tls_client_ca too, mTLS
+  // (--tls-client-ca: client certificates signed by it required). The control client
+  // (set_status, set_hang) then trusts control_ca and, under mTLS, presents control_cert/key.
+  // (The `{}` keep brace-initialised options such as {{}, true} free of
+  // -Wmissing-field-initializers.)
+  std::string tls_cert{};
+  std::string tls_key{};
+  std::string tls_client_ca{};
+  std::string control_ca{};
+  std::string control_cert{};
+  std::string control_key{};
 };
 
 class HelloService {
@@ -43,6 +54,7 @@ class HelloService {
   void client(const std::vector<std::string>& args);
 
   std::string bin_;
+  HelloServiceOptions options_;
   std::unique_ptr<Process> process_;
   std::uint16_t port_ = 0;
 };

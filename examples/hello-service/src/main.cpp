@@ -9,8 +9,11 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -29,6 +32,9 @@ struct ServerOptions {
   std::string service_prefix = "svc-";
   bool not_serving = false;
   bool no_watch = false;
+  std::string tls_cert;       // serve TLS with this certificate (chain) ...
+  std::string tls_key;        // ... and its key
+  std::string tls_client_ca;  // mTLS: require a client certificate signed by this CA
 };
 
 struct ClientOptions {
@@ -39,12 +45,62 @@ struct ClientOptions {
   bool not_serving = false;
   bool on = false;  // set-hang
   bool off = false;
+  std::string tls_ca;    // connect over TLS, trusting this CA
+  std::string tls_cert;  // mTLS: the client certificate ...
+  std::string tls_key;   // ... and its key
 };
 
 void SetUpLogging() {
   auto logger = spdlog::stderr_color_mt("hello-service");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l hello-service[%P]: %v");
   spdlog::set_default_logger(logger);
+}
+
+// The whole file, or nullopt (and a log line) when it cannot be read.
+std::optional<std::string> ReadFile(const std::string& path, const char* flag) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().empty()) {
+    std::fprintf(stderr, "hello-service: %s %s: cannot read it (or it is empty)\n", flag,
+                 path.c_str());
+    return std::nullopt;
+  }
+  return text.str();
+}
+
+// Insecure, TLS, or TLS with client certificates required (GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_
+// CERTIFICATE_AND_VERIFY); nullptr when a file cannot be read.
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const ServerOptions& options) {
+  if (options.tls_cert.empty()) return grpc::InsecureServerCredentials();
+  const auto cert = ReadFile(options.tls_cert, "--tls-cert");
+  const auto key = ReadFile(options.tls_key, "--tls-key");
+  if (!cert || !key) return nullptr;
+  grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  ssl.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!options.tls_client_ca.empty()) {
+    const auto ca = ReadFile(options.tls_client_ca, "--tls-client-ca");
+    if (!ca) return nullptr;
+    ssl.pem_root_certs = *ca;
+    ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+std::shared_ptr<grpc::ChannelCredentials> ClientCredentials(const ClientOptions& options) {
+  if (options.tls_ca.empty()) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions ssl;
+  const auto ca = ReadFile(options.tls_ca, "--tls-ca");
+  if (!ca) return nullptr;
+  ssl.pem_root_certs = *ca;
+  if (!options.tls_cert.empty()) {
+    const auto cert = ReadFile(options.tls_cert, "--tls-cert");
+    const auto key = ReadFile(options.tls_key, "--tls-key");
+    if (!cert || !key) return nullptr;
+    ssl.pem_cert_chain = *cert;
+    ssl.pem_private_key = *key;
+  }
+  return grpc::SslCredentials(ssl);
 }
 
 // "HOST:PORT" -> "HOST" ("[::1]:0" -> "[::1]").
@@ -83,7 +139,9 @@ int RunServer(const ServerOptions& options) {
   // Fail instead of silently sharing a port that another process already listens on.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  const auto credentials = ServerCredentials(options);
+  if (!credentials) return 1;
+  builder.AddListeningPort(options.listen, credentials, &port);
   builder.RegisterService(&health);
   builder.RegisterService(&hello);
   builder.RegisterService(&ping);
@@ -93,9 +151,12 @@ int RunServer(const ServerOptions& options) {
     spdlog::error("cannot listen on {}", options.listen);
     return 1;
   }
-  spdlog::info("serving on {}:{} (initially {}{})", HostOf(options.listen), port,
+  spdlog::info("serving on {}:{} (initially {}{}{})", HostOf(options.listen), port,
                options.not_serving ? "NOT_SERVING" : "SERVING",
-               options.no_watch ? ", Watch disabled" : "");
+               options.no_watch ? ", Watch disabled" : "",
+               options.tls_cert.empty()        ? ""
+               : options.tls_client_ca.empty() ? ", TLS"
+                                               : ", mTLS: client certificates required");
   std::cout << "listening on " << HostOf(options.listen) << ':' << port << std::endl;
 
   // The signal-handling loop; it ends on SIGTERM or SIGINT.
@@ -135,7 +196,9 @@ int RunServer(const ServerOptions& options) {
 // Runs one HealthControl call; 0 on success.
 template <typename Call>
 int RunClient(const ClientOptions& options, const char* what, Call&& call) {
-  auto channel = grpc::CreateChannel(options.target, grpc::InsecureChannelCredentials());
+  const auto credentials = ClientCredentials(options);
+  if (!credentials) return 1;
+  auto channel = grpc::CreateChannel(options.target, credentials);
   auto stub = hello::v1::HealthControl::NewStub(channel);
   grpc::ClientContext context;
   context.set_wait_for_ready(true);  // scripts may call right after starting the server
@@ -174,6 +237,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--not-serving", server.not_serving, "Every name starts NOT_SERVING");
   app.add_flag("--no-watch", server.no_watch, "Health.Watch answers UNIMPLEMENTED");
+  auto* tls_cert = app.add_option("--tls-cert", server.tls_cert,
+                                  "Serve TLS with this PEM certificate (chain); needs --tls-key")
+                       ->type_name("FILE");
+  auto* tls_key = app.add_option("--tls-key", server.tls_key, "PEM private key of --tls-cert")
+                      ->type_name("FILE");
+  tls_cert->needs(tls_key);
+  tls_key->needs(tls_cert);
+  app.add_option("--tls-client-ca", server.tls_client_ca,
+                 "mTLS: require a client certificate signed by this PEM CA")
+      ->type_name("FILE")
+      ->needs(tls_cert);
 
   ClientOptions client;
   auto* set_status =
@@ -183,6 +257,20 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   set_status->add_option("--timeout", client.timeout_seconds, "Deadline in seconds")
       ->capture_default_str();
+  auto add_client_tls = [&client](CLI::App* sub) {
+    auto* ca = sub->add_option("--tls-ca", client.tls_ca,
+                               "Connect over TLS, trusting this PEM CA (a server with --tls-cert)")
+                   ->type_name("FILE");
+    auto* cert = sub->add_option("--tls-cert", client.tls_cert,
+                                 "mTLS: client certificate (a server with --tls-client-ca)")
+                     ->type_name("FILE")
+                     ->needs(ca);
+    auto* key =
+        sub->add_option("--tls-key", client.tls_key, "mTLS: key of --tls-cert")->type_name("FILE");
+    cert->needs(key);
+    key->needs(cert);
+  };
+  add_client_tls(set_status);
   auto* status_group = set_status->add_option_group("status", "New status");
   status_group->add_flag("--serving", client.serving, "Set SERVING");
   status_group->add_flag("--not-serving", client.not_serving, "Set NOT_SERVING");
@@ -193,6 +281,7 @@ int main(int argc, char** argv) {
   set_hang->add_option("--target", client.target, "Server address HOST:PORT")->required();
   set_hang->add_option("--timeout", client.timeout_seconds, "Deadline in seconds")
       ->capture_default_str();
+  add_client_tls(set_hang);
   auto* hang_group = set_hang->add_option_group("mode", "Hang mode");
   hang_group->add_flag("--on", client.on, "Check and Watch stop answering");
   hang_group->add_flag("--off", client.off, "Check and Watch answer again");

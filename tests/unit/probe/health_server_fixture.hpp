@@ -5,7 +5,8 @@
 // deadline has passed, and a "silent" Watch that never sends its first message. Open Watch streams
 // can be ended while the server keeps serving (as a server rotating its connections would), or
 // every stream can end right after its first message; the server can also be given a maximum
-// connection age. The server can be shut down and started again on the same port.
+// connection age. The server can be shut down and started again on the same port, and can serve
+// TLS or mTLS (Options::credentials).
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -34,6 +35,8 @@ class HealthServerFixture {
     // Zero = gRPC's default (no limit).
     std::chrono::milliseconds max_connection_age{0};
     std::chrono::milliseconds max_connection_age_grace{0};
+    // E.g. grpc::SslServerCredentials(...); nullptr = plaintext.
+    std::shared_ptr<grpc::ServerCredentials> credentials;
   };
 
   // Starts on 127.0.0.1:<port>; port 0 picks a free one.
@@ -57,8 +60,9 @@ class HealthServerFixture {
     service_ = std::make_unique<Service>(state_);
     grpc::ServerBuilder builder;
     int bound = 0;
-    builder.AddListeningPort("127.0.0.1:" + std::to_string(port), grpc::InsecureServerCredentials(),
-                             &bound);
+    builder.AddListeningPort(
+        "127.0.0.1:" + std::to_string(port),
+        options_.credentials ? options_.credentials : grpc::InsecureServerCredentials(), &bound);
     builder.RegisterService(service_.get());
     if (options_.max_connection_age.count() > 0) {
       builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,

@@ -17,6 +17,9 @@ extern "C" const char* __tsan_default_suppressions() {
          "called_from_lib:libprotobuf.so\n"
          "called_from_lib:libgrpc.so\n"
          "called_from_lib:libcares.so\n"
+         // OpenSSL, under gRPC's TLS (tls_probe_test.cpp): its locks are invisible to TSan too.
+         "called_from_lib:libssl.so\n"
+         "called_from_lib:libcrypto.so\n"
          "called_from_lib:libaddress_sorting.so\n"
          "called_from_lib:libre2.so\n"
          "called_from_lib:libupb.so\n"
@@ -88,6 +91,8 @@ extern "C" const char* __tsan_default_suppressions() {
          "race_top:libgrpc++.so\n"
          "race_top:libgpr.so\n"
          "race_top:libprotobuf.so\n"
+         "race_top:libssl.so\n"
+         "race_top:libcrypto.so\n"
          "race_top:libabsl_\n";
 }
 #endif
