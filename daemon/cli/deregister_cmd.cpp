@@ -2,22 +2,28 @@
 // that is gone (or a `register` that was SIGKILLed). etcd: deletes the key the given format
 // gives the instance; Consul: deregisters the service id from the local agent.
 #include <grpcpp/grpcpp.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "config/address.hpp"
+#include "config/consul_tls_env.hpp"
 #include "config/duration.hpp"
 #include "config/effective.hpp"
 #include "config/enums.hpp"
 #include "etcd_rpc.grpc.pb.h"
+#include "registry/consul/request_once.hpp"
+#include "registry/etcd/connect_diagnosis.hpp"
+#include "registry/etcd/etcd_auth.hpp"
 #include "registry/etcd/key_format.hpp"
+#include "registry/etcd/tls_credentials.hpp"
+#include "runtime/secret_file.hpp"
 #include "status/http_client.hpp"
 
 namespace registrar::cli {
@@ -35,15 +41,94 @@ std::string trim(std::string s) {
   return s;
 }
 
+// A Consul ACL token file, as the daemon reads it (runtime::read_secret_file: the path in errors,
+// never the content; one warning when others may read it).
 std::optional<std::string> read_token_file(const std::string& path, std::string& error) {
-  std::ifstream in(path);
-  if (!in) {
-    error = "cannot read token file " + path;
+  runtime::SecretReadOptions options;
+  options.max_bytes = 65536;
+  options.what = "the Consul ACL token file";
+  std::string why;
+  std::optional<std::string> content = runtime::read_secret_file(path, why, options);
+  if (!content) {
+    error = "cannot read token file " + why;  // why: "<path>: <reason>"
     return std::nullopt;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return trim(ss.str());
+  return trim(*content);
+}
+
+// etcd TLS and authentication of `deregister` (--etcd-ca-file ... --etcd-password-file). Kept
+// here, next to their only use; the password comes from the file or $ETCDCTL_PASSWORD only.
+struct EtcdSecurityFlags {
+  std::string ca_file, cert_file, key_file, server_name, user, password_file;
+};
+
+EtcdSecurityFlags& etcd_security_flags() {
+  static EtcdSecurityFlags flags;
+  return flags;
+}
+
+// The flags as a manifest's registry.etcd would hold them; nullopt after printing a usage error.
+std::optional<config::EtcdSpec> etcd_security(int& exit_code) {
+  const EtcdSecurityFlags& f = etcd_security_flags();
+  config::EtcdSpec spec;
+  spec.tls.ca_file = f.ca_file;
+  spec.tls.cert_file = f.cert_file;
+  spec.tls.key_file = f.key_file;
+  spec.tls.server_name = f.server_name;
+  spec.tls.enabled = !f.ca_file.empty() || !f.cert_file.empty() || !f.server_name.empty();
+  if (f.cert_file.empty() != f.key_file.empty()) {
+    exit_code = usage("--etcd-cert-file and --etcd-key-file go together");
+    return std::nullopt;
+  }
+  spec.username = f.user;
+  if (!f.password_file.empty()) {
+    if (f.user.empty()) {
+      exit_code = usage("--etcd-password-file needs --etcd-user");
+      return std::nullopt;
+    }
+    spec.password_file = f.password_file;
+    spec.password_source = "--etcd-password-file (" + f.password_file + ")";
+  } else if (!f.user.empty()) {
+    const char* pw = std::getenv("ETCDCTL_PASSWORD");
+    if (pw == nullptr || *pw == '\0') {
+      exit_code = usage("--etcd-user needs --etcd-password-file or $ETCDCTL_PASSWORD");
+      return std::nullopt;
+    }
+    spec.password = pw;
+    spec.password_source = "ETCDCTL_PASSWORD";
+  }
+  return spec;
+}
+
+// Auth.Authenticate on `channel`; the token, or nullopt with `error` set (never the password).
+std::optional<std::string> etcd_token(const std::shared_ptr<grpc::Channel>& channel,
+                                      const config::EtcdSpec& spec, config::Duration timeout,
+                                      std::string& error, bool& refused) {
+  refused = false;
+  std::optional<std::string> password = registry::etcd::read_password(spec, error);
+  if (!password) {
+    if (auto at = error.find("registry.etcd.password_file"); at != std::string::npos)
+      error.replace(at, std::string("registry.etcd.password_file").size(), "--etcd-password-file");
+    refused = true;
+    return std::nullopt;
+  }
+  etcdserverpb::AuthenticateRequest req;
+  req.set_name(spec.username);
+  req.set_password(*password);
+  etcdserverpb::AuthenticateResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  ctx.set_wait_for_ready(true);
+  const grpc::Status status = etcdserverpb::Auth::NewStub(channel)->Authenticate(&ctx, req, &resp);
+  req.clear_password();
+  if (status.ok()) return resp.token();
+  if (registry::etcd::classify_auth_reply(status) == registry::etcd::AuthReply::AuthNotEnabled)
+    return std::string();
+  refused = status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+            status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED;
+  error = refused ? registry::etcd::describe_authenticate_failure(spec, status).error_message()
+                  : status.error_message();
+  return std::nullopt;
 }
 
 int deregister_etcd(const DeregisterOptions& o, config::Duration timeout) {
@@ -65,16 +150,59 @@ int deregister_etcd(const DeregisterOptions& o, config::Duration timeout) {
   if (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
   const std::string key = registry::etcd::format_entry(format, prefix, r).key;
 
+  int security_error = kExitOk;
+  const std::optional<config::EtcdSpec> maybe_security = etcd_security(security_error);
+  if (!maybe_security) return security_error;
+  const config::EtcdSpec& security = *maybe_security;
+
   std::string last_error;
   for (const std::string& endpoint_text : o.etcd) {
     std::string why;
     auto endpoint = config::normalize_etcd_endpoint(endpoint_text, why);
     if (!endpoint) return usage("--etcd: " + why);
-    auto channel = grpc::CreateChannel(*endpoint, grpc::InsecureChannelCredentials());
+    std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+    grpc::ChannelArguments args;
+    if (security.tls.enabled) {
+      std::string error;
+      auto material = registry::etcd::read_tls_material(security.tls, error);
+      if (!material) {
+        // The message names the manifest's setting: name the flag instead.
+        for (auto [setting, flag] : {std::pair{"registry.etcd.tls.ca_file", "--etcd-ca-file"},
+                                     std::pair{"registry.etcd.tls.cert_file", "--etcd-cert-file"},
+                                     std::pair{"registry.etcd.tls.key_file", "--etcd-key-file"}}) {
+          if (auto at = error.find(setting); at != std::string::npos)
+            error.replace(at, std::string(setting).size(), flag);
+        }
+        std::fprintf(stderr, "grpc-registrar deregister: %s\n", error.c_str());
+        return kExitConfig;
+      }
+      creds = registry::etcd::make_tls_credentials(*material);
+      if (!security.tls.server_name.empty())
+        args.SetSslTargetNameOverride(security.tls.server_name);
+    }
+    auto channel = grpc::CreateCustomChannel(*endpoint, creds, args);
+    std::string token;
+    if (!security.username.empty()) {
+      std::string error;
+      bool refused = false;
+      auto t = etcd_token(channel, security, timeout, error, refused);
+      if (!t && refused) {
+        std::fprintf(stderr, "grpc-registrar deregister: %s; %s not deleted\n", error.c_str(),
+                     key.c_str());
+        return kExitConfig;
+      }
+      if (!t) {
+        last_error = *endpoint + ": " +
+                     registry::etcd::explain_connect_failure(error, *endpoint, security.tls);
+        continue;
+      }
+      token = *t;
+    }
     auto stub = etcdserverpb::KV::NewStub(channel);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + timeout);
     ctx.set_wait_for_ready(true);  // wait for the connection up to the deadline
+    if (!token.empty()) ctx.AddMetadata("token", token);
     etcdserverpb::DeleteRangeRequest req;
     req.set_key(key);
     etcdserverpb::DeleteRangeResponse resp;
@@ -87,7 +215,12 @@ int deregister_etcd(const DeregisterOptions& o, config::Duration timeout) {
       }
       return kExitOk;
     }
-    last_error = *endpoint + ": " + status.error_message();
+    last_error = *endpoint + ": " +
+                 registry::etcd::explain_refusal(
+                     security, grpc::Status(status.error_code(),
+                                            registry::etcd::explain_connect_failure(
+                                                status.error_message(), *endpoint, security.tls)))
+                     .error_message();
   }
   std::fprintf(stderr, "grpc-registrar deregister: etcd unreachable (%s); %s not deleted\n",
                last_error.c_str(), key.c_str());
@@ -102,8 +235,15 @@ int deregister_consul(const DeregisterOptions& o, config::Duration timeout) {
     address = env != nullptr && *env != '\0' ? env : "127.0.0.1:8500";
   }
   std::string why;
-  auto normalized = config::normalize_consul_address(address, why);
+  config::AddressScheme scheme = config::AddressScheme::None;
+  auto normalized = config::normalize_consul_address(address, why, &scheme);
   if (!normalized) return usage("--consul: " + why);
+  // HTTPS: https://, or CONSUL_HTTP_SSL with no scheme; CONSUL_CACERT and the rest as in the
+  // manifest (config/consul_tls_env.hpp).
+  std::string tls_error;
+  const config::TlsSpec tls =
+      config::consul_tls_from_environment(scheme, config::process_env(), tls_error);
+  if (!tls_error.empty()) return usage(tls_error);
   if (normalized->rfind("unix://", 0) == 0)
     return usage("--consul: unix sockets are not supported here");
   const auto colon = normalized->rfind(':');
@@ -137,8 +277,20 @@ int deregister_consul(const DeregisterOptions& o, config::Duration timeout) {
       encoded += buf;
     }
   }
-  auto r = status::http_request(host, port, "PUT", "/v1/agent/service/deregister/" + encoded,
-                                timeout, error, headers);
+  std::optional<status::HttpResult> r;
+  if (tls.enabled) {  // the daemon's own HTTPS client: same verification, same error texts
+    auto answer = registry::consul::request_once(
+        *normalized, tls, timeout,
+        {registry::consul::Method::Put, "/v1/agent/service/deregister/" + encoded, "",
+         token ? *token : ""});
+    if (answer.answered())
+      r = status::HttpResult{answer.status, std::move(answer.body)};
+    else
+      error = answer.error_text;
+  } else {
+    r = status::http_request(host, port, "PUT", "/v1/agent/service/deregister/" + encoded, timeout,
+                             error, headers);
+  }
   if (!r) {
     std::fprintf(stderr, "grpc-registrar deregister: Consul agent unreachable: %s\n",
                  error.c_str());
@@ -186,12 +338,35 @@ void add_deregister_options(CLI::App& cmd, DeregisterOptions& o) {
                  "File holding the Consul ACL token (else $CONSUL_HTTP_TOKEN_FILE, "
                  "$CONSUL_HTTP_TOKEN)")
       ->type_name("FILE");
+  EtcdSecurityFlags& sec = etcd_security_flags();
+  cmd.add_option("--etcd-ca-file", sec.ca_file, "etcd: TLS, trusting this CA bundle (PEM)")
+      ->type_name("FILE");
+  cmd.add_option("--etcd-cert-file", sec.cert_file, "etcd: TLS client certificate (PEM)")
+      ->type_name("FILE");
+  cmd.add_option("--etcd-key-file", sec.key_file, "etcd: its private key (PEM)")->type_name("FILE");
+  cmd.add_option("--etcd-server-name", sec.server_name,
+                 "etcd: TLS, the name the server certificate must carry");
+  cmd.add_option("--etcd-user", sec.user,
+                 "etcd: authenticate as this user (password from --etcd-password-file, else "
+                 "$ETCDCTL_PASSWORD)");
+  cmd.add_option("--etcd-password-file", sec.password_file, "etcd: file holding the password")
+      ->type_name("FILE");
   cmd.add_option("--timeout", o.timeout, "Give up after this long")
       ->type_name("DURATION")
       ->capture_default_str();
 }
 
 int deregister(const DeregisterOptions& o) {
+  // What the pieces shared with the daemon log (a world-readable token, password or key file)
+  // goes to stderr, next to this command's own messages; stdout carries only the result.
+  const auto previous_logger = spdlog::default_logger();
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_st>();
+  sink->set_pattern("grpc-registrar deregister: %v");
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("deregister", sink));
+  struct Restore {
+    std::shared_ptr<spdlog::logger> logger;
+    ~Restore() { spdlog::set_default_logger(logger); }
+  } restore{previous_logger};
   std::string why;
   auto timeout = config::parse_duration(o.timeout, why);
   if (!timeout || timeout->count() == 0)

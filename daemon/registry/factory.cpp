@@ -23,7 +23,7 @@ std::shared_ptr<Registry> make_registry(boost::asio::any_io_executor executor,
       return std::make_shared<consul::ConsulRegistry>(
           executor, spec,
           std::make_unique<consul::HttpClient>(executor, spec.consul.address,
-                                               spec.consul.request_timeout),
+                                               spec.consul.request_timeout, spec.consul.tls),
           clock, runtime::default_random(), consul::Token::read_file, observer);
   }
   throw std::invalid_argument("registry kind not supported by this build");

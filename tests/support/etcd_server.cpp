@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <cstdlib>
 #include <stdexcept>
 #include <system_error>
 
@@ -60,14 +61,37 @@ void EtcdServer::start(Millis timeout) {
       "--log-outputs=stderr",
       "--log-level=warn",
   };
+  if (tls_) {
+    args.push_back("--cert-file=" + tls_->cert.string());
+    args.push_back("--key-file=" + tls_->key.string());
+    if (!tls_->trusted_ca.empty()) {
+      args.push_back("--client-cert-auth");
+      args.push_back("--trusted-ca-file=" + tls_->trusted_ca.string());
+    }
+  }
+  if (auth_token_ttl_s_ > 0) {
+    args.push_back("--auth-token=simple");
+    args.push_back("--auth-token-ttl=" + std::to_string(auth_token_ttl_s_));
+  }
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   process_ = std::make_unique<Process>(etcd_bin(), std::move(args), EnvVars{},
                                        "etcd#" + std::to_string(generation_));
   const Etcdctl ctl(endpoint(), 1s);
+  std::vector<std::string> health = etcdctl_tls_flags();
+  // etcdctl refuses a flag that shadows its variable: a test that set ETCDCTL_USER (or
+  // ETCDCTL_PASSWORD) for its own etcdctl calls speaks for this one too.
+  if (!root_password_.empty() && std::getenv("ETCDCTL_USER") == nullptr &&
+      std::getenv("ETCDCTL_PASSWORD") == nullptr)
+    health.push_back("--user=root:" + root_password_);
+  health.insert(health.end(), {"endpoint", "health"});
   const bool up = wait_until(
       [&] {
         if (!process_->running()) return true;  // died: stop waiting, report below
-        return ctl.healthy();
+        try {
+          return ctl.run_raw(health).status.exited_with(0);
+        } catch (const std::exception&) {
+          return false;
+        }
       },
       timeout, 50ms);
   if (!up || !process_->running()) {
@@ -78,6 +102,51 @@ void EtcdServer::start(Millis timeout) {
     process_->kill9();
     throw std::runtime_error("etcd on " + endpoint() + " " + how + "; log:\n" + log);
   }
+}
+
+std::vector<std::string> EtcdServer::etcdctl_tls_flags() const {
+  if (!tls_) return {};
+  std::vector<std::string> flags;
+  // etcdctl refuses a flag that shadows its variable: one the caller set wins.
+  const auto add = [&](const char* variable, const std::string& flag) {
+    if (std::getenv(variable) == nullptr) flags.push_back(flag);
+  };
+  add("ETCDCTL_CACERT", "--cacert=" + tls_->ca.string());
+  if (!tls_->client_cert.empty()) {
+    add("ETCDCTL_CERT", "--cert=" + tls_->client_cert.string());
+    add("ETCDCTL_KEY", "--key=" + tls_->client_key.string());
+  }
+  return flags;
+}
+
+void EtcdServer::enable_auth(const EtcdServerAuth& auth) {
+  const Etcdctl ctl(endpoint());
+  // `what` names the step; args may hold a password, so they are never part of an error.
+  const auto step = [&](const std::string& what, std::vector<std::string> args) {
+    std::vector<std::string> full = etcdctl_tls_flags();
+    full.insert(full.end(), args.begin(), args.end());
+    const CommandResult r = ctl.run_raw(full);
+    if (!r.status.exited_with(0))
+      throw std::runtime_error("etcd on " + endpoint() + ": enable_auth: " + what + ": " +
+                               r.status.describe());
+  };
+  step("role add root", {"role", "add", "root"});
+  step("user add root", {"user", "add", "root:" + auth.root_password, "--interactive=false"});
+  step("user grant-role root", {"user", "grant-role", "root", "root"});
+  if (!auth.user.empty()) {
+    step("role add " + auth.user, {"role", "add", auth.user});
+    for (const auto& prefix : auth.readwrite_prefixes)
+      step("grant readwrite on prefix " + prefix,
+           {"role", "grant-permission", auth.user, "readwrite", prefix, "--prefix=true"});
+    for (const auto& key : auth.readwrite_keys)
+      step("grant readwrite on key " + key,
+           {"role", "grant-permission", auth.user, "readwrite", key});
+    step("user add " + auth.user,
+         {"user", "add", auth.user + ":" + auth.password, "--interactive=false"});
+    step("user grant-role " + auth.user, {"user", "grant-role", auth.user, auth.user});
+  }
+  step("auth enable", {"auth", "enable"});
+  root_password_ = auth.root_password;
 }
 
 void EtcdServer::kill9() {
@@ -101,6 +170,7 @@ void EtcdServer::wipe_and_restart(Millis timeout) {
   std::error_code ec;
   std::filesystem::remove_all(data_dir_, ec);
   if (ec) throw std::runtime_error("wipe " + data_dir_.string() + ": " + ec.message());
+  root_password_.clear();  // a new cluster has no users
   start(timeout);
 }
 

@@ -1,9 +1,14 @@
 #include "registry/etcd/etcd_client.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <mutex>
 
+#include "registry/etcd/connect_diagnosis.hpp"
+#include "registry/etcd/etcd_auth.hpp"
+#include "registry/etcd/tls_credentials.hpp"
 #include "runtime/grpc_deadline.hpp"
 
 namespace registrar::registry::etcd {
@@ -21,20 +26,41 @@ bool is_connectivity_error(const grpc::Status& s) {
          s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
 }
 
+// How long the probe that asks a failed channel for its reason may take.
+constexpr std::chrono::milliseconds kDiagnosisTimeout{500};
+
 }  // namespace
 
-// The channel to the current endpoint. Shared with completions, which may run after the client
-// is gone; touched only on the executor.
-struct detail::Connection {
+// The channel to the current endpoint, the token, and the calls in flight. Shared with
+// completions, which may run after the client is gone; touched only on the executor.
+struct detail::Connection : std::enable_shared_from_this<detail::Connection> {
+  boost::asio::any_io_executor executor;
   std::vector<std::string> endpoints;
   std::size_t current = 0;
-  std::uint64_t generation = 0;  // bumped on every fail-over
+  std::uint64_t generation = 0;  // bumped on every new channel
   std::chrono::milliseconds dial_timeout;
-  std::shared_ptr<grpc::Channel> channel;
+  config::EtcdSpec spec;                   // tls and the credentials; endpoints above
+  std::shared_ptr<grpc::Channel> channel;  // null until first used, or while tls_error is set
   std::unique_ptr<etcdserverpb::KV::Stub> kv;
   std::unique_ptr<etcdserverpb::Lease::Stub> lease;
+  std::unique_ptr<etcdserverpb::Auth::Stub> auth;
+  std::string tls_error;  // the TLS files could not be used: every call fails with this
+  std::size_t tls_fingerprint = 0;
+  // Live calls, so that cancel_all() can reach them; entries expire as calls complete.
+  std::vector<std::weak_ptr<CallBase>> calls;
 
-  void connect() {
+  // Authentication (spec.username set).
+  std::string token;             // "" = none yet, or rejected
+  bool server_auth_off = false;  // etcd said authentication is not enabled: no token needed
+  bool authenticating = false;
+  std::vector<std::function<void(const grpc::Status&)>> auth_waiters;
+
+  bool auth_wanted() const { return !spec.username.empty(); }
+  bool needs_token() const { return auth_wanted() && token.empty() && !server_auth_off; }
+  const std::string& endpoint() const { return endpoints[current]; }
+
+  // (Re)creates the channel; with TLS, reads the files first. False when they cannot be used.
+  bool connect() {
     grpc::ChannelArguments args;
     // etcd answers client pings faster than every 5 s with GOAWAY (too_many_pings).
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
@@ -46,43 +72,259 @@ struct detail::Connection {
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-    channel =
-        grpc::CreateCustomChannel(endpoints[current], grpc::InsecureChannelCredentials(), args);
+    std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+    ++generation;
+    if (spec.tls.enabled) {
+      std::string error;
+      std::optional<TlsMaterial> material = read_tls_material(spec.tls, error);
+      if (!material) {
+        tls_error = "TLS to etcd at " + endpoint() + " not possible: " + error;
+        channel.reset();
+        kv.reset();
+        lease.reset();
+        auth.reset();
+        return false;
+      }
+      tls_error.clear();
+      tls_fingerprint = material->fingerprint;
+      creds = make_tls_credentials(*material);
+      if (!spec.tls.server_name.empty())
+        args.SetString(GRPC_SSL_TARGET_NAME_OVERRIDE_ARG, spec.tls.server_name);
+    }
+    channel = grpc::CreateCustomChannel(endpoint(), creds, args);
     kv = etcdserverpb::KV::NewStub(channel);
     lease = etcdserverpb::Lease::NewStub(channel);
+    auth = etcdserverpb::Auth::NewStub(channel);
+    return true;
   }
 
-  // A call made on `gen` failed with `status`: move on, once per generation.
+  bool ensure_channel() { return channel || connect(); }
+
+  // A call made on `gen` failed with `status`: with several endpoints move on, once per
+  // generation; with TLS, a file that changed since the channel was made gets a new channel.
   void failed(std::uint64_t gen, const grpc::Status& status) {
-    if (endpoints.size() < 2 || gen != generation || !is_connectivity_error(status)) return;
-    move_on();
+    if (gen != generation || !is_connectivity_error(status)) return;
+    if (endpoints.size() > 1) return move_on();
+    if (!spec.tls.enabled) return;
+    std::string error;
+    std::optional<TlsMaterial> material = read_tls_material(spec.tls, error);
+    if (!material || material->fingerprint != tls_fingerprint) {
+      spdlog::debug("registry: the etcd TLS files changed or cannot be read; new channel");
+      connect();
+    }
   }
 
   void move_on() {
     current = (current + 1) % endpoints.size();
-    ++generation;
     connect();
   }
+
+  void track(const std::shared_ptr<CallBase>& call) {
+    std::erase_if(calls, [](const auto& w) { return w.expired(); });
+    calls.push_back(call);
+  }
+
+  // Sets the deadline, wait-for-ready and token of a call on the current channel.
+  void prepare(grpc::ClientContext& ctx, bool with_token) const {
+    ctx.set_deadline(runtime::grpc_deadline_after(dial_timeout));
+    // With one endpoint, wait for the channel to (re)connect up to the deadline, so that a call
+    // issued while etcd restarts goes through as soon as it answers. With several, fail fast: a
+    // refused connection then moves us to the next endpoint at once.
+    ctx.set_wait_for_ready(endpoints.size() == 1);
+    if (with_token && !token.empty()) ctx.AddMetadata("token", token);
+  }
+
+  // `status` is a connection failure: hands `done` the status with the reason explained. A call
+  // that waited for the channel only says "Deadline Exceeded"; then one call that does not wait
+  // asks the failing channel for gRPC's last error.
+  void explain(const grpc::Status& status, std::function<void(const grpc::Status&)> done) {
+    auto explained = [ep = endpoint(), tls = spec.tls](const grpc::Status& s) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          explain_connect_failure(s.error_message(), ep, tls));
+    };
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) return done(explained(status));
+    if (!channel || channel->GetState(false) != GRPC_CHANNEL_TRANSIENT_FAILURE) return done(status);
+    auto probe =
+        std::make_shared<UnaryCall<etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>>();
+    probe->ctx.set_deadline(
+        runtime::grpc_deadline_after(std::min(dial_timeout, kDiagnosisTimeout)));
+    probe->ctx.set_wait_for_ready(false);
+    track(probe);
+    kv->async()->Range(
+        &probe->ctx, &probe->req, &probe->resp,
+        [probe, status, done = std::move(done), explained, ex = executor](grpc::Status s) mutable {
+          boost::asio::post(ex, [probe = std::move(probe), status, done = std::move(done),
+                                 explained, s = std::move(s)] {
+            if (s.error_code() == grpc::StatusCode::UNAVAILABLE) return done(explained(s));
+            done(status);
+          });
+        });
+  }
+
+  // Gets a token (reading the password now), then calls `then` with OK or the failure. Calls
+  // that arrive meanwhile share the one Authenticate.
+  void authenticate(std::function<void(const grpc::Status&)> then) {
+    auth_waiters.push_back(std::move(then));
+    if (authenticating) return;
+    authenticating = true;
+    std::string error;
+    std::optional<std::string> password = read_password(spec, error);
+    if (!password) {
+      return finish_authentication(auth_failure("etcd authentication as user \"" + spec.username +
+                                                "\" impossible: " + error));
+    }
+    auto call = std::make_shared<
+        UnaryCall<etcdserverpb::AuthenticateRequest, etcdserverpb::AuthenticateResponse>>();
+    call->req.set_name(spec.username);
+    call->req.set_password(std::move(*password));
+    prepare(call->ctx, /*with_token=*/false);
+    track(call);
+    auth->async()->Authenticate(
+        &call->ctx, &call->req, &call->resp,
+        [call, conn = weak_from_this(), gen = generation, ex = executor](grpc::Status s) mutable {
+          boost::asio::post(ex, [call = std::move(call), conn, gen, s = std::move(s)] {
+            call->req.clear_password();
+            auto c = conn.lock();
+            if (!c) return;
+            c->failed(gen, s);
+            c->authenticated(s, call->resp.token());
+          });
+        });
+  }
+
+  void authenticated(const grpc::Status& s, const std::string& new_token) {
+    if (s.ok() && !new_token.empty()) {
+      token = new_token;
+      server_auth_off = false;
+      spdlog::debug("registry: authenticated to etcd as user \"{}\" (password from {})",
+                    spec.username, spec.password_source);
+      return finish_authentication(grpc::Status::OK);
+    }
+    spdlog::debug("registry: etcd Authenticate failed: {}", s.error_message());
+    if (classify_auth_reply(s) == AuthReply::AuthNotEnabled) {
+      if (!server_auth_off)
+        spdlog::warn(
+            "registry: etcd at {} has authentication disabled; calling it without a token "
+            "(registry.etcd.username \"{}\" is not needed)",
+            endpoint(), spec.username);
+      server_auth_off = true;
+      return finish_authentication(grpc::Status::OK);
+    }
+    if (s.error_code() == grpc::StatusCode::CANCELLED) return finish_authentication(s);
+    if (is_connectivity_error(s)) {
+      return explain(s, [self = shared_from_this()](const grpc::Status& e) {
+        self->finish_authentication(e);
+      });
+    }
+    finish_authentication(describe_authenticate_failure(spec, s));
+  }
+
+  void finish_authentication(const grpc::Status& s) {
+    authenticating = false;
+    auto waiters = std::move(auth_waiters);
+    auth_waiters.clear();
+    for (auto& w : waiters) w(s);
+  }
+
+  // etcd refused `used` (should_reauthenticate): forget it, unless a newer one replaced it.
+  void token_rejected(const std::string& used, const grpc::Status& s) {
+    spdlog::debug("registry: etcd rejected the token ({}); authenticating again",
+                  s.error_message());
+    if (token == used) token.clear();
+    if (classify_auth_reply(s) == AuthReply::UserEmpty) server_auth_off = false;
+  }
 };
+
+namespace {
+
+template <class Req, class Resp>
+using Start = std::function<void(detail::Connection&, grpc::ClientContext*, const Req*, Resp*,
+                                 std::function<void(grpc::Status)>)>;
+
+// One unary call: authenticates first when there is no token, retries once with a new token when
+// etcd rejects the one it carried. `done` runs on the executor, never inside this call.
+template <class Req, class Resp>
+void issue(const std::shared_ptr<detail::Connection>& c, std::shared_ptr<const Req> req,
+           EtcdTransport::Done<Resp> done, Start<Req, Resp> start, bool retried) {
+  if (!c->ensure_channel()) {
+    return boost::asio::post(c->executor, [done = std::move(done), error = c->tls_error] {
+      done(grpc::Status(grpc::StatusCode::UNAVAILABLE, error), Resp{});
+    });
+  }
+  if (c->needs_token()) {
+    return c->authenticate([c, req, done, start, retried](const grpc::Status& s) mutable {
+      if (!s.ok()) return done(s, Resp{});
+      issue<Req, Resp>(c, std::move(req), std::move(done), std::move(start), retried);
+    });
+  }
+  auto call = std::make_shared<UnaryCall<Req, Resp>>();
+  call->req = *req;
+  c->prepare(call->ctx, /*with_token=*/true);
+  c->track(call);
+  auto* conn = c.get();
+  start(*conn, &call->ctx, &call->req, &call->resp,
+        [call, req, done = std::move(done), start, retried, weak = std::weak_ptr(c),
+         gen = c->generation, used = c->token, ex = c->executor](grpc::Status status) mutable {
+          boost::asio::post(ex, [call = std::move(call), req, done = std::move(done),
+                                 start = std::move(start), retried, weak, gen, used,
+                                 status = std::move(status)]() mutable {
+            auto c = weak.lock();
+            if (!c) return done(status, std::move(call->resp));
+            c->failed(gen, status);
+            if (c->auth_wanted() && !retried && should_reauthenticate(status)) {
+              c->token_rejected(used, status);
+              return issue<Req, Resp>(c, std::move(req), std::move(done), std::move(start), true);
+            }
+            if (is_connectivity_error(status)) {
+              return c->explain(
+                  status, [call, done](const grpc::Status& s) { done(s, std::move(call->resp)); });
+            }
+            done(explain_refusal(c->spec, status), std::move(call->resp));
+          });
+        });
+}
+
+template <class Req, class Resp>
+void unary(const std::shared_ptr<detail::Connection>& c, Req req, EtcdTransport::Done<Resp> done,
+           Start<Req, Resp> start) {
+  issue<Req, Resp>(c, std::make_shared<const Req>(std::move(req)), std::move(done),
+                   std::move(start), false);
+}
+
+}  // namespace
 
 EtcdClient::EtcdClient(boost::asio::any_io_executor executor, std::vector<std::string> endpoints,
                        std::chrono::milliseconds dial_timeout)
     : executor_(std::move(executor)), connection_(std::make_shared<detail::Connection>()) {
   if (endpoints.empty()) endpoints.push_back("127.0.0.1:2379");
+  connection_->executor = executor_;
   connection_->endpoints = std::move(endpoints);
   connection_->dial_timeout = dial_timeout;
-  connection_->connect();
 }
 
 EtcdClient::~EtcdClient() {
   cancel_all();
 }
 
+void EtcdClient::configure(const config::EtcdSpec& spec) {
+  auto& c = *connection_;
+  c.spec = spec;
+  c.token.clear();
+  c.server_auth_off = false;
+  if (c.auth_wanted() && !spec.tls.enabled)
+    spdlog::warn(
+        "registry: etcd user \"{}\" authenticates without TLS: its password (from {}) and "
+        "tokens cross the network in clear text; add a registry.etcd.tls section",
+        spec.username, spec.password_source);
+  if (c.channel) c.connect();  // calls made from now on use the new settings
+}
+
 const std::string& EtcdClient::endpoint() const {
-  return connection_->endpoints[connection_->current];
+  return connection_->endpoint();
 }
 
 bool EtcdClient::ready() {
+  if (!connection_->ensure_channel()) return false;
   const grpc_connectivity_state state = connection_->channel->GetState(/*try_to_connect=*/true);
   if (state == GRPC_CHANNEL_READY) return true;
   // This endpoint refused or dropped the connection: with several, try the next one. A channel
@@ -93,38 +335,16 @@ bool EtcdClient::ready() {
 }
 
 void EtcdClient::cancel_all() {
-  for (auto& weak : calls_)
+  for (auto& weak : connection_->calls)
     if (auto call = weak.lock()) call->ctx.TryCancel();
-  calls_.clear();
-}
-
-template <class Req, class Resp, class Start>
-void EtcdClient::unary(Req req, Done<Resp> done, Start start) {
-  auto call = std::make_shared<UnaryCall<Req, Resp>>();
-  call->req = std::move(req);
-  call->ctx.set_deadline(runtime::grpc_deadline_after(connection_->dial_timeout));
-  // With one endpoint, wait for the channel to (re)connect up to the deadline, so that a call
-  // issued while etcd restarts goes through as soon as it answers. With several, fail fast: a
-  // refused connection then moves us to the next endpoint at once.
-  call->ctx.set_wait_for_ready(connection_->endpoints.size() == 1);
-  std::erase_if(calls_, [](const auto& w) { return w.expired(); });
-  calls_.push_back(call);
-  start(&call->ctx, &call->req, &call->resp,
-        [call, done = std::move(done), ex = executor_, conn = std::weak_ptr(connection_),
-         gen = connection_->generation](grpc::Status status) mutable {
-          boost::asio::post(ex,
-                            [call, done = std::move(done), status = std::move(status), conn, gen] {
-                              if (auto c = conn.lock()) c->failed(gen, status);
-                              done(status, std::move(call->resp));
-                            });
-        });
+  connection_->calls.clear();
 }
 
 void EtcdClient::txn(etcdserverpb::TxnRequest req, Done<etcdserverpb::TxnResponse> done) {
   unary<etcdserverpb::TxnRequest, etcdserverpb::TxnResponse>(
-      std::move(req), std::move(done),
-      [stub = connection_->kv.get()](auto* ctx, auto* rq, auto* rs, auto cb) {
-        stub->async()->Txn(ctx, rq, rs, std::move(cb));
+      connection_, std::move(req), std::move(done),
+      [](detail::Connection& c, auto* ctx, auto* rq, auto* rs, auto cb) {
+        c.kv->async()->Txn(ctx, rq, rs, std::move(cb));
       });
 }
 
@@ -133,9 +353,9 @@ void EtcdClient::lease_grant(std::int64_t ttl_seconds,
   etcdserverpb::LeaseGrantRequest req;
   req.set_ttl(ttl_seconds);
   unary<etcdserverpb::LeaseGrantRequest, etcdserverpb::LeaseGrantResponse>(
-      std::move(req), std::move(done),
-      [stub = connection_->lease.get()](auto* ctx, auto* rq, auto* rs, auto cb) {
-        stub->async()->LeaseGrant(ctx, rq, rs, std::move(cb));
+      connection_, std::move(req), std::move(done),
+      [](detail::Connection& c, auto* ctx, auto* rq, auto* rs, auto cb) {
+        c.lease->async()->LeaseGrant(ctx, rq, rs, std::move(cb));
       });
 }
 
@@ -143,9 +363,9 @@ void EtcdClient::lease_revoke(std::int64_t id, Done<etcdserverpb::LeaseRevokeRes
   etcdserverpb::LeaseRevokeRequest req;
   req.set_id(id);
   unary<etcdserverpb::LeaseRevokeRequest, etcdserverpb::LeaseRevokeResponse>(
-      std::move(req), std::move(done),
-      [stub = connection_->lease.get()](auto* ctx, auto* rq, auto* rs, auto cb) {
-        stub->async()->LeaseRevoke(ctx, rq, rs, std::move(cb));
+      connection_, std::move(req), std::move(done),
+      [](detail::Connection& c, auto* ctx, auto* rq, auto* rs, auto cb) {
+        c.lease->async()->LeaseRevoke(ctx, rq, rs, std::move(cb));
       });
 }
 
@@ -155,9 +375,9 @@ void EtcdClient::lease_time_to_live(std::int64_t id, bool keys,
   req.set_id(id);
   req.set_keys(keys);
   unary<etcdserverpb::LeaseTimeToLiveRequest, etcdserverpb::LeaseTimeToLiveResponse>(
-      std::move(req), std::move(done),
-      [stub = connection_->lease.get()](auto* ctx, auto* rq, auto* rs, auto cb) {
-        stub->async()->LeaseTimeToLive(ctx, rq, rs, std::move(cb));
+      connection_, std::move(req), std::move(done),
+      [](detail::Connection& c, auto* ctx, auto* rq, auto* rs, auto cb) {
+        c.lease->async()->LeaseTimeToLive(ctx, rq, rs, std::move(cb));
       });
 }
 
@@ -214,11 +434,14 @@ class KeepAliveStream::Reactor final
     shared_->write_pending = false;
   }
 
+  // The reactor (and its ClientContext, which holds a reference to the channel) is destroyed on
+  // the executor, never on gRPC's thread: dropping the last reference to a channel there would
+  // shut down the completion queue that thread serves, from inside it (gRPC aborts).
   void OnDone(const grpc::Status& status) override {
-    boost::asio::post(shared_->executor, [shared = shared_, status] {
+    auto shared = shared_;
+    boost::asio::post(shared->executor, [shared, status, self = std::unique_ptr<Reactor>(this)] {
       if (!shared->cancelled) shared->on_closed(status);
     });
-    delete this;
   }
 
  private:
@@ -231,17 +454,34 @@ std::shared_ptr<KeepAlive> EtcdClient::open_keepalive(OnKeepAlive on_response, O
   stream->shared_ = std::make_shared<KeepAliveStream::Shared>();
   stream->shared_->executor = executor_;
   stream->shared_->on_response = std::move(on_response);
-  stream->shared_->on_closed = [conn = std::weak_ptr(connection_), gen = connection_->generation,
+  auto& c = *connection_;
+  stream->shared_->on_closed = [conn = std::weak_ptr(connection_), gen = c.generation,
+                                used = c.token,
                                 closed = std::move(on_closed)](const grpc::Status& status) {
-    if (auto c = conn.lock()) c->failed(gen, status);
+    if (auto c = conn.lock()) {
+      c->failed(gen, status);
+      // etcd 3.4 does not check keepalives' tokens; later versions may: have a new one ready
+      // for the next stream.
+      if (c->auth_wanted() && should_reauthenticate(status)) {
+        c->token_rejected(used, status);
+        if (c->needs_token()) c->authenticate([](const grpc::Status&) {});
+      }
+    }
     closed(status);
   };
+  if (!c.ensure_channel()) {  // the TLS files cannot be used: a stream that ends at once
+    boost::asio::post(executor_, [shared = stream->shared_, error = c.tls_error] {
+      if (!shared->cancelled) shared->on_closed(grpc::Status(grpc::StatusCode::UNAVAILABLE, error));
+    });
+    return stream;
+  }
   auto* reactor = new KeepAliveStream::Reactor(stream->shared_);
+  if (!c.token.empty()) reactor->ctx.AddMetadata("token", c.token);
   {
     std::lock_guard lock(stream->shared_->mu);
     stream->shared_->reactor = reactor;
   }
-  reactor->begin(connection_->lease.get());
+  reactor->begin(c.lease.get());
   return stream;
 }
 

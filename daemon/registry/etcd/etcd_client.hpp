@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "config/manifest.hpp"
 #include "etcd_rpc.grpc.pb.h"
 
 namespace registrar::registry::etcd {
@@ -54,6 +55,9 @@ class EtcdTransport {
   virtual bool ready() = 0;
   // Cancels every call in flight; their completions still arrive (with CANCELLED).
   virtual void cancel_all() = 0;
+  // TLS and authentication for every connection and call from now on (the registry passes its
+  // spec before its first call). Transports that do not connect anywhere ignore it.
+  virtual void configure(const config::EtcdSpec& /*spec*/) {}
 };
 
 class KeepAliveStream;
@@ -66,7 +70,13 @@ struct CallBase {
 struct Connection;
 }  // namespace detail
 
-// The real transport: gRPC to etcd.
+// The real transport: gRPC to etcd. With registry.etcd.tls, the channel uses TLS credentials
+// made of the files, read when the channel is created and again after a failed connection (a
+// rotated or fixed file gets a new channel); files that cannot be used fail every call with
+// UNAVAILABLE naming them. With a username, calls wait for Auth.Authenticate and carry the token
+// as metadata "token"; an answer saying the token is invalid, or stale after a change of users or
+// roles, gets a new token and the call is made once more. Authentication failures are
+// is_auth_failure() statuses. Connection failures are explained (explain_connect_failure).
 class EtcdClient final : public EtcdTransport {
  public:
   EtcdClient(boost::asio::any_io_executor executor, std::vector<std::string> endpoints,
@@ -87,15 +97,11 @@ class EtcdClient final : public EtcdTransport {
   const std::string& endpoint() const override;
   bool ready() override;
   void cancel_all() override;
+  void configure(const config::EtcdSpec& spec) override;
 
  private:
-  template <class Req, class Resp, class Start>
-  void unary(Req req, Done<Resp> done, Start start);
-
   boost::asio::any_io_executor executor_;
   std::shared_ptr<detail::Connection> connection_;
-  // Live calls, so that cancel_all() can reach them; entries expire as calls complete.
-  std::vector<std::weak_ptr<detail::CallBase>> calls_;
 };
 
 // One LeaseKeepAlive bidi stream over gRPC. Writes are serialised: send() refuses while a write

@@ -6,6 +6,8 @@
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
+#include "registry/etcd/etcd_auth.hpp"
+
 namespace registrar::registry::etcd {
 
 namespace {
@@ -70,6 +72,7 @@ EtcdRegistry::EtcdRegistry(boost::asio::any_io_executor executor, const config::
     owner_key_ = std::string(kOwnersPrefix) + spec.etcd.owner;
     adopt_pending_ = true;
   }
+  client_.configure(spec.etcd);
 }
 
 EtcdRegistry::~EtcdRegistry() {
@@ -403,6 +406,10 @@ void EtcdRegistry::write(Batch batch) {
 // etcd answered. Only a write that went through ends a refusal (quota, permissions): a grant
 // or a Range succeeding says nothing about whether writes are accepted again.
 void EtcdRegistry::on_call_succeeded(bool was_write) {
+  if (!auth_error_.empty()) {
+    spdlog::info("registry: etcd authentication as user \"{}\" works again", spec_.etcd.username);
+    auth_error_.clear();
+  }
   if (was_write && !write_error_.empty()) {
     spdlog::info("registry: etcd accepts our writes again");
     write_error_.clear();
@@ -416,6 +423,14 @@ void EtcdRegistry::on_call_failed(const char* what, const grpc::Status& status) 
   if (is_lease_not_found(status)) {
     lease_lost(message);
     return reconcile();
+  }
+  if (is_auth_failure(status)) {
+    // The message names the user and where the password comes from, never the password.
+    if (status.error_message() != auth_error_)
+      spdlog::error("registry: {}; retrying with backoff", status.error_message());
+    auth_error_ = status.error_message();
+    state_.last_error = auth_error_;
+    return retry_later(backoff_);
   }
   if (is_connectivity_error(status)) {
     verify_needed_ = true;  // we cannot know what a timed-out write did

@@ -116,6 +116,7 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
   bool verify_needed_ = false;              // re-read our keys before trusting written_
   bool retry_pending_ = false;
   std::string write_error_;  // the last refusal of a write, logged once per change
+  std::string auth_error_;   // the last authentication failure, logged once per change
   runtime::Clock::time_point granted_at_{};
   runtime::Clock::time_point last_keepalive_ok_{};
   runtime::Clock::time_point last_verify_{};
