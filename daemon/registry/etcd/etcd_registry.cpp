@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "registry/etcd/etcd_auth.hpp"
+#include "registry/etcd/reply_parse.hpp"
 
 namespace registrar::registry::etcd {
 
@@ -165,11 +166,16 @@ void EtcdRegistry::grant() {
           return;
         }
         if (!status.ok()) return s->on_call_failed("lease grant", status);
-        if (!resp.error().empty() || resp.id() == 0)
-          return s->on_call_failed(
-              "lease grant", grpc::Status(grpc::StatusCode::UNKNOWN, "refused: " + resp.error()));
-        s->lease_id_ = resp.id();
-        s->lease_ttl_s_ = resp.ttl();
+        // read_grant refuses a TTL outside 1..etcd's maximum too: <= 0 would make the first
+        // keepalive tick declare the lease lost (a grant loop), a huge one overflows time math.
+        const GrantReply grant = read_grant(resp);
+        if (!grant.refusal.empty()) {
+          if (resp.error().empty() && grant.id != 0) s->revoke_stale(grant.id);  // unusable
+          return s->on_call_failed("lease grant",
+                                   grpc::Status(grpc::StatusCode::UNKNOWN, grant.refusal));
+        }
+        s->lease_id_ = grant.id;
+        s->lease_ttl_s_ = grant.ttl_s;
         s->granted_at_ = s->last_keepalive_ok_ = s->last_verify_ = s->clock_.now();
         if (s->regrant_pending_) {  // the lease was lost: this one replaces it
           s->regrant_pending_ = false;

@@ -212,6 +212,34 @@ TEST_CASE("a key of ours that is no longer desired is found by verify and delete
   CHECK(h.keys().empty());
 }
 
+TEST_CASE("a grant with an unusable TTL is given back and retried after backoff") {
+  // Found by the fuzz target: a TTL <= 0 used to make the first keepalive tick declare the lease
+  // lost at once (a grant loop without backoff), a huge one overflowed the keepalive arithmetic.
+  for (std::int64_t ttl : {std::int64_t{0}, std::int64_t{-5}, std::int64_t{20'000'000'000}}) {
+    Harness h;
+    h.registry->apply(set_of({reg("a")}));
+    REQUIRE(h.fake->grants.size() == 1);
+    auto [asked, done] = std::move(h.fake->grants.front());
+    h.fake->grants.pop_front();
+    etcdserverpb::LeaseGrantResponse r;
+    r.set_id(700);
+    r.set_ttl(ttl);
+    done(grpc::Status::OK, std::move(r));
+    h.settle();
+    INFO("TTL " << ttl);
+    CHECK(h.fake->revoked == std::vector<std::int64_t>{700});
+    CHECK(h.fake->txns.empty());    // nothing written on that lease
+    CHECK(h.fake->grants.empty());  // no new grant before the backoff delay
+    h.let_time_pass();
+    REQUIRE(h.fake->grants.size() == 1);  // retried after the backoff
+    h.fake->grant(701);
+    h.settle();
+    h.fake->answer_txn();
+    h.settle();
+    CHECK(h.keys().size() >= 1);
+  }
+}
+
 TEST_CASE("shutdown during a grant reports done and gives the late lease back") {
   Harness h;
   REQUIRE(h.fake->grants.size() == 1);
