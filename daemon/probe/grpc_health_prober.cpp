@@ -514,7 +514,7 @@ void Core::start_liveness_check() {
   const std::uint64_t generation = ++liveness_generation_;
   // The answer is handed to our executor; the tracked executor keeps it running until then.
   liveness_ticket_ = liveness_share_->ask(
-      service_, timeout_, SteadyClock::now() - interval_,
+      service_, timeout_, SteadyClock::now() - interval_, tracked_executor(),
       [weak = weak_from_this(), work = tracked_executor(), generation](const grpc::Status& status) {
         asio::post(work, [weak, generation, status] {
           if (const auto self = weak.lock()) self->on_liveness_answer(generation, status);

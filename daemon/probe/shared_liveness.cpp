@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <boost/asio/post.hpp>
 #include <utility>
 #include <vector>
 
@@ -17,8 +18,9 @@ using grpc::health::v1::HealthCheckResponse;
 class SharedLiveness::Call final : public grpc::ClientUnaryReactor,
                                    public std::enable_shared_from_this<Call> {
  public:
-  Call(std::shared_ptr<SharedLiveness> owner, Clock::time_point started)
-      : owner_(std::move(owner)), started_(started) {}
+  Call(std::shared_ptr<SharedLiveness> owner, Clock::time_point started,
+       boost::asio::any_io_executor release)
+      : owner_(std::move(owner)), started_(started), release_(std::move(release)) {}
 
   void start(grpc::health::v1::Health::Stub& stub, const std::string& service,
              std::chrono::milliseconds timeout) {
@@ -33,9 +35,11 @@ class SharedLiveness::Call final : public grpc::ClientUnaryReactor,
 
   void OnDone(const grpc::Status& status) override {
     handoff_acquire(this);
-    auto owner = std::move(owner_);
-    auto self = std::move(self_);  // `this` lives until the end of this function
-    owner->finish(this, status, started_);
+    owner_->finish(this, status, started_);
+    // The last references go to `release_` (see ask()); `this` may be destroyed there at any
+    // moment after post(), so touch no member afterwards.
+    const boost::asio::any_io_executor release = release_;
+    boost::asio::post(release, [owner = std::move(owner_), self = std::move(self_)] {});
   }
 
  private:
@@ -44,6 +48,7 @@ class SharedLiveness::Call final : public grpc::ClientUnaryReactor,
   HealthCheckResponse response_;
   std::shared_ptr<SharedLiveness> owner_;
   Clock::time_point started_;
+  boost::asio::any_io_executor release_;
   std::shared_ptr<Call> self_;
 };
 
@@ -67,7 +72,8 @@ SharedLiveness::SharedLiveness(std::shared_ptr<grpc::Channel> channel)
     : channel_(std::move(channel)), stub_(grpc::health::v1::Health::NewStub(channel_)) {}
 
 std::uint64_t SharedLiveness::ask(const std::string& service, std::chrono::milliseconds timeout,
-                                  Clock::time_point not_before, Answer answer) {
+                                  Clock::time_point not_before,
+                                  boost::asio::any_io_executor release, Answer answer) {
   std::unique_lock lock(mu_);
   if (!in_flight_ && last_ && last_started_ >= not_before) {
     const grpc::Status status = *last_;
@@ -82,7 +88,7 @@ std::uint64_t SharedLiveness::ask(const std::string& service, std::chrono::milli
   // more) is replaced.
   if (in_flight_ && !in_flight_cancelled_) return ticket;
   in_flight_cancelled_ = false;
-  in_flight_ = std::make_shared<Call>(shared_from_this(), Clock::now());
+  in_flight_ = std::make_shared<Call>(shared_from_this(), Clock::now(), std::move(release));
   auto call = in_flight_;
   lock.unlock();
   call->start(*stub_, service, timeout);

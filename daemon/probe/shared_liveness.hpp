@@ -8,6 +8,7 @@
 
 #include <grpcpp/support/status.h>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -38,8 +39,15 @@ class SharedLiveness : public std::enable_shared_from_this<SharedLiveness> {
   // Answers with the status of a Check (for `service`, deadline `timeout`) that started at or
   // after `not_before`: a finished one at once, one in flight when it ends, else a new one.
   // Returns a ticket for withdraw(), or 0 when it has answered already.
+  //
+  // A Check that this call starts drops its last references (to this object, and so perhaps to
+  // the channel) on `release`, never on the gRPC thread that ran its completion: destroying the
+  // last reference to a grpc::Channel there tears down the completion queue that very thread is
+  // serving (a double free inside libgrpc; grpc/grpc#37858 is the same hazard). `release` should
+  // be a work-tracking executor, so that its run() lasts until the Check has ended.
   std::uint64_t ask(const std::string& service, std::chrono::milliseconds timeout,
-                    Clock::time_point not_before, Answer answer);
+                    Clock::time_point not_before, boost::asio::any_io_executor release,
+                    Answer answer);
   // The answer is no longer wanted (it may still arrive if it was being delivered). A Check that
   // nobody waits for any more is cancelled.
   void withdraw(std::uint64_t ticket);
