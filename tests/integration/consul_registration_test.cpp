@@ -51,7 +51,7 @@ ServiceEntry hello_entry(const HelloService& hello, const std::string& id,
 }  // namespace
 
 TEST_CASE(
-    "consul: the registration body is exactly what Consul documents; token in the header only",
+    "consul: the registration body is exactly what Consul documents, the token in the header only",
     "[consul]") {
   if (!have_double()) return;
   const std::string token = registrar::test::kKnownToken;

@@ -33,7 +33,7 @@ TEST_CASE("backoff reset returns to the initial delay") {
   CHECK(b.next() == ms{100});
 }
 
-TEST_CASE("default random source stays in [0,1)") {
+TEST_CASE("default random source stays within 0 (included) and 1 (excluded)") {
   auto r = registrar::runtime::default_random();
   for (int i = 0; i < 1000; ++i) {
     double v = r();
