@@ -8,14 +8,15 @@ namespace registrar::config {
 
 namespace {
 
+// inet_pton reads a C string: a NUL byte would hide whatever follows it ("::1\0garbage").
 bool is_ipv4(const std::string& s) {
   in_addr a{};
-  return ::inet_pton(AF_INET, s.c_str(), &a) == 1;
+  return s.find('\0') == std::string::npos && ::inet_pton(AF_INET, s.c_str(), &a) == 1;
 }
 
 bool is_ipv6(const std::string& s) {
   in6_addr a{};
-  return ::inet_pton(AF_INET6, s.c_str(), &a) == 1;
+  return s.find('\0') == std::string::npos && ::inet_pton(AF_INET6, s.c_str(), &a) == 1;
 }
 
 }  // namespace

@@ -51,6 +51,19 @@ TEST_CASE("status: bad listen addresses are refused with their position", "[conf
         R"(m.yaml:2:3: status.port: unknown key "port" (allowed: listen))");
 }
 
+// inet_pton reads a C string: before the fix "[::1<NUL>...]:379" passed as [::1] (found by the
+// config_helpers fuzz target; tests/fuzz/regressions/config_helpers/listen-*).
+TEST_CASE("status: a NUL byte in a listen address is refused", "[config][status]") {
+  std::string why;
+  using namespace std::string_literals;
+  CHECK_FALSE(parse_listen_address("[::1\0garbage]:9901"s, why));
+  CHECK(why.find("is not an IPv6 address") != std::string::npos);
+  CHECK_FALSE(parse_listen_address("127.0.0.1\0x:9901"s, why));
+  CHECK(why.find("is not an IP address") != std::string::npos);
+  CHECK_FALSE(parse_listen_address("[::1"s + std::string(64, '\0') + "]:379", why));
+  CHECK(parse_listen_address("[::1]:379", why));
+}
+
 TEST_CASE("status: connect_address maps wildcards to loopback", "[config][status]") {
   std::string why;
   auto a = parse_listen_address("0.0.0.0:9901", why);
