@@ -1,6 +1,5 @@
 #include "probe/tls_credentials.hpp"
 
-#include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/credentials.h>
 #include <openssl/bio.h>
@@ -10,49 +9,19 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <optional>
 
+#include "runtime/bounded_file.hpp"
 #include "runtime/secret_file.hpp"
 
 namespace registrar::probe {
 
 namespace {
 
-constexpr std::size_t kMaxPemBytes = 1 << 20;  // a CA bundle or a key is far smaller
+constexpr std::size_t kMaxPemBytes = runtime::kMaxCredentialFileBytes;
 
 // A certificate or CA bundle: public, so no world-readable warning (certificates are 0644).
-std::optional<std::string> read_public_file(const std::string& path, std::string& error) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    error = std::strerror(errno);
-    return std::nullopt;
-  }
-  std::string content;
-  char buf[4096];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      error = std::strerror(errno);
-      ::close(fd);
-      return std::nullopt;
-    }
-    if (n == 0) break;
-    content.append(buf, static_cast<std::size_t>(n));
-    if (content.size() > kMaxPemBytes) {
-      ::close(fd);
-      error = "larger than " + std::to_string(kMaxPemBytes) + " bytes";
-      return std::nullopt;
-    }
-  }
-  ::close(fd);
-  return content;
-}
-
 // Overwrites a string that held key material before it is freed (best effort: copies made by
 // gRPC are gRPC's).
 struct Wiped {
@@ -127,7 +96,7 @@ std::shared_ptr<grpc::ChannelCredentials> make_channel_credentials(const config:
   grpc::SslCredentialsOptions options;
   if (!tls.ca_file.empty()) {
     std::string why;
-    auto ca = read_public_file(tls.ca_file, why);
+    auto ca = runtime::read_bounded_file(tls.ca_file, kMaxPemBytes, why);
     if (!ca) {
       error = "cannot read " + names.ca_file + " " + tls.ca_file + ": " + why;
       return nullptr;
@@ -144,7 +113,7 @@ std::shared_ptr<grpc::ChannelCredentials> make_channel_credentials(const config:
   }
   if (!tls.cert_file.empty()) {
     std::string why;
-    auto chain = read_public_file(tls.cert_file, why);
+    auto chain = runtime::read_bounded_file(tls.cert_file, kMaxPemBytes, why);
     if (!chain) {
       error = "cannot read " + names.cert_file + " " + tls.cert_file + ": " + why;
       return nullptr;

@@ -1,15 +1,13 @@
 #include "runtime/secret_file.hpp"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <mutex>
 #include <set>
+
+#include "runtime/bounded_file.hpp"
 
 namespace registrar::runtime {
 
@@ -37,34 +35,16 @@ bool warn_if_world_readable(const std::string& path, const std::string& what) {
 
 std::optional<std::string> read_secret_file(const std::string& path, std::string& error,
                                             const SecretReadOptions& options) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    error = path + ": " + std::strerror(errno);
+  std::string why;
+  std::optional<std::string> content = read_bounded_file(path, options.max_bytes, why);
+  if (!content) {
+    error = path + ": " + why;
     return std::nullopt;
   }
-  std::string content;
-  char buf[4096];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      error = path + ": " + std::strerror(errno);
-      ::close(fd);
-      return std::nullopt;
-    }
-    if (n == 0) break;
-    content.append(buf, static_cast<std::size_t>(n));
-    if (content.size() > options.max_bytes) {
-      ::close(fd);
-      error = path + ": larger than " + std::to_string(options.max_bytes) + " bytes";
-      return std::nullopt;
-    }
-  }
-  ::close(fd);
   warn_if_world_readable(path, options.what);
   if (options.trim_trailing_newlines) {
-    while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) {
-      content.pop_back();
+    while (!content->empty() && (content->back() == '\n' || content->back() == '\r')) {
+      content->pop_back();
     }
   }
   return content;

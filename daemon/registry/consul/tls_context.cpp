@@ -1,18 +1,15 @@
 #include "registry/consul/tls_context.hpp"
 
-#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include <unistd.h>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <cerrno>
-#include <cstring>
 #include <optional>
 
+#include "runtime/bounded_file.hpp"
 #include "runtime/secret_file.hpp"
 
 namespace registrar::registry::consul {
@@ -25,36 +22,7 @@ constexpr const char* kCaSetting = "registry.consul.tls.ca_file / CONSUL_CACERT"
 constexpr const char* kCertSetting = "registry.consul.tls.cert_file / CONSUL_CLIENT_CERT";
 constexpr const char* kKeySetting = "registry.consul.tls.key_file / CONSUL_CLIENT_KEY";
 constexpr const char* kNameSetting = "registry.consul.tls.server_name / CONSUL_TLS_SERVER_NAME";
-constexpr std::size_t kMaxPemBytes = 1 << 20;
-
-// A certificate file (not a secret): its content, or nullopt with `error` = strerror.
-std::optional<std::string> read_file(const std::string& path, std::string& error) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    error = std::strerror(errno);
-    return std::nullopt;
-  }
-  std::string content;
-  char buf[4096];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      error = std::strerror(errno);
-      ::close(fd);
-      return std::nullopt;
-    }
-    if (n == 0) break;
-    content.append(buf, static_cast<std::size_t>(n));
-    if (content.size() > kMaxPemBytes) {
-      ::close(fd);
-      error = "larger than 1 MiB";
-      return std::nullopt;
-    }
-  }
-  ::close(fd);
-  return content;
-}
+constexpr std::size_t kMaxPemBytes = runtime::kMaxCredentialFileBytes;
 
 // The first OpenSSL error on the queue as text (and the queue cleared).
 std::string openssl_error(const std::string& fallback) {
@@ -119,7 +87,7 @@ std::shared_ptr<ssl::context> make_tls_context(const config::TlsSpec& tls, std::
   if (!tls.insecure_skip_verify) {
     if (!tls.ca_file.empty()) {
       std::string why;
-      auto pem = read_file(tls.ca_file, why);
+      auto pem = runtime::read_bounded_file(tls.ca_file, kMaxPemBytes, why);
       if (!pem) {
         error = "TLS: cannot read " + in_file(kCaSetting, tls.ca_file) + ": " + why;
         return nullptr;
@@ -140,7 +108,7 @@ std::shared_ptr<ssl::context> make_tls_context(const config::TlsSpec& tls, std::
 
   if (!tls.cert_file.empty()) {
     std::string why;
-    auto pem = read_file(tls.cert_file, why);
+    auto pem = runtime::read_bounded_file(tls.cert_file, kMaxPemBytes, why);
     if (!pem) {
       error = "TLS: cannot read " + in_file(kCertSetting, tls.cert_file) + ": " + why;
       return nullptr;

@@ -1,11 +1,8 @@
 #include "registry/etcd/tls_credentials.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <functional>
-#include <sstream>
 
+#include "runtime/bounded_file.hpp"
 #include "runtime/secret_file.hpp"
 
 namespace registrar::registry::etcd {
@@ -13,22 +10,6 @@ namespace registrar::registry::etcd {
 namespace {
 
 constexpr const char* kSetting = "registry.etcd.tls.";
-
-// Certificates are public: read plainly (no world-readable warning).
-std::optional<std::string> read_public_file(const std::string& path, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = path + ": " + std::strerror(errno);
-    return std::nullopt;
-  }
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) {
-    error = path + ": read error";
-    return std::nullopt;
-  }
-  return out.str();
-}
 
 bool has_pem(const std::string& text) {
   return text.find("-----BEGIN ") != std::string::npos;
@@ -44,7 +25,9 @@ bool read_one(const char* key, const std::string& path, bool secret, std::string
     options.what = std::string(kSetting) + key;
     text = runtime::read_secret_file(path, why, options);
   } else {
-    text = read_public_file(path, why);
+    // Certificates are public: read plainly (no world-readable warning), with the same bound.
+    text = runtime::read_bounded_file(path, runtime::kMaxCredentialFileBytes, why);
+    if (!text) why = path + ": " + why;
   }
   if (!text) {
     error = "cannot read " + std::string(kSetting) + key + ": " + why;

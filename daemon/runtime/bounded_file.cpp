@@ -1,0 +1,40 @@
+#include "runtime/bounded_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace registrar::runtime {
+
+std::optional<std::string> read_bounded_file(const std::string& path, std::size_t max_bytes,
+                                             std::string& error) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    error = std::strerror(errno);
+    return std::nullopt;
+  }
+  std::string content;
+  char buf[4096];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      error = std::strerror(errno);
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    content.append(buf, static_cast<std::size_t>(n));
+    if (content.size() > max_bytes) {
+      ::close(fd);
+      error = "larger than " + std::to_string(max_bytes) + " bytes";
+      return std::nullopt;
+    }
+  }
+  ::close(fd);
+  return content;
+}
+
+}  // namespace registrar::runtime
