@@ -24,20 +24,6 @@ ConsulDoubleOptions with_token(const std::string& token) {
   return o;
 }
 
-[[maybe_unused]] ConsulDoubleOptions time_scaled(double scale) {
-  ConsulDoubleOptions o;
-  o.time_scale = scale;
-  return o;
-}
-
-bool have_double() {
-  if (!registrar::test::consul_double_bin()) {
-    WARN("consul-double not built (target consul_double): test not run");
-    return false;
-  }
-  return have_binaries();
-}
-
 ServiceEntry entry(const HelloService& hello, const std::string& id) {
   ServiceEntry e = entry_for(hello, id);
   e.tags = {"v1"};
@@ -66,7 +52,7 @@ void preregister(ConsulDouble& consul, const std::string& id, const json& meta) 
 }  // namespace
 
 TEST_CASE("consul: an agent restarted without its state gets everything back", "[consul]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   ConsulDouble consul;
   HelloService hello;
   ConsulParams p;
@@ -97,7 +83,7 @@ TEST_CASE("consul: an agent restarted without its state gets everything back", "
 
 TEST_CASE("consul: 403 with a bad token is one clear line, retried, and the token never shows",
           "[consul]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   // Both known secrets (support/secrets.hpp), so the suite's scan would find either in any log:
   // the agent's token, and a wrong one in the daemon's file.
   const std::string right = registrar::test::kKnownToken;
@@ -139,7 +125,7 @@ TEST_CASE("consul: 403 with a bad token is one clear line, retried, and the toke
 
 TEST_CASE("consul: 500s, timeouts and closed connections are retried with backoff and recovered",
           "[consul]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   ConsulDouble consul;
   HelloService hello;
   ConsulParams p;
@@ -201,7 +187,7 @@ TEST_CASE("consul: 500s, timeouts and closed connections are retried with backof
 }
 
 TEST_CASE("consul: after SIGKILL the check goes critical after its TTL and is reaped", "[consul]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   // 1m deregister_critical_after and the 30 s reaper period, both times 0.05: 3 s and 1.5 s.
   ConsulDouble consul(time_scaled(0.05));
   HelloService hello;
@@ -226,7 +212,7 @@ TEST_CASE("consul: after SIGKILL the check goes critical after its TTL and is re
 
 TEST_CASE("consul: at start, stale services of ours are removed and others' are left alone",
           "[consul]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   ConsulDouble consul;
   HelloService hello;
   const json ours = {{"managed-by", "grpc-registrar"}, {"grpc-registrar-owner", "itest"}};
@@ -257,7 +243,7 @@ TEST_CASE("consul: at start, stale services of ours are removed and others' are 
 
 TEST_CASE("consul: a restarted daemon keeps its unchanged registrations, without a gap",
           "[consul]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   ConsulDouble consul;
   HelloService hello;
   ConsulParams p;
@@ -294,7 +280,7 @@ TEST_CASE("consul: a restarted daemon keeps its unchanged registrations, without
 
 TEST_CASE("consul: a service the reaper removes while critical returns once it passes, no thrash",
           "[consul]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   ConsulDouble consul(time_scaled(0.05));  // deregister_critical_after 1m -> 3 s; reaper 1.5 s
   HelloService hello;
   ConsulParams p;

@@ -1,6 +1,7 @@
 #include "consul_itest.hpp"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 
 namespace registrar::itest {
@@ -138,6 +139,20 @@ std::optional<std::string> gokit_consul_client_bin() {
   if (std::filesystem::exists(REGISTRAR_GOKIT_CONSUL_CLIENT)) return REGISTRAR_GOKIT_CONSUL_CLIENT;
 #endif
   return std::nullopt;
+}
+
+bool have_consul_double() {
+  if (!test::consul_double_bin()) {
+    WARN("consul-double not built (target consul_double): test not run");
+    return false;
+  }
+  return have_binaries();
+}
+
+test::ConsulDoubleOptions time_scaled(double scale) {
+  test::ConsulDoubleOptions o;
+  o.time_scale = scale;
+  return o;
 }
 
 }  // namespace registrar::itest

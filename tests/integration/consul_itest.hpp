@@ -11,6 +11,7 @@
 
 #include "itest.hpp"
 #include "support/consul_double.hpp"
+#include "support/paths.hpp"
 
 namespace registrar::itest {
 
@@ -62,6 +63,13 @@ std::vector<nlohmann::json> requests_to(const nlohmann::json& log, const std::st
 
 // True when no line of `text` contains `secret`.
 bool never_mentions(const std::string& text, const std::string& secret);
+
+// Whether the Consul double and the binaries the tests run are built; when not, a WARN says so
+// and the test returns without running.
+bool have_consul_double();
+
+// A double whose deregister-critical-after and reaper run `scale` times as long as Consul's.
+test::ConsulDoubleOptions time_scaled(double scale);
 
 // The go-kit Consul client (tests/interop/gokit-consul-client), or nullopt when not built.
 std::optional<std::string> gokit_consul_client_bin();

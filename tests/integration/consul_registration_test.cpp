@@ -25,20 +25,6 @@ ConsulDoubleOptions with_token(const std::string& token) {
   return o;
 }
 
-[[maybe_unused]] ConsulDoubleOptions time_scaled(double scale) {
-  ConsulDoubleOptions o;
-  o.time_scale = scale;
-  return o;
-}
-
-bool have_double() {
-  if (!registrar::test::consul_double_bin()) {
-    WARN("consul-double not built (target consul_double): test not run");
-    return false;
-  }
-  return have_binaries();
-}
-
 ServiceEntry hello_entry(const HelloService& hello, const std::string& id,
                          const std::string& name = "hello") {
   ServiceEntry e = entry_for(hello, id);
@@ -53,7 +39,7 @@ ServiceEntry hello_entry(const HelloService& hello, const std::string& id,
 TEST_CASE(
     "consul: the registration body is exactly what Consul documents, the token in the header only",
     "[consul]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   const std::string token = registrar::test::kKnownToken;
   ConsulDouble consul(with_token(token));
   HelloService hello;
@@ -99,13 +85,19 @@ TEST_CASE(
         {"DeregisterCriticalServiceAfter", "1m"}}}};
   CHECK(body == expected);
 
-  // Right after it: the probe's Output (and status) through the TTL update endpoint.
+  // Right after it, through the TTL update endpoint: the Output, with the status it goes with.
+  // The update carries the verdict current when it is sent: a service registered critical whose
+  // first probe result came in meanwhile is already passing in it (seen in 1 run of 3 here).
   const auto updates = requests_to(log, "PUT", "/v1/agent/check/update/grpc-registrar:hello-1");
   REQUIRE_FALSE(updates.empty());
   const json first_update = json::parse(updates.front().at("body").get<std::string>());
-  CHECK(first_update.at("Status") == initial);
-  CHECK(first_update.at("Output") ==
-        (initial == "critical" ? "no probe result yet" : "SERVING (watch)"));
+  if (first_update.at("Status") == "critical") {
+    CHECK(initial == "critical");
+    CHECK(first_update.at("Output") == "no probe result yet");
+  } else {
+    CHECK(first_update.at("Status") == "passing");
+    CHECK(first_update.at("Output") == "SERVING (watch)");
+  }
   const auto check = try_check(consul, "grpc-registrar:hello-1");
   REQUIRE(check);
   CHECK(check->at("Output") == "SERVING (watch)");
@@ -123,7 +115,7 @@ TEST_CASE(
 }
 
 TEST_CASE("consul: TTL refreshes keep the check passing for several TTLs", "[consul]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   ConsulDouble consul;
   HelloService hello;
   ConsulParams p;
@@ -161,7 +153,7 @@ TEST_CASE("consul: TTL refreshes keep the check passing for several TTLs", "[con
 
 TEST_CASE("consul: a health flip turns the check critical with the probe's output, and back",
           "[consul]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   ConsulDouble consul;
   HelloService hello;
   ConsulParams p;
@@ -195,7 +187,7 @@ TEST_CASE("consul: a health flip turns the check critical with the probe's outpu
 }
 
 TEST_CASE("consul: SIGTERM deregisters every service, then the daemon exits 0", "[consul]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   ConsulDouble consul;
   HelloService hello;
   ConsulParams p;
@@ -222,7 +214,7 @@ TEST_CASE("consul: SIGTERM deregisters every service, then the daemon exits 0", 
 }
 
 TEST_CASE("consul: CONSUL_HTTP_ADDR and CONSUL_HTTP_TOKEN_FILE from the environment", "[consul]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   const std::string token = registrar::test::kKnownToken;
   ConsulDouble consul(with_token(token));
   HelloService hello;
@@ -251,7 +243,7 @@ TEST_CASE("consul: CONSUL_HTTP_ADDR and CONSUL_HTTP_TOKEN_FILE from the environm
 }
 
 TEST_CASE("consul: go-kit's Consul Instancer lists exactly the healthy instances", "[consul]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   const auto client = gokit_consul_client_bin();
   if (!client) {
     WARN("gokit-consul-client not built (target interop_clients): test not run");
@@ -297,7 +289,7 @@ TEST_CASE("consul: go-kit's Consul Instancer lists exactly the healthy instances
 }
 
 TEST_CASE("one manifest for both backends: only registry.kind changes", "[consul]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   EtcdServer etcd;
   ConsulDouble consul;
   HelloService hello;

@@ -34,14 +34,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-bool have_double() {
-  if (!registrar::test::consul_double_bin()) {
-    WARN("consul-double not built (target consul_double): test not run");
-    return false;
-  }
-  return have_binaries();
-}
-
 std::string slurp(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::stringstream ss;
@@ -105,7 +97,7 @@ void expect_refused_and_retried(ConsulDouble& consul, Process& daemon, const std
 
 TEST_CASE("consul https: mTLS via https:// and registry.consul.tls, a token file, SIGTERM",
           "[consul][security]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   TestPki pki;
   ConsulDoubleOptions o = https_options(pki, /*verify_incoming=*/true);
   o.token = registrar::test::kKnownToken;
@@ -163,7 +155,7 @@ TEST_CASE("consul https: mTLS via https:// and registry.consul.tls, a token file
 
 TEST_CASE("consul https: CONSUL_HTTP_SSL and the CONSUL_CACERT family only, and the deregister CLI",
           "[consul][security]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   TestPki pki;
   ConsulDouble consul(https_options(pki, /*verify_incoming=*/true));
   HelloService hello;
@@ -200,7 +192,7 @@ TEST_CASE("consul https: CONSUL_HTTP_SSL and the CONSUL_CACERT family only, and 
 
 TEST_CASE("consul https: a wrong CA is logged once, retried, and a CA file fixed in place is used",
           "[consul][security]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   TestPki pki;
   ConsulDouble consul(https_options(pki, /*verify_incoming=*/false));
   HelloService hello;
@@ -227,7 +219,7 @@ TEST_CASE("consul https: a wrong CA is logged once, retried, and a CA file fixed
 
 TEST_CASE("consul https: client certificate and name failures are clear, retried, never fatal",
           "[consul][security]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   TestPki pki;
   ConsulDouble consul(https_options(pki, /*verify_incoming=*/true));
   HelloService hello;

@@ -53,14 +53,6 @@ ConsulDoubleOptions with_acl() {
   return o;
 }
 
-bool have_double() {
-  if (!registrar::test::consul_double_bin()) {
-    WARN("consul-double not built (target consul_double): test not run");
-    return false;
-  }
-  return have_binaries();
-}
-
 std::string write_secret(const TempDir& dir, const std::string& name, const std::string& content,
                          mode_t mode) {
   const auto path = dir.write_file(name, content);
@@ -174,7 +166,7 @@ const std::string kHelloKey = "/services/hello/hello-1";
 
 TEST_CASE("secrets: a Consul token file never shows in the log (text and JSON), check or status",
           "[security][secrets][consul]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   ConsulDouble consul(with_acl());
   HelloService hello;
   TempDir dir("secrets-consul");
@@ -249,7 +241,7 @@ TEST_CASE("secrets: a Consul token file never shows in the log (text and JSON), 
 
 TEST_CASE("secrets: a Consul token from the environment or the manifest never shows",
           "[security][secrets][consul]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   ConsulDouble consul(with_acl());
   HelloService hello;
   ConsulParams p;
@@ -295,7 +287,7 @@ TEST_CASE("secrets: a Consul token from the environment or the manifest never sh
 
 TEST_CASE("secrets: after a 403 the errors name the token's source, never a token",
           "[security][secrets][consul]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   ConsulDouble consul(with_acl());
   HelloService hello;
   TempDir dir("secrets-403");
@@ -489,7 +481,7 @@ TEST_CASE(
 
 TEST_CASE("secrets: --token on the command line works, with a warning, and is never echoed",
           "[security][secrets][cli]") {
-  if (!have_double()) return;
+  if (!have_consul_double()) return;
   ConsulDouble consul(with_acl());
   HelloService hello;
   const std::regex warning(
