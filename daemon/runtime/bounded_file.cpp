@@ -10,9 +10,18 @@ namespace registrar::runtime {
 
 std::optional<std::string> read_bounded_file(const std::string& path, std::size_t max_bytes,
                                              std::string& error) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  // O_NONBLOCK: opening a FIFO that no process writes to would otherwise wait for a writer
+  // forever. Reads then block as usual (a pipe from `<(command)` is read to its end), and a FIFO
+  // without a writer reads as empty.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     error = std::strerror(errno);
+    return std::nullopt;
+  }
+  if (const int flags = ::fcntl(fd, F_GETFL);
+      flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+    error = std::strerror(errno);
+    ::close(fd);
     return std::nullopt;
   }
   std::string content;

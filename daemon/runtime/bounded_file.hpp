@@ -1,6 +1,7 @@
 // Reading a whole small file (a certificate, a key, a token) with a size limit, so that a wrong
-// path (a device, a log file) cannot make the daemon read without end. Secrets go through
-// read_secret_file (secret_file.hpp), which uses this and adds its own checks.
+// path (a device, a log file, a FIFO nobody writes to) cannot make the daemon read or wait without
+// end. Secrets go through read_secret_file (secret_file.hpp), which uses this and adds its own
+// checks.
 #pragma once
 
 #include <cstddef>

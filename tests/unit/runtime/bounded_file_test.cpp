@@ -2,6 +2,9 @@
 // file that never ends), and errors that give the reason without the path or any content.
 #include "runtime/bounded_file.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <string>
 
@@ -48,4 +51,25 @@ TEST_CASE("bounded file: errors give the reason only") {
   CHECK(error == "No such file or directory");
   CHECK_FALSE(read_bounded_file(dir.path().string(), 1024, error));
   CHECK(error == "Is a directory");
+}
+
+TEST_CASE("bounded file: a FIFO nobody writes to reads as empty instead of blocking") {
+  TempDir dir;
+  const std::string fifo = dir.path().string() + "/token.fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::string error;
+  auto content = read_bounded_file(fifo, 1024, error);  // before the fix: open() never returned
+  REQUIRE(content);
+  CHECK(content->empty());
+
+  // An anonymous pipe (what `--token-file <(command)` gives, as /dev/fd/N) is read to its end.
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const std::string text = "from-a-pipe";
+  REQUIRE(::write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  ::close(fds[1]);
+  auto piped = read_bounded_file("/dev/fd/" + std::to_string(fds[0]), 1024, error);
+  ::close(fds[0]);
+  REQUIRE(piped);
+  CHECK(*piped == text);
 }
