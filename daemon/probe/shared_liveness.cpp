@@ -2,7 +2,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
 #include <utility>
 #include <vector>
 
@@ -88,7 +90,9 @@ std::uint64_t SharedLiveness::ask(const std::string& service, std::chrono::milli
   // more) is replaced.
   if (in_flight_ && !in_flight_cancelled_) return ticket;
   in_flight_cancelled_ = false;
-  in_flight_ = std::make_shared<Call>(shared_from_this(), Clock::now(), std::move(release));
+  in_flight_ = std::make_shared<Call>(
+      shared_from_this(), Clock::now(),
+      boost::asio::prefer(std::move(release), boost::asio::execution::outstanding_work.tracked));
   auto call = in_flight_;
   lock.unlock();
   call->start(*stub_, service, timeout);

@@ -43,8 +43,10 @@ class SharedLiveness : public std::enable_shared_from_this<SharedLiveness> {
   // A Check that this call starts drops its last references (to this object, and so perhaps to
   // the channel) on `release`, never on the gRPC thread that ran its completion: destroying the
   // last reference to a grpc::Channel there tears down the completion queue that very thread is
-  // serving (a double free inside libgrpc; grpc/grpc#37858 is the same hazard). `release` should
-  // be a work-tracking executor, so that its run() lasts until the Check has ended.
+  // serving (a double free inside libgrpc; grpc/grpc#37858 is the same hazard). The Check tracks
+  // work on `release`, so that its io_context's run() lasts until the Check has ended; that
+  // io_context must outlive the Check, which holds when every asker of a channel runs on the same
+  // io_context, as in the daemon (one io_context; cli/run.cpp).
   std::uint64_t ask(const std::string& service, std::chrono::milliseconds timeout,
                     Clock::time_point not_before, boost::asio::any_io_executor release,
                     Answer answer);
