@@ -100,6 +100,18 @@ std::optional<config::EtcdSpec> etcd_security(int& exit_code) {
   return spec;
 }
 
+// Messages of the pieces shared with the daemon name the manifest's settings: name the flags.
+std::string with_flag_names(std::string error) {
+  for (auto [setting, flag] : {std::pair{"registry.etcd.tls.ca_file", "--etcd-ca-file"},
+                               std::pair{"registry.etcd.tls.cert_file", "--etcd-cert-file"},
+                               std::pair{"registry.etcd.tls.key_file", "--etcd-key-file"},
+                               std::pair{"registry.etcd.password_file", "--etcd-password-file"}}) {
+    if (auto at = error.find(setting); at != std::string::npos)
+      error.replace(at, std::string(setting).size(), flag);
+  }
+  return error;
+}
+
 // Auth.Authenticate on `channel`; the token, or nullopt with `error` set (never the password).
 std::optional<std::string> etcd_token(const std::shared_ptr<grpc::Channel>& channel,
                                       const config::EtcdSpec& spec, config::Duration timeout,
@@ -107,8 +119,7 @@ std::optional<std::string> etcd_token(const std::shared_ptr<grpc::Channel>& chan
   refused = false;
   std::optional<std::string> password = registry::etcd::read_password(spec, error);
   if (!password) {
-    if (auto at = error.find("registry.etcd.password_file"); at != std::string::npos)
-      error.replace(at, std::string("registry.etcd.password_file").size(), "--etcd-password-file");
+    error = with_flag_names(error);
     refused = true;
     return std::nullopt;
   }
@@ -166,14 +177,7 @@ int deregister_etcd(const DeregisterOptions& o, config::Duration timeout) {
       std::string error;
       auto material = registry::etcd::read_tls_material(security.tls, error);
       if (!material) {
-        // The message names the manifest's setting: name the flag instead.
-        for (auto [setting, flag] : {std::pair{"registry.etcd.tls.ca_file", "--etcd-ca-file"},
-                                     std::pair{"registry.etcd.tls.cert_file", "--etcd-cert-file"},
-                                     std::pair{"registry.etcd.tls.key_file", "--etcd-key-file"}}) {
-          if (auto at = error.find(setting); at != std::string::npos)
-            error.replace(at, std::string(setting).size(), flag);
-        }
-        std::fprintf(stderr, "grpc-registrar deregister: %s\n", error.c_str());
+        std::fprintf(stderr, "grpc-registrar deregister: %s\n", with_flag_names(error).c_str());
         return kExitConfig;
       }
       creds = registry::etcd::make_tls_credentials(*material);
