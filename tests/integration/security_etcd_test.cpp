@@ -357,3 +357,62 @@ TEST_CASE(
   CHECK(ctl.get_prefix("/services/").empty());
   CHECK(daemon.log().find(kKnownPassword) == std::string::npos);
 }
+
+TEST_CASE(
+    "deregister with --etcd-* flags: over mTLS as an etcd user it deletes the key, a missing "
+    "file or a wrong password is refused naming the flag, and never shows the password",
+    "[security][etcd-tls][etcd-auth]") {
+  if (!have_binaries()) return;
+  TestPki pki;
+  EtcdServer etcd(/*start_now=*/false);
+  etcd.set_tls({pki.server().cert, pki.server().key, pki.ca(), pki.ca(), pki.client().cert,
+                pki.client().key});
+  etcd.start();
+  etcd.enable_auth(least_privilege());
+  ScopedEnv env({{"ETCDCTL_CACERT", pki.ca().string()},
+                 {"ETCDCTL_CERT", pki.client().cert.string()},
+                 {"ETCDCTL_KEY", pki.client().key.string()},
+                 {"ETCDCTL_USER", "root"},
+                 {"ETCDCTL_PASSWORD", kKnownPassword}});
+  const Etcdctl ctl = etcd.ctl();
+  ctl.put(kKey, "{}");
+  TempDir files("registrar-deregister-etcd");
+  const auto good = write_secret(files, "password", std::string(kKnownPassword) + "\n");
+  const auto wrong = write_secret(files, "wrong", "not-the-password\n");
+  const auto missing = (files / "missing.pem").string();
+  // ETCDCTL_PASSWORD is in the environment too: the file given comes first.
+  auto deregister = [&](const std::string& ca, const std::filesystem::path& password) {
+    return run_registrar({"deregister", "--etcd", etcd.endpoint(), "--name", "hello", "--id",
+                          "hello-1", "--etcd-ca-file", ca, "--etcd-cert-file",
+                          pki.client().cert.string(), "--etcd-key-file", pki.client().key.string(),
+                          "--etcd-user", "registrar", "--etcd-password-file", password.string(),
+                          "--timeout", "5s"});
+  };
+
+  auto r = deregister(missing, good);
+  INFO(r.err);
+  CHECK(r.status.exited_with(78));
+  CHECK(r.err.find("cannot read --etcd-ca-file: " + missing + ": No such file or directory") !=
+        std::string::npos);
+
+  r = deregister(pki.ca().string(), missing);
+  INFO(r.err);
+  CHECK(r.status.exited_with(78));
+  CHECK(r.err.find("cannot read --etcd-password-file: " + missing) != std::string::npos);
+
+  r = deregister(pki.ca().string(), wrong);
+  INFO(r.err);
+  CHECK(r.status.exited_with(78));
+  CHECK(r.err.find("etcd authentication as user \"registrar\" failed") != std::string::npos);
+  CHECK(r.err.find("hello-1 not deleted") != std::string::npos);
+  CHECK(r.err.find("not-the-password") == std::string::npos);
+  CHECK(ctl.get(kKey));  // still there
+
+  r = deregister(pki.ca().string(), good);
+  INFO(r.err);
+  CHECK(r.status.exited_with(0));
+  CHECK(r.out == "deleted " + kKey + "\n");
+  CHECK_FALSE(ctl.get(kKey));
+  CHECK(r.err.find(kKnownPassword) == std::string::npos);
+  CHECK(r.out.find(kKnownPassword) == std::string::npos);
+}
