@@ -605,7 +605,9 @@ TEST_CASE("watch: a server whose open stream goes silent and whose Check hangs i
   HealthServerFixture server;
   server.set_status("app", HealthCheckResponse::SERVING);
   Harness h;
-  h.start(make_spec(server.target(), "app", ProbeMode::Watch, 100ms, 300ms));
+  // The probe timeout also bounds the first Watch answer, connection included: 1 s leaves room
+  // for that under TSan on a loaded machine (300 ms did not, once in CI's TSan run).
+  h.start(make_spec(server.target(), "app", ProbeMode::Watch, 100ms, 1s));
   REQUIRE(h.wait_for_count(2));
   INFO(h.dump());
   CHECK(h.count(Outcome::Serving) == h.entries.size());
@@ -615,7 +617,7 @@ TEST_CASE("watch: a server whose open stream goes silent and whose Check hangs i
   server.set_slow_check(true);
   REQUIRE(h.wait_for(Outcome::Timeout, mark));
   const std::size_t timeout_at = *h.find(Outcome::Timeout, mark);
-  CHECK(h.entries[timeout_at].result.detail.find("no answer to Check within 300ms") !=
+  CHECK(h.entries[timeout_at].result.detail.find("no answer to Check within 1000ms") !=
         std::string::npos);
   CHECK(server.watch_calls() == 1);  // the stream itself never broke
   REQUIRE(run_until(h.io, [&] { return h.count(Outcome::Timeout, mark) >= 2; }));
@@ -630,12 +632,14 @@ TEST_CASE("watch: the streams of one channel share one liveness Check per interv
   HealthServerFixture server;
   server.set_status("app", HealthCheckResponse::SERVING);
   constexpr std::size_t kProbers = 10;
+  // A 1 s probe timeout: it also bounds the first Watch answers, connection included, of ten
+  // streams starting together (300 ms was too short once under TSan in CI).
   boost::asio::io_context io;
   std::vector<std::vector<Result>> seen(kProbers);
   std::vector<std::unique_ptr<Prober>> probers;
   for (std::size_t i = 0; i < kProbers; ++i) {
     probers.push_back(make_grpc_health_prober(
-        io.get_executor(), make_spec(server.target(), "app", ProbeMode::Watch, 100ms, 300ms)));
+        io.get_executor(), make_spec(server.target(), "app", ProbeMode::Watch, 100ms, 1s)));
     probers.back()->start([&seen, i](const Result& r) { seen[i].push_back(r); });
   }
   auto each_has = [&](auto pred) { return std::all_of(seen.begin(), seen.end(), pred); };
