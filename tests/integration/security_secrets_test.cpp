@@ -146,7 +146,9 @@ std::string etcd_manifest(const EtcdServer& etcd, const HelloService& hello,
       "    endpoints: [\"" +
       etcd.endpoint() +
       "\"]\n"
-      "    lease_ttl: 2s\n"
+      // Long enough that a killed run's lease outlives the `check` and the start of the run
+      // that adopts it, even on a loaded machine (2 s did not, once, under ASan).
+      "    lease_ttl: 10s\n"
       "    dial_timeout: 1s\n"
       "    owner: " +
       kEtcdOwner + "\n    username: " + kEtcdUser + "\n";
