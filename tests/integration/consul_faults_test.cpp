@@ -249,6 +249,9 @@ TEST_CASE("consul: a restarted daemon keeps its unchanged registrations, without
   ConsulParams p;
   p.address = consul.address();
   p.services = {entry(hello, "hello-1")};
+  // The killed run's last refresh must outlive the new run's start and first refresh (a third
+  // of the TTL after it adopts the check): 1 s left too little on a loaded machine.
+  p.check_ttl = "3s";
   const std::string yaml = consul_manifest_yaml(p);
   {
     Daemon first(yaml);
@@ -260,7 +263,8 @@ TEST_CASE("consul: a restarted daemon keeps its unchanged registrations, without
   Daemon second(yaml);
   DumpOnFailure dump(second.process());
   REQUIRE(second.wait_for_log(std::regex("already in Consul, unchanged; kept as they are"), 10s));
-  // Looking every 20 ms for 1.5 s: the check never stops passing, and nothing is re-registered.
+  // Looking every 20 ms for 4 s, past the killed run's TTL: the check never stops passing, and
+  // nothing is re-registered.
   std::string seen = "passing";
   const auto start = Clock::now();
   wait_until(
@@ -270,9 +274,9 @@ TEST_CASE("consul: a restarted daemon keeps its unchanged registrations, without
           seen = c ? c->value("Status", "") : "missing";
           return true;
         }
-        return Clock::now() - start >= 1500ms;
+        return Clock::now() - start >= 4s;
       },
-      3s, 20ms);
+      8s, 20ms);
   CHECK(seen == "passing");
   CHECK(requests_to(daemon_requests(consul, since), "PUT", "/v1/agent/service/register").empty());
   CHECK(second.terminate().exited_with(0));

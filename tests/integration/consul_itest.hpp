@@ -28,7 +28,7 @@ struct ConsulParams {
   std::string backoff_initial = "50ms";
   std::string backoff_max = "400ms";
   std::string probe_interval = "100ms";
-  std::string probe_timeout = "300ms";
+  std::string probe_timeout = "1s";  // fall 1: generous, for sanitizer builds under load
   std::string shutdown_timeout = "5s";
   std::vector<ServiceEntry> services;
 };

@@ -41,7 +41,9 @@ struct ManifestParams {
   std::string backoff_max = "1s";
   std::string probe_mode = "watch";
   std::string probe_interval = "200ms";
-  std::string probe_timeout = "500ms";
+  // With fall 1, one Check slower than this takes a healthy service out: generous, for
+  // sanitizer builds on a loaded machine. Tests about timeouts set their own.
+  std::string probe_timeout = "2s";
   std::string drain = "0s";
   std::vector<ServiceEntry> services;
 };
