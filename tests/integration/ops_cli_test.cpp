@@ -1,6 +1,7 @@
 // The one-off subcommands and the exit codes (issue 5, part 1). `probe` follows
 // grpc-health-probe's codes: 0 SERVING, 1 invalid arguments, 2 connection failure, 3 RPC
 // failure, 4 not SERVING; everything else uses sysexits (64 usage, 69 unavailable, 78 config).
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <regex>
 #include <set>
@@ -14,10 +15,18 @@ using namespace registrar::itest;
 
 namespace {
 
+// `probe ARGS...`, with 10 s connect and RPC timeouts unless ARGS set them: the defaults (1 s)
+// are tight for a sanitizer build on a loaded machine, and no test here is about them.
 CommandResult probe(const std::vector<std::string>& args) {
   std::vector<std::string> a{"probe"};
   a.insert(a.end(), args.begin(), args.end());
-  return run_registrar(a, {}, 20s);
+  for (const char* flag : {"--connect-timeout", "--rpc-timeout"}) {
+    if (std::find(args.begin(), args.end(), flag) == args.end()) {
+      a.push_back(flag);
+      a.push_back("10s");
+    }
+  }
+  return run_registrar(a, {}, 30s);
 }
 
 }  // namespace

@@ -450,8 +450,11 @@ TEST_CASE("watch: the last status is not repeated while a reopened stream is pen
   HealthServerFixture server;
   server.set_status("app", HealthCheckResponse::SERVING);
   Harness h;
-  h.start(make_spec(server.target(), "app", ProbeMode::Watch, 2s, 2s));
-  REQUIRE(h.wait_for_count(2));  // the first message, and its repeat
+  // The interval is longer than the timeout, so that the end of the stream is seen well before
+  // the next repeat would fall due even under TSan on a loaded machine; a reopen waits
+  // min(timeout, interval).
+  h.start(make_spec(server.target(), "app", ProbeMode::Watch, 5s, 2s));
+  REQUIRE(h.wait_for_count(2, 20s));  // the first message, and its repeat
 
   // Right after a repeat, so that the next one falls due while the reopened stream is silent.
   const std::size_t mark = h.entries.size();
