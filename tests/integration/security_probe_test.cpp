@@ -39,7 +39,9 @@ std::string manifest(const EtcdServer& etcd, const std::vector<SecureEntry>& ser
   y += "registry:\n  kind: etcd\n  etcd:\n    endpoints: [" + quote(etcd.endpoint()) + "]\n";
   y += "    lease_ttl: 5s\n    dial_timeout: 1s\n";
   y += "  backoff: {initial: 100ms, max: 1s}\n";
-  y += "defaults:\n  probe: {mode: watch, interval: 200ms, timeout: 1s, rise: 1, fall: 1}\n";
+  // A timeout well above a TLS handshake between two sanitizer builds on a loaded machine: a
+  // first connection that timed out would be logged before the TLS reason (1 s did, once).
+  y += "defaults:\n  probe: {mode: watch, interval: 200ms, timeout: 3s, rise: 1, fall: 1}\n";
   y += "services:\n";
   for (const auto& s : services) {
     y += "  - name: hello\n    id: " + quote(s.id) + "\n    address: \"127.0.0.1\"\n";
