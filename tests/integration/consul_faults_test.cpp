@@ -153,6 +153,7 @@ TEST_CASE("consul: 500s, timeouts and closed connections are retried with backof
     CHECK(daemon.terminate().exited_with(0));
   }
   SECTION("timeouts and closed connections while running") {
+    p.request_timeout = "300ms";
     Daemon daemon(consul_manifest_yaml(p));
     DumpOnFailure dump(daemon.process());
     REQUIRE(wait_for_check(consul, "grpc-registrar:hello-1", "passing", Clock::now()));

@@ -24,7 +24,7 @@ struct ConsulParams {
   std::string check_ttl = "1s";
   std::string deregister_critical_after = "1m";
   std::string reconcile_interval = "1s";
-  std::string request_timeout = "300ms";
+  std::string request_timeout = "500ms";  // the most a 1 s check_ttl allows
   std::string backoff_initial = "50ms";
   std::string backoff_max = "400ms";
   std::string probe_interval = "100ms";
