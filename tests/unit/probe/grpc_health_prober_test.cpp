@@ -379,15 +379,13 @@ TEST_CASE("server shut down: Unreachable, then recovery when it restarts on the 
   // The port is free again, but any process on this machine may take it for a moment (an
   // ephemeral port of some connection): try again for a while before giving up.
   const auto start_by = SteadyClock::now() + 5s;
-  std::string refused;
   for (;;) {
     try {
       server.start(port);
       break;
     } catch (const std::exception& e) {
-      refused = e.what();
       if (SteadyClock::now() >= start_by)
-        FAIL("cannot listen on port " << port << " again: " << refused);
+        FAIL("cannot listen on port " << port << " again: " << e.what());
       run_for(h.io, 100ms);
     }
   }
