@@ -9,6 +9,10 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "itest.hpp"
 #include "support/certs.hpp"
@@ -44,6 +48,28 @@ class ScopedEnv {
  private:
   std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
 };
+
+// Mutual TLS on `etcd` (before it starts): its server certificate from `pki`, and clients must
+// present a certificate of `pki`'s CA.
+void require_client_certs(EtcdServer& etcd, const TestPki& pki) {
+  etcd.set_tls({pki.server().cert, pki.server().key, pki.ca(), pki.ca(), pki.client().cert,
+                pki.client().key});
+}
+
+// etcdctl's environment for such an etcd: the CA and the client certificate and, `as_root`,
+// etcd's root user (whose password is kKnownPassword too).
+std::vector<std::pair<std::string, std::string>> etcdctl_mtls_env(const TestPki& pki,
+                                                                  bool as_root = false) {
+  std::vector<std::pair<std::string, std::string>> vars{
+      {"ETCDCTL_CACERT", pki.ca().string()},
+      {"ETCDCTL_CERT", pki.client().cert.string()},
+      {"ETCDCTL_KEY", pki.client().key.string()}};
+  if (as_root) {
+    vars.emplace_back("ETCDCTL_USER", "root");
+    vars.emplace_back("ETCDCTL_PASSWORD", kKnownPassword);
+  }
+  return vars;
+}
 
 // The manifest of `m` with `lines` added to registry.etcd.
 std::string with_etcd_lines(const ManifestParams& m, const std::string& lines) {
@@ -91,13 +117,10 @@ TEST_CASE(
   if (!have_binaries()) return;
   TestPki pki;
   EtcdServer etcd(/*start_now=*/false);
-  etcd.set_tls({pki.server().cert, pki.server().key, pki.ca(), pki.ca(), pki.client().cert,
-                pki.client().key});
+  require_client_certs(etcd, pki);
   etcd.start();
   // Every etcdctl below reaches etcd with the client certificate.
-  ScopedEnv env({{"ETCDCTL_CACERT", pki.ca().string()},
-                 {"ETCDCTL_CERT", pki.client().cert.string()},
-                 {"ETCDCTL_KEY", pki.client().key.string()}});
+  ScopedEnv env(etcdctl_mtls_env(pki));
   const Etcdctl ctl = etcd.ctl();
   HelloService hello;
   const ManifestParams m = params(etcd, hello);
@@ -320,19 +343,14 @@ TEST_CASE(
   if (!have_binaries()) return;
   TestPki pki;
   EtcdServer etcd(/*start_now=*/false);
-  etcd.set_tls({pki.server().cert, pki.server().key, pki.ca(), pki.ca(), pki.client().cert,
-                pki.client().key});
+  require_client_certs(etcd, pki);
   etcd.set_auth_token_ttl(1);
   etcd.start();
   etcd.enable_auth(least_privilege());
   // etcdctl as root over mTLS (root's password is kKnownPassword too); the daemon inherits
   // ETCDCTL_PASSWORD, its only password source here: the manifest has a username and no
   // password_file. (With ETCDCTL_PASSWORD set, etcdctl takes ETCDCTL_USER as the name alone.)
-  ScopedEnv env({{"ETCDCTL_CACERT", pki.ca().string()},
-                 {"ETCDCTL_CERT", pki.client().cert.string()},
-                 {"ETCDCTL_KEY", pki.client().key.string()},
-                 {"ETCDCTL_USER", "root"},
-                 {"ETCDCTL_PASSWORD", kKnownPassword}});
+  ScopedEnv env(etcdctl_mtls_env(pki, /*as_root=*/true));
   const Etcdctl ctl = etcd.ctl();
   HelloService hello;
   ManifestParams m = params(etcd, hello);
@@ -365,15 +383,10 @@ TEST_CASE(
   if (!have_binaries()) return;
   TestPki pki;
   EtcdServer etcd(/*start_now=*/false);
-  etcd.set_tls({pki.server().cert, pki.server().key, pki.ca(), pki.ca(), pki.client().cert,
-                pki.client().key});
+  require_client_certs(etcd, pki);
   etcd.start();
   etcd.enable_auth(least_privilege());
-  ScopedEnv env({{"ETCDCTL_CACERT", pki.ca().string()},
-                 {"ETCDCTL_CERT", pki.client().cert.string()},
-                 {"ETCDCTL_KEY", pki.client().key.string()},
-                 {"ETCDCTL_USER", "root"},
-                 {"ETCDCTL_PASSWORD", kKnownPassword}});
+  ScopedEnv env(etcdctl_mtls_env(pki, /*as_root=*/true));
   const Etcdctl ctl = etcd.ctl();
   ctl.put(kKey, "{}");
   TempDir files("registrar-deregister-etcd");
