@@ -39,12 +39,9 @@ std::string status_line(const std::string& text) {
   return out;
 }
 
-Notifier::Notifier(boost::asio::any_io_executor executor, std::unique_ptr<Sink> sink)
-    : sink_(std::move(sink)), timer_(executor) {}
-
-Notifier::~Notifier() {
-  *alive_ = false;
-}
+Notifier::Notifier(boost::asio::any_io_executor executor, std::unique_ptr<Sink> sink,
+                   const runtime::Clock& clock)
+    : sink_(std::move(sink)), timer_(std::move(executor), clock) {}
 
 void Notifier::ready(const std::string& status) {
   if (ready_sent_) return;
@@ -75,9 +72,7 @@ void Notifier::start_watchdog() {
 }
 
 void Notifier::arm() {
-  timer_.expires_after(watchdog_interval_ / 2);
-  timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
-    if (ec || !*alive) return;
+  timer_.arm_after(watchdog_interval_ / 2, [this] {
     sink_->send("WATCHDOG=1");
     arm();
   });

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+
+#include "runtime/clock.hpp"
+#include "runtime/timer.hpp"
 
 namespace registrar::notify {
 
@@ -29,8 +31,9 @@ std::unique_ptr<Sink> make_sd_notify_sink();
 
 class Notifier {
  public:
-  Notifier(boost::asio::any_io_executor executor, std::unique_ptr<Sink> sink);
-  ~Notifier();
+  // `clock` paces the watchdog pings.
+  Notifier(boost::asio::any_io_executor executor, std::unique_ptr<Sink> sink,
+           const runtime::Clock& clock = runtime::steady_clock());
 
   // READY=1 with a STATUS= line; only the first call sends anything.
   void ready(const std::string& status);
@@ -51,12 +54,11 @@ class Notifier {
   void arm();
 
   std::unique_ptr<Sink> sink_;
-  boost::asio::steady_timer timer_;
+  runtime::Timer timer_;
   std::chrono::microseconds watchdog_interval_{0};
   bool ready_sent_ = false;
   bool stopping_sent_ = false;
   std::string last_status_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 // One STATUS= value: at most 200 bytes, newlines replaced, so that `systemctl status` shows it

@@ -29,6 +29,11 @@ std::shared_ptr<void> Clock::schedule(const boost::asio::any_io_executor& execut
   return alarm;
 }
 
+const Clock& steady_clock() {
+  static const SteadyClock clock;
+  return clock;
+}
+
 void ManualClock::advance(duration d) {
   now_ += d;
   wall_ += std::chrono::duration_cast<std::chrono::system_clock::duration>(d);

@@ -49,6 +49,9 @@ class SteadyClock final : public Clock {
   time_point steady_instant(time_point at) const override { return at; }
 };
 
+// The process's one SteadyClock, for code whose tests need no other (the watchdog's pings).
+const Clock& steady_clock();
+
 // A clock that moves only when told. Its timers wait real time by default (at - now() of it),
 // which tests of code that mixes real waits with advance() rely on; after drive_timers(true)
 // they fire only when advance() reaches them: each due one is posted onto its executor, in

@@ -119,6 +119,36 @@ TEST_CASE("notify: WATCHDOG=1 at half of WATCHDOG_USEC, from the event loop", "[
   ::unsetenv("WATCHDOG_PID");
 }
 
+TEST_CASE("notify: watchdog pings follow the clock, and stop with the notifier", "[notify]") {
+  NotifySocket sock;
+  ::setenv("WATCHDOG_USEC", "200000", 1);  // pings every 100 ms of the clock
+  ::setenv("WATCHDOG_PID", std::to_string(::getpid()).c_str(), 1);
+  boost::asio::io_context io;
+  registrar::runtime::ManualClock clock;
+  clock.drive_timers(true);
+  const auto pings_after = [&](std::chrono::milliseconds step) {
+    clock.advance(step);
+    io.poll();
+    io.restart();
+    int pings = 0;
+    while (auto m = sock.receive(0ms)) pings += *m == "WATCHDOG=1";
+    return pings;
+  };
+  {
+    Notifier n(io.get_executor(), make_sd_notify_sink(), clock);
+    n.start_watchdog();
+    CHECK(sock.receive(0ms) == "WATCHDOG=1");  // one at once
+    CHECK(pings_after(99ms) == 0);
+    CHECK(pings_after(1ms) == 1);
+    CHECK(pings_after(100ms) == 1);
+    clock.advance(100ms);  // due and posted, but the notifier goes before the loop runs
+  }
+  CHECK(pings_after(0ms) == 0);
+  CHECK(pings_after(1s) == 0);
+  ::unsetenv("WATCHDOG_USEC");
+  ::unsetenv("WATCHDOG_PID");
+}
+
 TEST_CASE("notify: the watchdog stays off for another WATCHDOG_PID or without WATCHDOG_USEC",
           "[notify]") {
   NotifySocket sock;
