@@ -1,20 +1,17 @@
-// The manifest from the top: the file, its one YAML document, the top-level keys and the
-// `status` section; the other sections are read by manifest_sections.hpp's functions.
+// The manifest from the top: the file (read within its size limit), its one YAML document, the
+// top-level keys and the `status` section; the other sections are read by manifest_sections.hpp's
+// functions.
 #include "config/manifest_parser.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <array>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <string_view>
 
 #include "config/listen_address.hpp"
 #include "config/manifest_reader.hpp"
 #include "config/manifest_sections.hpp"
 #include "config/yaml_document.hpp"
+#include "runtime/bounded_file.hpp"
 
 namespace registrar::config {
 namespace {
@@ -85,26 +82,15 @@ Manifest parse_manifest(std::string_view yaml, const std::string& source_name,
 }
 
 Manifest load_manifest(const std::string& path, const EnvLookup& env) {
-  auto cannot_read = [&](int err) {
-    return ConfigError(Location{path, 0, 0}, "", std::string("cannot read: ") + std::strerror(err));
-  };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw cannot_read(errno);
-  std::string content;
-  char buf[65536];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      throw cannot_read(err);
-    }
-    if (n == 0) break;
-    content.append(buf, static_cast<std::size_t>(n));
+  std::string why;
+  std::optional<std::string> content = runtime::read_bounded_file(path, kMaxManifestBytes, why);
+  if (!content) {
+    // read_bounded_file's reason is strerror's text, or "larger than N bytes" for the limit.
+    std::string message = why.starts_with("larger than ") ? why + ", the limit for a manifest"
+                                                          : "cannot read: " + why;
+    throw ConfigError(Location{path, 0, 0}, "", message);
   }
-  ::close(fd);
-  return parse_manifest(content, path, env);
+  return parse_manifest(*content, path, env);
 }
 
 }  // namespace registrar::config

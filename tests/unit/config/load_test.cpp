@@ -1,14 +1,21 @@
-// load_manifest on real files: temporary ones, and the manifests shipped under config/.
+// load_manifest on real files: temporary ones, the size limit (a file past it, /dev/zero), a
+// FIFO and a pipe, and the manifests shipped under config/.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "config/effective.hpp"
 #include "config/manifest_parser.hpp"
@@ -55,6 +62,44 @@ std::string load_error(const std::string& path, const EnvLookup& env = env_of({}
 
 const std::string kConfigDir = REGISTRAR_CONFIG_DIR;
 
+// A manifest of `n` services, one line each (about 60 bytes a service).
+std::string manifest_of(int n) {
+  std::string text = "services:\n";
+  for (int i = 0; i < n; ++i) {
+    text += "  - {name: svc-" + std::to_string(i) +
+            ", address: 127.0.0.1, port: " + std::to_string(1000 + i) + "}\n";
+  }
+  return text;
+}
+
+// Writes all of `text` to `fd`. SIGPIPE is blocked in the calling thread, so that a reader gone
+// early makes the write fail (EPIPE) instead of killing the test.
+bool write_all(int fd, const std::string& text) {
+  sigset_t pipe_signal;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// Waits (up to 10 s) until the FIFO whose write end is `fd` has a reader: until then poll()
+// reports POLLERR on that end.
+bool wait_for_reader(int fd) {
+  for (int i = 0; i < 10000; ++i) {
+    pollfd p{fd, POLLOUT, 0};
+    if (::poll(&p, 1, 0) == 1 && (p.revents & POLLERR) == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST_CASE("load_manifest reads a file and names it in the result and in errors") {
@@ -100,6 +145,93 @@ TEST_CASE("load_manifest refuses missing, unreadable and empty files") {
     CHECK(e.where.line == 0);
     CHECK(e.field.empty());
   }
+}
+
+TEST_CASE("load_manifest reads a file up to kMaxManifestBytes and refuses a larger one") {
+  TempDir dir;
+  const std::string services = manifest_of(1);
+  // Padded with a comment to exactly the limit: read and parsed.
+  const std::string exact =
+      services + "#" + std::string(kMaxManifestBytes - services.size() - 2, 'x') + "\n";
+  REQUIRE(exact.size() == kMaxManifestBytes);
+  fs::path at_limit = dir.write("at-limit.yaml", exact);
+  CHECK(load_manifest(at_limit.string(), env_of({})).services.size() == 1);
+
+  // One byte more is refused, naming the file and the limit.
+  fs::path over = dir.write("over.yaml", exact + "\n");
+  CHECK(load_error(over.string()) ==
+        over.string() + ": larger than 1048576 bytes, the limit for a manifest");
+
+  // 20 MiB (sparse: cheap to make), which was read and parsed whole before being refused, in
+  // 5 s: the same line now, after reading the first MiB.
+  fs::path huge = dir.write("huge.yaml", services);
+  fs::resize_file(huge, 20 << 20);
+  CHECK(load_error(huge.string()) ==
+        huge.string() + ": larger than 1048576 bytes, the limit for a manifest");
+}
+
+TEST_CASE("load_manifest refuses a file that never ends, at the limit") {
+  // Before the limit, memory grew without end (2 GB in 5 s) and the call never returned.
+  CHECK(load_error("/dev/zero") ==
+        "/dev/zero: larger than 1048576 bytes, the limit for a manifest");
+}
+
+TEST_CASE("load_manifest reads a pipe to its end, as -c <(command) gives it") {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  // More than a pipe holds (64 KiB), so the writer is still writing while the manifest is read.
+  const std::string text = manifest_of(1300);
+  REQUIRE(text.size() > 65536);
+  bool written = false;
+  std::thread writer([&] {
+    written = write_all(fds[1], text);
+    ::close(fds[1]);
+  });
+  std::string error = "loaded";
+  std::size_t count = 0;
+  try {
+    count = load_manifest("/dev/fd/" + std::to_string(fds[0]), env_of({})).services.size();
+  } catch (const ConfigError& e) {
+    error = e.what();
+  }
+  ::close(fds[0]);  // before join: a writer left blocked fails with EPIPE
+  writer.join();
+  CHECK(error == "loaded");
+  CHECK(count == 1300);
+  CHECK(written);
+}
+
+TEST_CASE("load_manifest reads a FIFO to its writer's close, and one without a writer as empty") {
+  TempDir dir;
+  const std::string fifo = (dir.path() / "m.fifo").string();
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // No process has it open for writing: empty at once, instead of waiting for a writer forever.
+  CHECK(load_error(fifo) == fifo + ": the manifest is empty");
+
+  // A writer that has the FIFO open first (opening it for writing needs a reader: `keeper`
+  // stands in, and is gone before load_manifest opens it) and writes once load_manifest reads.
+  const int keeper = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  REQUIRE(keeper >= 0);
+  const int write_end = ::open(fifo.c_str(), O_WRONLY);
+  REQUIRE(write_end >= 0);
+  ::close(keeper);
+  const std::string text = manifest_of(1300);
+  bool written = false;
+  std::thread writer([&] {
+    written = wait_for_reader(write_end) && write_all(write_end, text);
+    ::close(write_end);
+  });
+  std::string error = "loaded";
+  std::size_t count = 0;
+  try {
+    count = load_manifest(fifo, env_of({})).services.size();
+  } catch (const ConfigError& e) {
+    error = e.what();
+  }
+  writer.join();
+  CHECK(error == "loaded");
+  CHECK(count == 1300);
+  CHECK(written);
 }
 
 TEST_CASE("config/services.example.yaml parses and sets every key") {
