@@ -14,6 +14,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -61,6 +63,17 @@ std::string load_error(const std::string& path, const EnvLookup& env = env_of({}
 }
 
 const std::string kConfigDir = REGISTRAR_CONFIG_DIR;
+
+// An example manifest with its commented-out keys turned on: "<indent># key: value" and
+// "<indent>#   key: value" lose their "# ", so that the keys an example only shows in comments
+// are parsed as well. Prose comments do not have that shape.
+std::string uncommented(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  static const std::regex commented_key(R"(^(\s*)# (\s*[a-z_]+:(\s.*)?)$)", std::regex::multiline);
+  return std::regex_replace(text.str(), commented_key, "$1$2");
+}
 
 // A manifest of `n` services, one line each (about 60 bytes a service).
 std::string manifest_of(int n) {
@@ -285,6 +298,54 @@ TEST_CASE("config/services.example.yaml parses and sets every key") {
   CHECK(doc["shutdown_timeout"].IsDefined());
   CHECK(doc["status"]["listen"].IsDefined());
   CHECK(m.status.listen == "127.0.0.1:9901");
+}
+
+TEST_CASE("config/services.example.yaml: the keys it shows in comments parse too") {
+  const std::string path = kConfigDir + "/services.example.yaml";
+  Manifest m = parse_manifest(uncommented(path), path, env_of({}));
+  CHECK(m.registry.etcd.owner == "node-7/hello");
+  CHECK(m.registry.etcd.tls.enabled);
+  CHECK(m.registry.etcd.tls.key_file == "client-key.pem");
+  CHECK(m.registry.etcd.username == "registrar");
+  CHECK(m.registry.etcd.password_file == "/run/credentials/grpc-registrar.service/etcd-password");
+  CHECK(m.default_probe.tls.ca_file == "/etc/grpc-registrar/tls/services-ca.pem");
+  REQUIRE(m.services.size() == 2);
+  CHECK(m.services[0].probe.tls.server_name == "hello.internal");
+  CHECK(m.services[1].probe.tls == m.default_probe.tls);
+}
+
+TEST_CASE("config/consul.example.yaml parses, and shows every registry.consul key") {
+  const std::string path = kConfigDir + "/consul.example.yaml";
+  Manifest plain = load_manifest(path, env_of({}));
+  CHECK(plain.registry.kind == RegistryKind::Consul);
+  CHECK(plain.registry.consul.address == "127.0.0.1:8500");
+  CHECK_FALSE(plain.registry.consul.tls.enabled);
+
+  // Its commented-out keys, turned on, are every key of registry.consul and of its tls section.
+  Manifest m = parse_manifest(uncommented(path), path, env_of({{"CONSUL_TOKEN", "t0k3n"}}));
+  const ConsulSpec& c = m.registry.consul;
+  CHECK(c.token_file == "/run/secrets/consul-token");
+  CHECK(c.token == "t0k3n");
+  CHECK(c.owner == "node-7");
+  CHECK(c.weights == ConsulWeights{10, 1});
+  CHECK(c.tls.enabled);
+  CHECK(c.tls.ca_file == "/etc/consul.d/consul-agent-ca.pem");
+  CHECK(c.tls.cert_file == "/etc/grpc-registrar/tls/consul-client.pem");
+  CHECK(c.tls.key_file == "/etc/grpc-registrar/tls/consul-client-key.pem");
+  CHECK(c.tls.server_name == "localhost");
+  CHECK_FALSE(c.tls.insecure_skip_verify);
+  YAML::Node consul = YAML::Load(uncommented(path))["registry"]["consul"];
+  for (const char* key :
+       {"address", "token", "token_file", "owner", "check_ttl", "deregister_critical_after",
+        "reconcile_interval", "request_timeout", "weights", "tls"}) {
+    INFO(key);
+    CHECK(consul[key].IsDefined());
+  }
+  for (const char* key :
+       {"enabled", "ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"}) {
+    INFO(key);
+    CHECK(consul["tls"][key].IsDefined());
+  }
 }
 
 TEST_CASE("config/demo.yaml parses with ETCD_ENDPOINT and HELLO_PORT set") {
