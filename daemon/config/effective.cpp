@@ -103,6 +103,70 @@ void write_probe(Writer& w, const ProbeSpec& p, bool per_service, bool default_t
   w.end_map();
 }
 
+void write_etcd(Writer& w, const EtcdSpec& e) {
+  w.begin_map("etcd");
+  w.list("endpoints", e.endpoints);
+  w.text("prefix", e.prefix);
+  w.word("format", to_string(e.format));
+  w.duration("lease_ttl", e.lease_ttl);
+  w.duration("dial_timeout", e.dial_timeout);
+  w.duration("resync_interval", e.resync_interval);
+  if (!e.owner.empty()) w.text("owner", e.owner);  // default: decided by the daemon at start
+  write_tls(w, e.tls, /*consul=*/false);
+  if (!e.username.empty()) {
+    w.text("username", e.username);
+    if (!e.password_file.empty()) {
+      w.text("password_file", e.password_file);
+    } else {
+      w.comment("password from " + e.password_source);  // the name of the variable, not its value
+    }
+  }
+  w.end_map();
+}
+
+void write_consul(Writer& w, const ConsulSpec& c) {
+  w.begin_map("consul");
+  w.text("address", c.address);
+  if (!c.address_source.empty()) w.comment("from " + c.address_source);
+  w.secret("token", c.token);
+  if (c.token_source == "CONSUL_HTTP_TOKEN") w.comment("from CONSUL_HTTP_TOKEN");
+  if (!c.token_file.empty()) {
+    w.text("token_file", c.token_file);
+    if (c.token_source.rfind("CONSUL_HTTP_TOKEN_FILE", 0) == 0) {
+      w.comment("from CONSUL_HTTP_TOKEN_FILE");
+    }
+  }
+  if (!c.owner.empty()) w.text("owner", c.owner);  // default: decided by the daemon at start
+  w.duration("check_ttl", c.check_ttl);
+  w.duration("deregister_critical_after", c.deregister_critical_after);
+  w.duration("reconcile_interval", c.reconcile_interval);
+  w.duration("request_timeout", c.request_timeout);
+  if (c.weights) {
+    w.key("weights");
+    w.out() << YAML::Flow << YAML::BeginMap;
+    w.integer("passing", c.weights->passing);
+    w.integer("warning", c.weights->warning);
+    w.out() << YAML::EndMap;
+  }
+  write_tls(w, c.tls, /*consul=*/true);
+  w.end_map();
+}
+
+// The registry in use: its section only (the other one, if the manifest had it, is not used).
+void write_registry(Writer& w, const RegistrySpec& r) {
+  w.begin_map("registry");
+  w.word("kind", to_string(r.kind));
+  if (r.kind == RegistryKind::Etcd) write_etcd(w, r.etcd);
+  if (r.kind == RegistryKind::Consul) write_consul(w, r.consul);
+  w.begin_map("backoff");
+  w.duration("initial", r.backoff.initial);
+  w.duration("max", r.backoff.max);
+  w.number("multiplier", r.backoff.multiplier);
+  w.number("jitter", r.backoff.jitter);
+  w.end_map();
+  w.end_map();
+}
+
 void write_service(Writer& w, const ServiceSpec& s, const ProbeSpec& defaults) {
   YAML::Emitter& out = w.out();
   out << YAML::BeginMap;
@@ -150,65 +214,7 @@ std::string render_effective(const Manifest& m) {
   }
   out << YAML::BeginMap;
 
-  const RegistrySpec& r = m.registry;
-  w.begin_map("registry");
-  w.word("kind", to_string(r.kind));
-  if (r.kind == RegistryKind::Etcd) {
-    const EtcdSpec& e = r.etcd;
-    w.begin_map("etcd");
-    w.list("endpoints", e.endpoints);
-    w.text("prefix", e.prefix);
-    w.word("format", to_string(e.format));
-    w.duration("lease_ttl", e.lease_ttl);
-    w.duration("dial_timeout", e.dial_timeout);
-    w.duration("resync_interval", e.resync_interval);
-    if (!e.owner.empty()) w.text("owner", e.owner);  // default: decided by the daemon at start
-    write_tls(w, e.tls, /*consul=*/false);
-    if (!e.username.empty()) {
-      w.text("username", e.username);
-      if (!e.password_file.empty()) {
-        w.text("password_file", e.password_file);
-      } else {
-        w.comment("password from " + e.password_source);  // the name of the variable, not its value
-      }
-    }
-    w.end_map();
-  }
-  if (r.kind == RegistryKind::Consul) {
-    const ConsulSpec& c = r.consul;
-    w.begin_map("consul");
-    w.text("address", c.address);
-    if (!c.address_source.empty()) w.comment("from " + c.address_source);
-    w.secret("token", c.token);
-    if (c.token_source == "CONSUL_HTTP_TOKEN") w.comment("from CONSUL_HTTP_TOKEN");
-    if (!c.token_file.empty()) {
-      w.text("token_file", c.token_file);
-      if (c.token_source.rfind("CONSUL_HTTP_TOKEN_FILE", 0) == 0) {
-        w.comment("from CONSUL_HTTP_TOKEN_FILE");
-      }
-    }
-    if (!c.owner.empty()) w.text("owner", c.owner);  // default: decided by the daemon at start
-    w.duration("check_ttl", c.check_ttl);
-    w.duration("deregister_critical_after", c.deregister_critical_after);
-    w.duration("reconcile_interval", c.reconcile_interval);
-    w.duration("request_timeout", c.request_timeout);
-    if (c.weights) {
-      w.key("weights");
-      w.out() << YAML::Flow << YAML::BeginMap;
-      w.integer("passing", c.weights->passing);
-      w.integer("warning", c.weights->warning);
-      w.out() << YAML::EndMap;
-    }
-    write_tls(w, c.tls, /*consul=*/true);
-    w.end_map();
-  }
-  w.begin_map("backoff");
-  w.duration("initial", r.backoff.initial);
-  w.duration("max", r.backoff.max);
-  w.number("multiplier", r.backoff.multiplier);
-  w.number("jitter", r.backoff.jitter);
-  w.end_map();
-  w.end_map();
+  write_registry(w, m.registry);
 
   w.begin_map("defaults");
   write_probe(w, m.default_probe, /*per_service=*/false);

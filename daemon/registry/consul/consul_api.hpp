@@ -10,15 +10,17 @@
 #include <string_view>
 #include <vector>
 
+#include "config/consul_limits.hpp"
 #include "config/manifest.hpp"
 #include "registry/registration.hpp"
 
 namespace registrar::registry::consul {
 
 // Service Meta that marks what this daemon registered. A service is ours when both match.
-inline constexpr const char* kManagedByKey = "managed-by";
-inline constexpr const char* kManagedByValue = "grpc-registrar";
-inline constexpr const char* kOwnerKey = "grpc-registrar-owner";
+// Defined in config/consul_limits.hpp, where the manifest's checks reserve the same keys.
+inline constexpr const char* kManagedByKey = config::kConsulManagedByKey;
+inline constexpr const char* kManagedByValue = config::kConsulManagedByValue;
+inline constexpr const char* kOwnerKey = config::kConsulOwnerKey;
 
 // Consul keeps at most this many bytes of a check's Output (CheckBufSize in Consul's source).
 inline constexpr std::size_t kMaxOutput = 4096;

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "config/consul_limits.hpp"
 #include "config/effective.hpp"
 #include "config/manifest_parser.hpp"
 #include "support/secrets.hpp"
@@ -218,6 +219,36 @@ TEST_CASE("registry.kind consul: service metadata must suit Consul") {
   CHECK(
       parse("registry: {kind: etcd}\n" + svc + "    meta: {a.b: x}\n").services[0].meta.at("a.b") ==
       "x");
+}
+
+TEST_CASE("Consul meta: the keys the backend writes are reserved, and leave 62 of Consul's 64") {
+  const std::string svc =
+      "services:\n"
+      "  - name: a\n"
+      "    address: 10.0.0.1\n"
+      "    port: 1\n";
+  // Both keys of config/consul_limits.hpp, which the Consul backend writes into every service.
+  REQUIRE(kConsulReservedMetaKeys.size() == 2);
+  for (std::string_view key : kConsulReservedMetaKeys) {
+    INFO(key);
+    CHECK(error_of(kConsul + svc + "    meta: {" + std::string(key) + ": me}\n") ==
+          "m.yaml:7:12: services[0].meta: key \"" + std::string(key) +
+              "\" is reserved: grpc-registrar marks its Consul services with it");
+  }
+  std::string meta = "    meta: {";
+  for (int i = 0; i < 62; ++i) meta += (i == 0 ? "k" : ", k") + std::to_string(i) + ": v";
+  CHECK(parse(kConsul + svc + meta + "}\n").services[0].meta.size() == 62);
+  const std::string column = std::to_string(meta.size() + 3);  // after ", ", 1-based
+  CHECK(error_of(kConsul + svc + meta + ", k62: v}\n") ==
+        "m.yaml:7:" + column +
+            ": services[0].meta.k62: too many keys for Consul: at most 62 (Consul allows 64, "
+            "grpc-registrar uses 2)");
+  // The owner is a Meta value too.
+  CHECK(consul_of(kConsul + "  consul: {owner: " + std::string(512, 'o') + "}\n").owner.size() ==
+        512);
+  CHECK(error_of(kConsul + "  consul: {owner: " + std::string(513, 'o') + "}\n") ==
+        "m.yaml:3:19: registry.consul.owner: must be at most 512 bytes (it is stored in Consul "
+        "service metadata)");
 }
 
 TEST_CASE("one manifest, both sections: only registry.kind decides the backend") {

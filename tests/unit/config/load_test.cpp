@@ -1,14 +1,23 @@
-// load_manifest on real files: temporary ones, and the manifests shipped under config/.
+// load_manifest on real files: temporary ones, the size limit (a file past it, /dev/zero), a
+// FIFO and a pipe, and the manifests shipped under config/.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <sstream>
 #include <string>
+#include <thread>
 
 #include "config/effective.hpp"
 #include "config/manifest_parser.hpp"
@@ -55,6 +64,55 @@ std::string load_error(const std::string& path, const EnvLookup& env = env_of({}
 
 const std::string kConfigDir = REGISTRAR_CONFIG_DIR;
 
+// An example manifest with its commented-out keys turned on: "<indent># key: value" and
+// "<indent>#   key: value" lose their "# ", so that the keys an example only shows in comments
+// are parsed as well. Prose comments do not have that shape.
+std::string uncommented(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  static const std::regex commented_key(R"(^(\s*)# (\s*[a-z_]+:(\s.*)?)$)", std::regex::multiline);
+  return std::regex_replace(text.str(), commented_key, "$1$2");
+}
+
+// A manifest of `n` services, one line each (about 60 bytes a service).
+std::string manifest_of(int n) {
+  std::string text = "services:\n";
+  for (int i = 0; i < n; ++i) {
+    text += "  - {name: svc-" + std::to_string(i) +
+            ", address: 127.0.0.1, port: " + std::to_string(1000 + i) + "}\n";
+  }
+  return text;
+}
+
+// Writes all of `text` to `fd`. SIGPIPE is blocked in the calling thread, so that a reader gone
+// early makes the write fail (EPIPE) instead of killing the test.
+bool write_all(int fd, const std::string& text) {
+  sigset_t pipe_signal;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// Waits (up to 10 s) until the FIFO whose write end is `fd` has a reader: until then poll()
+// reports POLLERR on that end.
+bool wait_for_reader(int fd) {
+  for (int i = 0; i < 10000; ++i) {
+    pollfd p{fd, POLLOUT, 0};
+    if (::poll(&p, 1, 0) == 1 && (p.revents & POLLERR) == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST_CASE("load_manifest reads a file and names it in the result and in errors") {
@@ -100,6 +158,93 @@ TEST_CASE("load_manifest refuses missing, unreadable and empty files") {
     CHECK(e.where.line == 0);
     CHECK(e.field.empty());
   }
+}
+
+TEST_CASE("load_manifest reads a file up to kMaxManifestBytes and refuses a larger one") {
+  TempDir dir;
+  const std::string services = manifest_of(1);
+  // Padded with a comment to exactly the limit: read and parsed.
+  const std::string exact =
+      services + "#" + std::string(kMaxManifestBytes - services.size() - 2, 'x') + "\n";
+  REQUIRE(exact.size() == kMaxManifestBytes);
+  fs::path at_limit = dir.write("at-limit.yaml", exact);
+  CHECK(load_manifest(at_limit.string(), env_of({})).services.size() == 1);
+
+  // One byte more is refused, naming the file and the limit.
+  fs::path over = dir.write("over.yaml", exact + "\n");
+  CHECK(load_error(over.string()) ==
+        over.string() + ": larger than 1048576 bytes, the limit for a manifest");
+
+  // 20 MiB (sparse: cheap to make), which was read and parsed whole before being refused, in
+  // 5 s: the same line now, after reading the first MiB.
+  fs::path huge = dir.write("huge.yaml", services);
+  fs::resize_file(huge, 20 << 20);
+  CHECK(load_error(huge.string()) ==
+        huge.string() + ": larger than 1048576 bytes, the limit for a manifest");
+}
+
+TEST_CASE("load_manifest refuses a file that never ends, at the limit") {
+  // Before the limit, memory grew without end (2 GB in 5 s) and the call never returned.
+  CHECK(load_error("/dev/zero") ==
+        "/dev/zero: larger than 1048576 bytes, the limit for a manifest");
+}
+
+TEST_CASE("load_manifest reads a pipe to its end, as -c <(command) gives it") {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  // More than a pipe holds (64 KiB), so the writer is still writing while the manifest is read.
+  const std::string text = manifest_of(1300);
+  REQUIRE(text.size() > 65536);
+  bool written = false;
+  std::thread writer([&] {
+    written = write_all(fds[1], text);
+    ::close(fds[1]);
+  });
+  std::string error = "loaded";
+  std::size_t count = 0;
+  try {
+    count = load_manifest("/dev/fd/" + std::to_string(fds[0]), env_of({})).services.size();
+  } catch (const ConfigError& e) {
+    error = e.what();
+  }
+  ::close(fds[0]);  // before join: a writer left blocked fails with EPIPE
+  writer.join();
+  CHECK(error == "loaded");
+  CHECK(count == 1300);
+  CHECK(written);
+}
+
+TEST_CASE("load_manifest reads a FIFO to its writer's close, and one without a writer as empty") {
+  TempDir dir;
+  const std::string fifo = (dir.path() / "m.fifo").string();
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // No process has it open for writing: empty at once, instead of waiting for a writer forever.
+  CHECK(load_error(fifo) == fifo + ": the manifest is empty");
+
+  // A writer that has the FIFO open first (opening it for writing needs a reader: `keeper`
+  // stands in, and is gone before load_manifest opens it) and writes once load_manifest reads.
+  const int keeper = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  REQUIRE(keeper >= 0);
+  const int write_end = ::open(fifo.c_str(), O_WRONLY);
+  REQUIRE(write_end >= 0);
+  ::close(keeper);
+  const std::string text = manifest_of(1300);
+  bool written = false;
+  std::thread writer([&] {
+    written = wait_for_reader(write_end) && write_all(write_end, text);
+    ::close(write_end);
+  });
+  std::string error = "loaded";
+  std::size_t count = 0;
+  try {
+    count = load_manifest(fifo, env_of({})).services.size();
+  } catch (const ConfigError& e) {
+    error = e.what();
+  }
+  writer.join();
+  CHECK(error == "loaded");
+  CHECK(count == 1300);
+  CHECK(written);
 }
 
 TEST_CASE("config/services.example.yaml parses and sets every key") {
@@ -153,6 +298,54 @@ TEST_CASE("config/services.example.yaml parses and sets every key") {
   CHECK(doc["shutdown_timeout"].IsDefined());
   CHECK(doc["status"]["listen"].IsDefined());
   CHECK(m.status.listen == "127.0.0.1:9901");
+}
+
+TEST_CASE("config/services.example.yaml: the keys it shows in comments parse too") {
+  const std::string path = kConfigDir + "/services.example.yaml";
+  Manifest m = parse_manifest(uncommented(path), path, env_of({}));
+  CHECK(m.registry.etcd.owner == "node-7/hello");
+  CHECK(m.registry.etcd.tls.enabled);
+  CHECK(m.registry.etcd.tls.key_file == "client-key.pem");
+  CHECK(m.registry.etcd.username == "registrar");
+  CHECK(m.registry.etcd.password_file == "/run/credentials/grpc-registrar.service/etcd-password");
+  CHECK(m.default_probe.tls.ca_file == "/etc/grpc-registrar/tls/services-ca.pem");
+  REQUIRE(m.services.size() == 2);
+  CHECK(m.services[0].probe.tls.server_name == "hello.internal");
+  CHECK(m.services[1].probe.tls == m.default_probe.tls);
+}
+
+TEST_CASE("config/consul.example.yaml parses, and shows every registry.consul key") {
+  const std::string path = kConfigDir + "/consul.example.yaml";
+  Manifest plain = load_manifest(path, env_of({}));
+  CHECK(plain.registry.kind == RegistryKind::Consul);
+  CHECK(plain.registry.consul.address == "127.0.0.1:8500");
+  CHECK_FALSE(plain.registry.consul.tls.enabled);
+
+  // Its commented-out keys, turned on, are every key of registry.consul and of its tls section.
+  Manifest m = parse_manifest(uncommented(path), path, env_of({{"CONSUL_TOKEN", "t0k3n"}}));
+  const ConsulSpec& c = m.registry.consul;
+  CHECK(c.token_file == "/run/secrets/consul-token");
+  CHECK(c.token == "t0k3n");
+  CHECK(c.owner == "node-7");
+  CHECK(c.weights == ConsulWeights{10, 1});
+  CHECK(c.tls.enabled);
+  CHECK(c.tls.ca_file == "/etc/consul.d/consul-agent-ca.pem");
+  CHECK(c.tls.cert_file == "/etc/grpc-registrar/tls/consul-client.pem");
+  CHECK(c.tls.key_file == "/etc/grpc-registrar/tls/consul-client-key.pem");
+  CHECK(c.tls.server_name == "localhost");
+  CHECK_FALSE(c.tls.insecure_skip_verify);
+  YAML::Node consul = YAML::Load(uncommented(path))["registry"]["consul"];
+  for (const char* key :
+       {"address", "token", "token_file", "owner", "check_ttl", "deregister_critical_after",
+        "reconcile_interval", "request_timeout", "weights", "tls"}) {
+    INFO(key);
+    CHECK(consul[key].IsDefined());
+  }
+  for (const char* key :
+       {"enabled", "ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"}) {
+    INFO(key);
+    CHECK(consul["tls"][key].IsDefined());
+  }
 }
 
 TEST_CASE("config/demo.yaml parses with ETCD_ENDPOINT and HELLO_PORT set") {
