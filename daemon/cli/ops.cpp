@@ -17,14 +17,12 @@ Ops::Ops(boost::asio::any_io_executor executor, const runtime::Clock& clock,
       clock_(clock),
       manifest_(manifest),
       metrics_(version),
-      monitor_(executor, clock, metrics_, std::string(config::to_string(manifest.registry.kind))),
-      service_(monitor_, metrics_, version),
-      notifier_(executor, notify::make_sd_notify_sink()),
-      reaper_(executor) {}
-
-Ops::~Ops() {
-  *alive_ = false;
-}
+      monitor_(std::make_shared<status::Monitor>(
+          executor, clock, metrics_, std::string(config::to_string(manifest.registry.kind)))),
+      service_(*monitor_, metrics_, version),
+      notifier_(executor, notify::make_sd_notify_sink(), clock),
+      reaper_(executor),
+      drain_poll_(executor, clock) {}
 
 bool Ops::listen(std::string& error) {
   if (manifest_.status.listen.empty()) return true;
@@ -50,16 +48,16 @@ bool Ops::listen(std::string& error) {
 
 void Ops::attach(supervisor::Supervisor& supervisor) {
   supervisor_ = &supervisor;
-  monitor_.set_sources([&supervisor] { return supervisor.status(); },
-                       [&supervisor] { return supervisor.registry_state(); },
-                       [&supervisor] { return supervisor.draining(); });
+  monitor_->set_sources([&supervisor] { return supervisor.status(); },
+                        [&supervisor] { return supervisor.registry_state(); },
+                        [&supervisor] { return supervisor.draining(); });
   service_.set_drain_handler(
       [this](std::function<void(status::DrainResult)> done) { drain(std::move(done)); });
-  monitor_.on_change([this] { on_change(); });
+  monitor_->on_change([this] { on_change(); });
 }
 
 void Ops::start() {
-  monitor_.start();
+  monitor_->start();
   notifier_.start_watchdog();
   if (notifier_.watchdog_interval().count() > 0) {
     spdlog::info(
@@ -70,8 +68,8 @@ void Ops::start() {
 }
 
 void Ops::on_change() {
-  const std::string summary = monitor_.summary();
-  if (monitor_.first_pass_done()) {
+  const std::string summary = monitor_->summary();
+  if (monitor_->first_pass_done()) {
     if (!notifier_.sent_ready()) {
       spdlog::info("ready: {}", summary);
       notifier_.ready(summary);
@@ -84,7 +82,7 @@ void Ops::on_change() {
 }
 
 void Ops::stopping() {
-  monitor_.set_stopping();
+  monitor_->set_stopping();
   notifier_.stopping("stopping: deregistering " +
                      std::to_string(supervisor_ ? supervisor_->registry_state().registered : 0) +
                      " service(s)");
@@ -94,29 +92,36 @@ void Ops::drain(std::function<void(status::DrainResult)> done) {
   if (!supervisor_) return done({false, "the daemon is not running yet"});
   if (!supervisor_->draining()) spdlog::info("POST /v1/drain: draining");
   supervisor_->drain();
-  monitor_.set_draining();
-  wait_for_drain(std::move(done), clock_.now() + manifest_.shutdown_timeout);
+  monitor_->set_draining();
+  drain_waiters_.push_back({std::move(done), clock_.now() + manifest_.shutdown_timeout});
+  answer_drain_waiters();
 }
 
-// Polls the registry's state until nothing is registered (bounded by shutdown_timeout).
-void Ops::wait_for_drain(std::function<void(status::DrainResult)> done,
-                         runtime::Clock::time_point deadline) {
+void Ops::answer_drain_waiters() {
   const registry::RegistryState st = supervisor_->registry_state();
-  if (st.registered == 0 && st.in_sync) {
-    return done({true, "nothing registered; waiting for SIGTERM"});
-  }
-  if (clock_.now() >= deadline) {
-    return done({false, std::to_string(st.registered) +
-                            " entries not confirmed removed within shutdown_timeout" +
-                            (st.last_error.empty() ? "" : " (" + st.last_error + ")")});
-  }
-  // A timer per waiting request: two drain requests at once must not cancel each other.
-  auto timer = std::make_shared<boost::asio::steady_timer>(executor_, 20ms);
-  timer->async_wait([this, alive = alive_, timer, done = std::move(done),
-                     deadline](const boost::system::error_code& ec) mutable {
-    if (ec || !*alive) return;
-    wait_for_drain(std::move(done), deadline);
+  const bool empty = st.registered == 0 && st.in_sync;
+  const auto now = clock_.now();
+  std::vector<DrainWaiter> settled;
+  std::erase_if(drain_waiters_, [&](DrainWaiter& w) {
+    if (!empty && now < w.deadline) return false;
+    settled.push_back(std::move(w));
+    return true;
   });
+  if (drain_waiters_.empty()) {
+    drain_poll_.cancel();
+  } else if (!drain_poll_.armed()) {
+    drain_poll_.arm_after(20ms, [this] { answer_drain_waiters(); });
+  }
+  // Last: an answer may start another request.
+  for (DrainWaiter& w : settled) {
+    if (empty) {
+      w.done({true, "nothing registered; waiting for SIGTERM"});
+    } else {
+      w.done({false, std::to_string(st.registered) +
+                         " entries not confirmed removed within shutdown_timeout" +
+                         (st.last_error.empty() ? "" : " (" + st.last_error + ")")});
+    }
+  }
 }
 
 }  // namespace registrar::cli

@@ -4,14 +4,15 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cli/child_reaper.hpp"
 #include "config/manifest.hpp"
 #include "metrics/daemon_metrics.hpp"
 #include "notify/notifier.hpp"
+#include "runtime/timer.hpp"
 #include "status/http_server.hpp"
 #include "status/monitor.hpp"
 #include "status/status_service.hpp"
@@ -23,13 +24,12 @@ class Ops {
  public:
   Ops(boost::asio::any_io_executor executor, const runtime::Clock& clock,
       const config::Manifest& manifest, const std::string& version);
-  ~Ops();
 
   // For the registry backend, to count its requests, re-grants and keepalive latency.
   metrics::RegistryObserver& registry_observer() { return observer_; }
   // The prober factory to give the supervisor: every result also reaches the monitor.
   supervisor::Supervisor::ProberFactory wrap(supervisor::Supervisor::ProberFactory inner) {
-    return monitor_.wrap(std::move(inner));
+    return monitor_->wrap(std::move(inner));
   }
 
   // Binds the status server when status.listen is set. Call before anything is registered, so
@@ -46,21 +46,28 @@ class Ops {
  private:
   void on_change();
   void drain(std::function<void(status::DrainResult)> done);
-  void wait_for_drain(std::function<void(status::DrainResult)> done,
-                      runtime::Clock::time_point deadline);
+  // A drain request waiting for the registry to hold nothing, until its deadline.
+  struct DrainWaiter {
+    std::function<void(status::DrainResult)> done;
+    runtime::Clock::time_point deadline;
+  };
+  // Answers every waiting drain request that is settled (nothing registered, or its deadline
+  // passed) and polls again in 20 ms while any is left.
+  void answer_drain_waiters();
 
   boost::asio::any_io_executor executor_;
   const runtime::Clock& clock_;
   config::Manifest manifest_;
   metrics::DaemonMetrics metrics_;
   metrics::MetricsRegistryObserver observer_{metrics_};
-  status::Monitor monitor_;
+  std::shared_ptr<status::Monitor> monitor_;
   status::StatusService service_;
   std::unique_ptr<status::HttpServer> server_;
   notify::Notifier notifier_;
   ChildReaper reaper_;
   supervisor::Supervisor* supervisor_ = nullptr;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::vector<DrainWaiter> drain_waiters_;
+  runtime::Timer drain_poll_;
 };
 
 }  // namespace registrar::cli

@@ -122,11 +122,12 @@ int run_daemon(const RunOptions& options) {
     std::fprintf(stderr, "%s: %s\n", manifest.source.c_str(), error.c_str());
     return kExitConfig;
   }
-  supervisor::Supervisor supervisor(executor, manifest, registry,
-                                    ops.wrap([executor](const config::ServiceSpec& spec) {
-                                      return probe::make_grpc_health_prober(executor, spec);
-                                    }),
-                                    clock);
+  const auto owned_supervisor = std::make_shared<supervisor::Supervisor>(
+      executor, manifest, registry, ops.wrap([executor](const config::ServiceSpec& spec) {
+        return probe::make_grpc_health_prober(executor, spec);
+      }),
+      clock);
+  supervisor::Supervisor& supervisor = *owned_supervisor;
   ops.attach(supervisor);
 
   bool stopping = false;

@@ -70,14 +70,11 @@ probe::Hysteresis hysteresis_at(int rise, int fall, bool healthy) {
 
 Monitor::Monitor(boost::asio::any_io_executor executor, const runtime::Clock& clock,
                  metrics::DaemonMetrics& metrics, std::string registry_kind)
-    : timer_(executor),
+    : executor_(executor),
+      timer_(executor, clock),
       clock_(clock),
       metrics_(metrics),
       registry_kind_(std::move(registry_kind)) {}
-
-Monitor::~Monitor() {
-  *alive_ = false;
-}
 
 void Monitor::set_sources(StatusSource services, RegistrySource registry,
                           std::function<bool()> draining) {
@@ -87,35 +84,44 @@ void Monitor::set_sources(StatusSource services, RegistrySource registry,
 }
 
 supervisor::Supervisor::ProberFactory Monitor::wrap(supervisor::Supervisor::ProberFactory inner) {
-  return [this, alive = alive_, inner = std::move(inner)](const config::ServiceSpec& spec) {
-    std::unique_ptr<probe::Prober> prober = inner(spec);
-    if (!*alive) return prober;
-    // A new prober for a known id (a reload changed the service): the supervisor keeps the
-    // service's verdict, and so does the new track.
-    bool healthy = false;
-    if (auto old = tracks_.find(spec.id); old != tracks_.end()) healthy = old->second->healthy;
-    auto track =
-        std::make_shared<Track>(Track{spec,
-                                      hysteresis_at(spec.probe.rise, spec.probe.fall, healthy),
-                                      {},
-                                      0,
-                                      std::nullopt,
-                                      healthy});
-    tracks_[spec.id] = track;
-    metrics_.service_healthy.with({spec.id}).set(healthy);
-    std::weak_ptr<Track> weak = track;
-    auto before = [this, alive, weak](const probe::Result& r) {
-      auto t = weak.lock();
-      if (t && *alive) on_result(t, r);
-    };
-    auto after = [this, alive](const probe::Result&) {
-      // The first results decide the first registration pass: look in this event-loop turn (once
-      // per burst of results), not at the next tick.
-      if (*alive && !first_pass_done_ && !stopping_) schedule_refresh();
-    };
-    return std::unique_ptr<probe::Prober>(
-        std::make_unique<ObservedProber>(std::move(prober), before, after));
+  return
+      [weak_monitor = weak_from_this(), inner = std::move(inner)](const config::ServiceSpec& spec) {
+        std::unique_ptr<probe::Prober> prober = inner(spec);
+        const auto self = weak_monitor.lock();
+        if (!self) return prober;
+        return self->observe(spec, std::move(prober));
+      };
+}
+
+std::unique_ptr<probe::Prober> Monitor::observe(const config::ServiceSpec& spec,
+                                                std::unique_ptr<probe::Prober> prober) {
+  // A new prober for a known id (a reload changed the service): the supervisor keeps the
+  // service's verdict, and so does the new track.
+  bool healthy = false;
+  if (auto old = tracks_.find(spec.id); old != tracks_.end()) healthy = old->second->healthy;
+  auto track =
+      std::make_shared<Track>(Track{spec,
+                                    hysteresis_at(spec.probe.rise, spec.probe.fall, healthy),
+                                    {},
+                                    0,
+                                    std::nullopt,
+                                    healthy});
+  tracks_[spec.id] = track;
+  metrics_.service_healthy.with({spec.id}).set(healthy);
+  std::weak_ptr<Track> weak = track;
+  auto before = [weak_monitor = weak_from_this(), weak](const probe::Result& r) {
+    const auto self = weak_monitor.lock();
+    const auto t = weak.lock();
+    if (self && t) self->on_result(t, r);
   };
+  auto after = [weak_monitor = weak_from_this()](const probe::Result&) {
+    // The first results decide the first registration pass: look in this event-loop turn (once
+    // per burst of results), not at the next tick.
+    const auto self = weak_monitor.lock();
+    if (self && !self->first_pass_done_ && !self->stopping_) self->schedule_refresh();
+  };
+  return std::unique_ptr<probe::Prober>(
+      std::make_unique<ObservedProber>(std::move(prober), before, after));
 }
 
 void Monitor::sync(Track& t, bool supervisor_healthy) {
@@ -168,9 +174,9 @@ std::optional<bool> Monitor::supervisor_verdict(const std::string& id) {
 void Monitor::schedule_refresh() {
   if (refresh_pending_) return;
   refresh_pending_ = true;
-  boost::asio::post(timer_.get_executor(), [this, alive = alive_] {
-    if (!*alive || !refresh_pending_) return;
-    refresh();
+  boost::asio::post(executor_, [weak = weak_from_this()] {
+    const auto self = weak.lock();
+    if (self && self->refresh_pending_) self->refresh();
   });
 }
 
@@ -182,9 +188,7 @@ void Monitor::start() {
 }
 
 void Monitor::arm() {
-  timer_.expires_after(first_pass_done_ ? 1s : 100ms);
-  timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
-    if (ec || !*alive) return;
+  timer_.arm_after(first_pass_done_ ? 1s : 100ms, [this] {
     refresh();
     arm();
   });

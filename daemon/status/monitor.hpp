@@ -5,7 +5,6 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -20,6 +19,7 @@
 #include "probe/prober.hpp"
 #include "registry/registry.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/timer.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace registrar::status {
@@ -58,14 +58,15 @@ struct Snapshot {
   runtime::Clock::time_point now{};
 };
 
-class Monitor {
+// Owned by a shared_ptr (std::make_shared): the probers it wraps and its posted refresh hold a
+// weak reference to it.
+class Monitor : public std::enable_shared_from_this<Monitor> {
  public:
   using StatusSource = std::function<std::vector<supervisor::ServiceStatus>()>;
   using RegistrySource = std::function<registry::RegistryState()>;
 
   Monitor(boost::asio::any_io_executor executor, const runtime::Clock& clock,
           metrics::DaemonMetrics& metrics, std::string registry_kind);
-  ~Monitor();
 
   // Where the supervisor's and the registry's state are read from (they may be set after the
   // supervisor exists, which needs the wrapped factory first). `draining` says whether the
@@ -75,6 +76,9 @@ class Monitor {
 
   // A prober factory whose probers report every result here after the supervisor has seen it.
   supervisor::Supervisor::ProberFactory wrap(supervisor::Supervisor::ProberFactory inner);
+  // Wraps one prober so that its results reach this monitor too (wrap()'s factory calls it).
+  std::unique_ptr<probe::Prober> observe(const config::ServiceSpec& spec,
+                                         std::unique_ptr<probe::Prober> prober);
 
   // Called (on the executor) whenever readiness or the one-line summary may have changed.
   void on_change(std::function<void()> callback) { on_change_ = std::move(callback); }
@@ -120,7 +124,8 @@ class Monitor {
   // two refreshes (reading them is O(N); this runs for every result until the first pass).
   std::optional<bool> supervisor_verdict(const std::string& id);
 
-  boost::asio::steady_timer timer_;
+  boost::asio::any_io_executor executor_;
+  runtime::Timer timer_;
   const runtime::Clock& clock_;
   metrics::DaemonMetrics& metrics_;
   std::string registry_kind_;
@@ -135,7 +140,6 @@ class Monitor {
   bool started_ = false;
   bool refresh_pending_ = false;
   std::optional<std::map<std::string, bool>> verdicts_;  // see supervisor_verdict()
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace registrar::status

@@ -38,12 +38,11 @@ Supervisor::Supervisor(boost::asio::any_io_executor executor, config::Manifest m
       registry_(std::move(registry)),
       make_prober_(std::move(make_prober)),
       clock_(clock),
-      drain_timer_(executor) {
+      drain_timer_(executor, clock) {
   for (const auto& spec : manifest_.services) services_.emplace(spec.id, make_service(spec));
 }
 
 Supervisor::~Supervisor() {
-  *alive_ = false;
   for (auto& [id, svc] : services_)
     if (svc.prober) svc.prober->stop();
 }
@@ -61,15 +60,15 @@ Supervisor::Service Supervisor::make_service(const config::ServiceSpec& spec) co
 
 void Supervisor::start_prober(const std::string& id, Service& svc) {
   svc.prober = make_prober_(svc.spec);
-  svc.prober->start([this, alive = alive_, id](const probe::Result& r) {
-    if (*alive) on_result(id, r);
+  svc.prober->start([weak = weak_from_this(), id](const probe::Result& r) {
+    if (const auto self = weak.lock()) self->on_result(id, r);
   });
 }
 
 void Supervisor::start() {
   started_ = true;
-  registry_->start([this, alive = alive_](const registry::RegistryState& state) {
-    if (*alive) on_registry_state(state);
+  registry_->start([weak = weak_from_this()](const registry::RegistryState& state) {
+    if (const auto self = weak.lock()) self->on_registry_state(state);
   });
   apply_now();
   for (auto& [id, svc] : services_) start_prober(id, svc);
@@ -107,9 +106,10 @@ void Supervisor::on_result(const std::string& id, const probe::Result& result) {
 void Supervisor::schedule_apply() {
   if (apply_pending_) return;
   apply_pending_ = true;
-  boost::asio::post(executor_, [this, alive = alive_] {
-    if (!*alive || !apply_pending_) return;  // a direct apply_now() came first
-    apply_now();
+  boost::asio::post(executor_, [weak = weak_from_this()] {
+    const auto self = weak.lock();
+    if (!self || !self->apply_pending_) return;  // a direct apply_now() came first
+    self->apply_now();
   });
 }
 
@@ -235,26 +235,28 @@ void Supervisor::shutdown(std::function<void(bool clean)> done) {
   // Watch calls) takes about 100 ms of the event loop that deregistration need not wait for.
   stopping_ = true;
   apply_pending_ = false;
-  const auto alive = alive_;  // done() may end this supervisor before shutdown() returns
-  registry_->shutdown(manifest_.shutdown_timeout, [this, alive = alive_,
-                                                   done = std::move(done)](bool clean) mutable {
-    if (!*alive) return;
-    // `drain` is the time between deregistration and exit; after drain(), part of it has
-    // passed already.
-    auto wait = manifest_.drain;
-    if (drained_at_) {
-      const auto since = std::chrono::duration_cast<config::Duration>(clock_.now() - *drained_at_);
-      wait = std::max(config::Duration{0}, wait - since);
-    }
-    if (wait.count() == 0) return done(clean);
-    spdlog::info("draining for {} ms before exit", wait.count());
-    drain_timer_.expires_after(wait);
-    drain_timer_.async_wait(
-        [clean, done = std::move(done)](const boost::system::error_code&) { done(clean); });
-  });
-  if (!*alive) return;
+  // done() may drop the owner's last reference before shutdown() returns: hold one until then.
+  const std::shared_ptr<Supervisor> self = shared_from_this();
+  registry_->shutdown(manifest_.shutdown_timeout,
+                      [weak = weak_from_this(), done = std::move(done)](bool clean) mutable {
+                        if (const auto alive = weak.lock())
+                          alive->after_deregistration(clean, std::move(done));
+                      });
   for (auto& [id, svc] : services_)
     if (svc.prober) svc.prober->stop();
+}
+
+void Supervisor::after_deregistration(bool clean, std::function<void(bool clean)> done) {
+  // `drain` is the time between deregistration and exit; after drain(), part of it has
+  // passed already.
+  auto wait = manifest_.drain;
+  if (drained_at_) {
+    const auto since = std::chrono::duration_cast<config::Duration>(clock_.now() - *drained_at_);
+    wait = std::max(config::Duration{0}, wait - since);
+  }
+  if (wait.count() == 0) return done(clean);
+  spdlog::info("draining for {} ms before exit", wait.count());
+  drain_timer_.arm_after(wait, [clean, done = std::move(done)] { done(clean); });
 }
 
 }  // namespace registrar::supervisor

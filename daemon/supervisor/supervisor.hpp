@@ -4,7 +4,6 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -16,6 +15,7 @@
 #include "probe/prober.hpp"
 #include "registry/registry.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/timer.hpp"
 #include "supervisor/reload_plan.hpp"
 
 namespace registrar::supervisor {
@@ -38,7 +38,9 @@ struct ReloadResult {
   ReloadPlan plan;
 };
 
-class Supervisor {
+// Owned by a shared_ptr (std::make_shared): what comes back from the probers and the registry
+// holds a weak reference, the daemon's one idiom for callbacks that may outlive their target.
+class Supervisor : public std::enable_shared_from_this<Supervisor> {
  public:
   using ProberFactory = std::function<std::unique_ptr<probe::Prober>(const config::ServiceSpec&)>;
 
@@ -97,6 +99,8 @@ class Supervisor {
   // (1000 services turning healthy at start-up) costs one apply, not one per change.
   void schedule_apply();
   void apply_now();
+  // The registry is empty (or gave up): wait what is left of `drain`, then done(clean).
+  void after_deregistration(bool clean, std::function<void(bool clean)> done);
 
   boost::asio::any_io_executor executor_;
   config::Manifest manifest_;
@@ -104,13 +108,12 @@ class Supervisor {
   ProberFactory make_prober_;
   const runtime::Clock& clock_;
   std::map<std::string, Service> services_;  // by id
-  boost::asio::steady_timer drain_timer_;
+  runtime::Timer drain_timer_;
   bool started_ = false;
   bool stopping_ = false;
   std::optional<runtime::Clock::time_point> drained_at_;
   bool drain_complete_logged_ = false;
   bool apply_pending_ = false;  // schedule_apply() has posted a handler that has not run yet
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace registrar::supervisor

@@ -46,14 +46,16 @@ struct Harness {
   metrics::DaemonMetrics metrics{"test"};
   std::shared_ptr<FakeRegistry> reg = std::make_shared<FakeRegistry>();
   std::map<std::string, ScriptedProber*> probers;
-  Monitor monitor{io.get_executor(), clock, metrics, "etcd"};
-  std::unique_ptr<supervisor::Supervisor> sup;
+  std::shared_ptr<Monitor> owned_monitor =
+      std::make_shared<Monitor>(io.get_executor(), clock, metrics, "etcd");
+  Monitor& monitor = *owned_monitor;
+  std::shared_ptr<supervisor::Supervisor> sup;
   int changes = 0;
 
   explicit Harness(std::vector<config::ServiceSpec> services) {
     config::Manifest m;
     m.services = std::move(services);
-    sup = std::make_unique<supervisor::Supervisor>(
+    sup = std::make_shared<supervisor::Supervisor>(
         io.get_executor(), std::move(m), reg, monitor.wrap([this](const config::ServiceSpec& s) {
           auto p = std::make_unique<ScriptedProber>();
           probers[s.id] = p.get();

@@ -66,10 +66,10 @@ struct Harness {
   runtime::ManualClock clock;
   std::shared_ptr<FakeRegistry> reg = std::make_shared<FakeRegistry>();
   std::map<std::string, FakeProber*> probers;
-  std::unique_ptr<supervisor::Supervisor> sup;
+  std::shared_ptr<supervisor::Supervisor> sup;
 
   explicit Harness(config::Manifest m) {
-    sup = std::make_unique<supervisor::Supervisor>(
+    sup = std::make_shared<supervisor::Supervisor>(
         io.get_executor(), std::move(m), reg,
         [this](const config::ServiceSpec& s) {
           auto p = std::make_unique<FakeProber>();

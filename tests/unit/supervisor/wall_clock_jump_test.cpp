@@ -75,7 +75,7 @@ Trace run(bool step_wall) {
   s.probe.fall = 2;
   m.services = {s};
   ScriptedProber* prober = nullptr;
-  supervisor::Supervisor sup(
+  const auto sup = std::make_shared<supervisor::Supervisor>(
       io.get_executor(), m, registry,
       [&](const config::ServiceSpec&) {
         auto p = std::make_unique<ScriptedProber>();
@@ -107,7 +107,7 @@ Trace run(bool step_wall) {
     settle();
   };
 
-  sup.start();
+  sup->start();
   REQUIRE(fake.grants.size() == 1);
   trace.calls.push_back("grant");
   fake.grant(100, 2);
@@ -134,9 +134,9 @@ Trace run(bool step_wall) {
   result(probe::Outcome::Serving);  // back
   trace.calls.push_back("grants pending: " + std::to_string(fake.grants.size()));
   for (auto id : fake.revoked) trace.calls.push_back("revoke " + std::to_string(id));
-  trace.healthy_at_end = sup.status().at(0).healthy;
+  trace.healthy_at_end = sup->status().at(0).healthy;
   trace.in_sync_at_end = registry->state().in_sync;
-  trace.last_change_wall = sup.status().at(0).last_change_wall;
+  trace.last_change_wall = sup->status().at(0).last_change_wall;
   return trace;
 }
 
