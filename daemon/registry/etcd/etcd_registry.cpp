@@ -1,13 +1,13 @@
-// EtcdRegistry's reconcile loop: apply(), one etcd operation at a time, what a failed call
-// means, connectivity and sync state, the outage poll, and shutdown by revoking our leases.
+// EtcdRegistry's reconcile pass on the kit's loop: apply(), the next step towards etcd holding
+// the desired set, what a failed call means, sync state, and shutdown by revoking our leases.
 #include "registry/etcd/etcd_registry.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
+#include "registry/common/bind_weak.hpp"
 #include "registry/etcd/etcd_auth.hpp"
 #include "registry/etcd/log_text.hpp"
 #include "registry/etcd/reply_parse.hpp"
@@ -17,22 +17,27 @@ namespace registrar::registry::etcd {
 EtcdRegistry::EtcdRegistry(boost::asio::any_io_executor executor, const config::RegistrySpec& spec,
                            std::unique_ptr<EtcdTransport> transport, const runtime::Clock& clock,
                            runtime::Backoff::Random random, metrics::RegistryObserver& observer)
-    : executor_(executor),
-      spec_(spec),
+    : spec_(spec),
       clock_(clock),
-      observer_(observer),
       transport_(std::move(transport)),
       client_(*transport_),
-      backoff_(spec.backoff.initial, spec.backoff.max, spec.backoff.multiplier, spec.backoff.jitter,
-               random),
-      keepalive_backoff_(spec.backoff.initial, spec.backoff.max, spec.backoff.multiplier,
-                         spec.backoff.jitter, random),
-      regrant_backoff_(spec.backoff.initial, spec.backoff.max, spec.backoff.multiplier,
-                       spec.backoff.jitter, random),
-      keepalive_timer_(executor, clock),
-      retry_timer_(executor, clock),
-      ready_timer_(executor, clock),
-      shutdown_timer_(executor, clock) {
+      meter_(observer, clock),
+      retry_(executor, clock, spec.backoff, std::move(random), [this] { loop_.run(); }),
+      loop_([this] { reconcile_pass(); }, retry_),
+      reconnect_(
+          executor, clock, kReadyPoll,
+          {.ready = [this] { return client_.ready(); },
+           .needed =
+               [this] { return connectivity_.current() != Connectivity::Up || keepalive_waiting_; },
+           .back = [this] { on_reconnected(); }}),
+      connectivity_(state_, on_state_,
+                    {.unreachable = [] { return std::string("etcd"); },
+                     .reachable = [this] { return "etcd reachable via " + client_.endpoint(); }},
+                    [this](bool /*recovered*/) { update_sync_state(); }),
+      shutdown_(executor, clock),
+      keepalive_backoff_(retry_.make_backoff()),
+      regrant_backoff_(retry_.make_backoff()),
+      keepalive_timer_(executor, clock) {
   if (!spec.etcd.owner.empty()) {
     owner_key_ = std::string(kOwnersPrefix) + spec.etcd.owner;
     adopt_pending_ = true;
@@ -46,11 +51,11 @@ EtcdRegistry::~EtcdRegistry() {
 
 void EtcdRegistry::start(StateCallback on_state_change) {
   on_state_ = std::move(on_state_change);
-  reconcile();
+  loop_.run();
 }
 
 void EtcdRegistry::apply(const DesiredSet& desired) {
-  if (shutting_down_) return;
+  if (shutting_down()) return;
   // The manifest parser refuses services that would share a key, so keys are unique here.
   // etcd lists only healthy instances: anything not Passing is simply absent.
   manifest_ids_.clear();
@@ -69,7 +74,7 @@ void EtcdRegistry::apply(const DesiredSet& desired) {
   for (const auto& [key, entry] : desired_entries_)
     if (!next.contains(key)) applied_at_[key] = now;
   desired_entries_ = std::move(next);
-  reconcile();
+  loop_.run();
 }
 
 std::string EtcdRegistry::id_of(const std::string& key) const {
@@ -92,9 +97,7 @@ std::string EtcdRegistry::owner_value() const {
   return nlohmann::json{{"owner", spec_.etcd.owner}, {"lease", lease_hex(lease_id_)}}.dump();
 }
 
-// One step towards etcd holding wanted(): each step's completion calls this again.
-void EtcdRegistry::reconcile() {
-  if (shutting_down_ || busy_ || retry_timer_.armed()) return;
+void EtcdRegistry::reconcile_pass() {
   if (lease_id_ == 0) return grant();
   if (adopt_pending_) return adopt();
   if (verify_needed_) return verify();
@@ -121,7 +124,7 @@ void EtcdRegistry::on_call_succeeded(bool was_write) {
     spdlog::info("registry: etcd accepts our writes again");
     write_error_.clear();
   }
-  if (write_error_.empty()) backoff_.reset();
+  if (write_error_.empty()) retry_.reset();
   set_connectivity(Connectivity::Up, "");
 }
 
@@ -130,7 +133,7 @@ void EtcdRegistry::on_call_failed(const char* what, const grpc::Status& status) 
   const Failure failure = classify_failure(status);
   if (failure == Failure::LeaseNotFound) {
     lease_lost(message);
-    return reconcile();
+    return loop_.run();
   }
   if (is_auth_failure(status)) {
     // The message names the user and where the password comes from, never the password.
@@ -138,44 +141,32 @@ void EtcdRegistry::on_call_failed(const char* what, const grpc::Status& status) 
       spdlog::error("registry: {}; retrying with backoff", status.error_message());
     auth_error_ = status.error_message();
     state_.last_error = auth_error_;
-    return retry_later(backoff_);
+    return retry_.later();
   }
   if (failure == Failure::Unreachable) {
     verify_needed_ = true;  // we cannot know what a timed-out write did
     set_connectivity(Connectivity::Down, message);
-    watch_ready();
-    return retry_later(backoff_);
+    reconnect_.start();
+    return retry_.later();
   }
   // etcd answers, but refuses: log once per distinct refusal, retry with growing backoff.
   if (failure == Failure::TooManyOps && max_txn_ops_ > 1) {
     // Certain to fail again at this size, certain to progress at a smaller one: no waiting.
     max_txn_ops_ = std::max<std::size_t>(1, max_txn_ops_ / 2);
     spdlog::warn("registry: etcd allows fewer operations per transaction; using {}", max_txn_ops_);
-    return reconcile();
+    return loop_.run();
   }
   if (message != write_error_)
     spdlog::warn("registry: etcd refused a request ({}); retrying with backoff", message);
   write_error_ = message;
   state_.last_error = message;
-  retry_later(backoff_);
+  retry_.later();
 }
 
-void EtcdRegistry::retry_later(runtime::Backoff& backoff) {
-  if (retry_timer_.armed() || shutting_down_) return;
-  retry_timer_.arm_after(backoff.next(), [this] { reconcile(); });
-}
-
+// While etcd answers but refuses writes, last_error keeps the refusal: answering is not enough.
 void EtcdRegistry::set_connectivity(Connectivity c, const std::string& error) {
-  const bool changed = c != state_.connectivity;
-  state_.connectivity = c;
-  if (c == Connectivity::Down || write_error_.empty()) state_.last_error = error;
-  if (!changed) return;
-  if (c == Connectivity::Down)
-    spdlog::warn("registry: etcd unreachable ({}); retrying with backoff", error);
-  else if (c == Connectivity::Up)
-    spdlog::info("registry: etcd reachable via {}", client_.endpoint());
-  update_sync_state();
-  if (on_state_) on_state_(state_);
+  const bool refusal_stands = c != Connectivity::Down && !write_error_.empty();
+  connectivity_.set(c, refusal_stands ? std::string(state_.last_error) : error);
 }
 
 void EtcdRegistry::update_sync_state() {
@@ -191,91 +182,67 @@ void EtcdRegistry::update_sync_state() {
   if (changed && on_state_) on_state_(state_);
 }
 
-void EtcdRegistry::watch_ready() {
-  if (ready_timer_.armed() || shutting_down_) return;
-  seen_not_ready_ = false;
-  ready_timer_.arm_after(kReadyPoll, [this] { on_ready_poll(); });
-}
-
-// While etcd is unreachable: once the connection is up again (after having been down), the
-// retry or keepalive reopen that waits out its backoff goes at once. A connection that stays up
-// while calls fail (etcd without a leader, say) triggers nothing: the backoff paces those.
-void EtcdRegistry::on_ready_poll() {
-  if (shutting_down_) return;
-  if (state_.connectivity == Connectivity::Up && !keepalive_waiting_) return;
-  const bool was_down = seen_not_ready_;
-  const bool ready = client_.ready();
-  if (!ready) seen_not_ready_ = true;
-  if (!ready || !was_down) {
-    ready_timer_.arm_after(kReadyPoll, [this] { on_ready_poll(); });
-    return;
-  }
+// The connection, seen down during an outage, is up again: the retry or keepalive reopen that
+// waits out its backoff goes at once.
+void EtcdRegistry::on_reconnected() {
   spdlog::debug("registry: connection to {} is up again; retrying now", client_.endpoint());
-  retry_timer_.cancel();
+  retry_.cut_short();
   if (keepalive_waiting_ && lease_id_ != 0) arm_keepalive(std::chrono::milliseconds(0));
-  reconcile();
+  loop_.run();
 }
 
 // Every key we may have written lives on a lease of ours, so revoking our leases removes exactly
 // our keys, atomically per lease, in one request for any number of services. Deleting by name
 // could remove a key another owner wrote under the same name.
 void EtcdRegistry::shutdown(std::chrono::milliseconds timeout, DoneCallback done) {
-  if (shutting_down_) return;
-  shutting_down_ = true;
-  shutdown_done_ = std::move(done);
-  retry_timer_.cancel();
-  ready_timer_.cancel();
+  if (shutting_down()) return;
+  loop_.stop();
+  retry_.stop();
+  reconnect_.stop();
   keepalive_timer_.cancel();
   if (keepalive_) keepalive_->cancel();
   keepalive_.reset();
+  shutdown_.open(
+      timeout, [this, done = std::move(done)](bool clean) { on_shutdown_finished(clean, done); },
+      [] {
+        spdlog::warn(
+            "registry: deregistration did not finish in time; entries expire with the lease");
+      });
 
   std::vector<std::int64_t> leases(stale_leases_);
   if (lease_id_ != 0) leases.push_back(lease_id_);
   if (leases.empty()) {
     spdlog::info("registry: no lease held, nothing to deregister");
-    return boost::asio::post(executor_, bind_weak(&EtcdRegistry::finish_shutdown, true));
+    return shutdown_.finish_soon(true);
   }
-
   spdlog::info("registry: deregistering {} by revoking lease {}", entries(state_.registered),
                lease_hex(leases.back()));
-  shutdown_timer_.arm_after(timeout, [this] {
-    spdlog::warn("registry: deregistration did not finish in time; entries expire with the lease");
-    finish_shutdown(false);
-  });
-  shutdown_calls_ = static_cast<int>(leases.size());
+  shutdown_.expect(leases.size());
   for (const auto lease : leases) revoke_for_shutdown(lease);
 }
 
 void EtcdRegistry::revoke_for_shutdown(std::int64_t lease) {
-  client_.lease_revoke(lease, bind_weak(&EtcdRegistry::on_shutdown_revoke, lease, clock_.now()));
+  client_.lease_revoke(
+      lease, common::bind_weak(this, &EtcdRegistry::on_shutdown_revoke, lease, meter_.sent()));
 }
 
-// An outage (the client has failed over meanwhile, or etcd is restarting) is retried every
-// 100 ms until the shutdown timer gives up.
+// An outage (the client has failed over meanwhile, or etcd is restarting) is retried until the
+// latch's timeout gives up.
 void EtcdRegistry::on_shutdown_revoke(std::int64_t lease, time_point sent,
                                       const grpc::Status& status,
                                       etcdserverpb::LeaseRevokeResponse&& /*resp*/) {
-  if (!shutdown_done_) return;
-  observe("revoke", revoke_done(status), sent);
-  if (classify_failure(status) == Failure::Unreachable) {
-    runtime::Timer& retry =
-        revoke_retry_timers_.try_emplace(lease, executor_, clock_).first->second;
-    retry.arm_after(std::chrono::milliseconds(100), [this, lease] { revoke_for_shutdown(lease); });
-    return;
-  }
+  if (!shutdown_.active()) return;
+  meter_.request("revoke", revoke_done(status), sent);
+  if (classify_failure(status) == Failure::Unreachable)
+    return shutdown_.again_after(common::kShutdownRetry,
+                                 [this, lease] { revoke_for_shutdown(lease); });
   // NOT_FOUND: the lease (and its keys) is already gone, which is what we want.
-  if (!revoke_done(status)) {
+  if (!revoke_done(status))
     spdlog::warn("registry: revoking lease {} failed: {}", lease_hex(lease), describe(status));
-    shutdown_clean_ = false;
-  }
-  if (--shutdown_calls_ == 0) finish_shutdown(shutdown_clean_);
+  shutdown_.settle(revoke_done(status));
 }
 
-void EtcdRegistry::finish_shutdown(bool clean) {
-  if (!shutdown_done_) return;
-  shutdown_timer_.cancel();
-  auto done = std::move(shutdown_done_);
-  shutdown_done_ = nullptr;
+void EtcdRegistry::on_shutdown_finished(bool clean, const DoneCallback& done) {
   confirmed_.clear();
   unconfirmed_.clear();
   state_.registered = 0;

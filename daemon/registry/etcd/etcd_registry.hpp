@@ -2,11 +2,13 @@
 // Level-triggered: whatever happens (lease loss, etcd restart, reconnect), the reaction is
 // "make etcd equal to the desired set again".
 //
-// The class is implemented in three files: etcd_registry.cpp (the reconcile loop, what a
-// failure means, connectivity, shutdown), etcd_registry_lease.cpp (grant, keepalive, loss,
-// revoke) and etcd_registry_keys.cpp (adopting a previous run's keys, verify, write). Each call
-// to etcd is a do_/on_ pair: the member that sends it, and the member its completion hops back
-// to (through bind_weak), as in Boost.Beast's examples.
+// The mechanics every backend shares come from the backend kit (registry/common/): the
+// one-request-in-flight loop, the retry and its fast path on reconnect, the shutdown latch, the
+// connectivity log, the metrics calls. What is etcd's own is implemented in three files:
+// etcd_registry.cpp (apply, the reconcile pass, what a failure means, shutdown),
+// etcd_registry_lease.cpp (grant, keepalive, loss, revoke) and etcd_registry_keys.cpp (adopting
+// a previous run's keys, verify, write). Each call to etcd is a pair: the member that sends it,
+// and the member its completion hops back to (common::bind_weak), as in Boost.Beast's examples.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -17,6 +19,12 @@
 
 #include "config/manifest.hpp"
 #include "metrics/registry_observer.hpp"
+#include "registry/common/connectivity_log.hpp"
+#include "registry/common/reconcile_loop.hpp"
+#include "registry/common/reconnect_watch.hpp"
+#include "registry/common/request_meter.hpp"
+#include "registry/common/retry_schedule.hpp"
+#include "registry/common/shutdown_latch.hpp"
 #include "registry/etcd/etcd_client.hpp"
 #include "registry/etcd/key_format.hpp"
 #include "registry/etcd/reconcile_plan.hpp"
@@ -59,30 +67,19 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
     std::string value;
   };
 
-  // A completion handler that calls `member(bound..., completion arguments...)` while this
-  // registry lives, and does nothing once it is gone (Beast's bind_front_handler, holding a weak
-  // reference: the transport may complete a call after the registry was destroyed).
-  template <class Member, class... Bound>
-  auto bind_weak(Member member, Bound... bound) {
-    return [self = weak_from_this(), member, ... bound = std::move(bound)](auto&&... args) {
-      if (auto registry = self.lock())
-        ((*registry).*member)(bound..., std::forward<decltype(args)>(args)...);
-    };
-  }
-
-  // ---- the reconcile loop and its outcomes (etcd_registry.cpp)
-  void reconcile();
+  // ---- the reconcile pass and its outcomes (etcd_registry.cpp)
+  // One step towards etcd holding wanted(); loop_ runs it whenever nothing is in flight.
+  void reconcile_pass();
   void on_call_succeeded(bool was_write);
   void on_call_failed(const char* what, const grpc::Status& status);
-  void retry_later(runtime::Backoff& backoff);
   void set_connectivity(Connectivity c, const std::string& error);
   void update_sync_state();
-  void watch_ready();
-  void on_ready_poll();
+  void on_reconnected();
+  bool shutting_down() const { return shutdown_.opened(); }
+  void revoke_for_shutdown(std::int64_t lease);
   void on_shutdown_revoke(std::int64_t lease, time_point sent, const grpc::Status& status,
                           etcdserverpb::LeaseRevokeResponse&& resp);
-  void revoke_for_shutdown(std::int64_t lease);
-  void finish_shutdown(bool clean);
+  void on_shutdown_finished(bool clean, const DoneCallback& done);
 
   // ---- the lease (etcd_registry_lease.cpp)
   void grant();
@@ -96,8 +93,6 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
   // Gives back a lease of ours that nothing needs any more.
   void revoke_stale(std::int64_t lease);
   bool ours(std::int64_t lease) const;
-  // Reports one finished request, sent at `sent`, to the observer.
-  void observe(const char* kind, bool ok, time_point sent);
 
   // ---- what is in etcd: adoption, verify, write (etcd_registry_keys.cpp)
   struct VerifyProgress;
@@ -127,13 +122,22 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
   }
   std::string owner_value() const;
 
-  boost::asio::any_io_executor executor_;
   config::RegistrySpec spec_;
   const runtime::Clock& clock_;
-  metrics::RegistryObserver& observer_;
   std::unique_ptr<EtcdTransport> transport_;
   EtcdTransport& client_;
-  runtime::Backoff backoff_;            // retries of grants and writes
+
+  // ---- the backend kit
+  RegistryState state_;
+  StateCallback on_state_;
+  common::RequestMeter meter_;
+  common::RetrySchedule retry_;  // retries of grants and writes, on registry.backoff
+  common::ReconcileLoop loop_;   // one etcd operation at a time
+  // During an outage, polls the transport's connection state every kReadyPoll so that a retry
+  // or keepalive reopen waiting out a long backoff goes at once when etcd answers again.
+  common::ReconnectWatch reconnect_;
+  common::ConnectivityLog connectivity_;
+  common::ShutdownLatch shutdown_;
   runtime::Backoff keepalive_backoff_;  // reopening the keepalive stream
   runtime::Backoff regrant_backoff_;    // leases lost within their first TTL, in a row
 
@@ -175,29 +179,11 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
   runtime::Timer keepalive_timer_;  // the next renewal, or the stream's reopen after a backoff
   bool keepalive_waiting_ = false;  // the keepalive stream waits for its reopen backoff
 
-  // ---- one operation at a time, and its failures
+  // ---- failures
   std::size_t max_txn_ops_ = kMaxTxnOps;  // halved if etcd says "too many operations"
-  bool busy_ = false;                     // one etcd operation at a time
   bool verify_needed_ = false;            // re-read our keys before trusting confirmed_
-  runtime::Timer retry_timer_;            // armed: a retry waits out its backoff
   std::string write_error_;               // the last refusal of a write, logged once per change
   std::string auth_error_;                // the last authentication failure, logged once per change
-  // During an outage, polls the transport's connection state so that a retry waiting out a
-  // long backoff goes at once when etcd answers again. Armed: polling.
-  runtime::Timer ready_timer_;
-  bool seen_not_ready_ = false;  // the poll saw the connection down since it began
-
-  RegistryState state_;
-  StateCallback on_state_;
-
-  // ---- shutdown
-  bool shutting_down_ = false;
-  DoneCallback shutdown_done_;
-  runtime::Timer shutdown_timer_;
-  // A revoke that met an outage is sent again after 100 ms, per lease.
-  std::map<std::int64_t, runtime::Timer> revoke_retry_timers_;
-  int shutdown_calls_ = 0;
-  bool shutdown_clean_ = true;
 };
 
 }  // namespace registrar::registry::etcd

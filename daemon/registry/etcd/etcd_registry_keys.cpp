@@ -2,6 +2,7 @@
 // write (one Txn of the plan), and what their answers teach us about what etcd holds.
 #include <spdlog/spdlog.h>
 
+#include "registry/common/bind_weak.hpp"
 #include "registry/etcd/etcd_registry.hpp"
 #include "registry/etcd/log_text.hpp"
 #include "registry/etcd/reply_parse.hpp"
@@ -17,37 +18,39 @@ using std::chrono::milliseconds;
 // supervisor starts them healthy, so they are re-put under our lease before the old lease is
 // revoked: no gap); every other one is ours and no longer wanted, so verify deletes it.
 void EtcdRegistry::adopt() {
-  busy_ = true;
+  loop_.begin();
   etcdserverpb::TxnRequest req;
   req.add_success()->mutable_request_range()->set_key(owner_key_);
-  client_.txn(std::move(req), bind_weak(&EtcdRegistry::on_owner_record, clock_.now()));
+  client_.txn(std::move(req),
+              common::bind_weak(this, &EtcdRegistry::on_owner_record, meter_.sent()));
 }
 
 void EtcdRegistry::on_owner_record(time_point sent, const grpc::Status& status,
                                    etcdserverpb::TxnResponse&& resp) {
-  busy_ = false;
-  observe("txn", status.ok(), sent);
-  if (shutting_down_) return;
+  loop_.end();
+  meter_.request("txn", status.ok(), sent);
+  if (shutting_down()) return;
   if (!status.ok()) return on_call_failed("ownership record read", status);
   const std::int64_t previous = owner_record_lease(resp);
   if (previous == 0 || previous == lease_id_) {  // no earlier run left anything
     adopt_pending_ = false;
     on_call_succeeded(false);
-    return reconcile();
+    return loop_.run();
   }
   // Ours from here on: revoked once its keys are dealt with, or at shutdown.
   if (!ours(previous)) stale_leases_.push_back(previous);
-  busy_ = true;
-  client_.lease_time_to_live(previous, true,
-                             bind_weak(&EtcdRegistry::on_previous_lease, previous, clock_.now()));
+  loop_.begin();
+  client_.lease_time_to_live(
+      previous, true,
+      common::bind_weak(this, &EtcdRegistry::on_previous_lease, previous, meter_.sent()));
 }
 
 void EtcdRegistry::on_previous_lease(std::int64_t previous, time_point sent,
                                      const grpc::Status& status,
                                      etcdserverpb::LeaseTimeToLiveResponse&& resp) {
-  busy_ = false;
-  observe("time_to_live", status.ok(), sent);
-  if (shutting_down_) return;
+  loop_.end();
+  meter_.request("time_to_live", status.ok(), sent);
+  if (shutting_down()) return;
   if (!status.ok()) return on_call_failed("lease time-to-live", status);
   adopt_pending_ = false;
   Adoption adoption = read_adoption(resp, owner_key_, manifest_ids_);
@@ -70,10 +73,10 @@ void EtcdRegistry::on_previous_lease(std::int64_t previous, time_point sent,
   if (!adoption.inherited.empty()) {
     state_.inherited_ids = std::move(adoption.inherited);
     // The supervisor may apply() from inside this callback; nothing here runs after it but
-    // reconcile(), which is idempotent.
+    // loop_.run(), which is idempotent.
     if (on_state_) on_state_(state_);
   }
-  reconcile();
+  loop_.run();
 }
 
 // What a verify has heard so far: its Txns go out together, one per chunk of keys.
@@ -93,16 +96,16 @@ void EtcdRegistry::verify() {
   if (key_set.empty()) {
     verify_needed_ = false;
     last_verify_ = clock_.now();
-    return reconcile();
+    return loop_.run();
   }
-  busy_ = true;
+  loop_.begin();
   auto chunks = split(std::vector<std::string>(key_set.begin(), key_set.end()), max_txn_ops_);
   auto progress = std::make_shared<VerifyProgress>(VerifyProgress{chunks.size(), std::nullopt});
   for (auto& keys : chunks) {
     etcdserverpb::TxnRequest req;
     for (const auto& key : keys) req.add_success()->mutable_request_range()->set_key(key);
-    client_.txn(std::move(req), bind_weak(&EtcdRegistry::on_verify_chunk, progress, std::move(keys),
-                                          lease_id_, clock_.now()));
+    client_.txn(std::move(req), common::bind_weak(this, &EtcdRegistry::on_verify_chunk, progress,
+                                                  std::move(keys), lease_id_, meter_.sent()));
   }
 }
 
@@ -110,7 +113,7 @@ void EtcdRegistry::on_verify_chunk(const std::shared_ptr<VerifyProgress>& progre
                                    const std::vector<std::string>& keys, std::int64_t lease,
                                    time_point sent, const grpc::Status& status,
                                    etcdserverpb::TxnResponse&& resp) {
-  observe("txn", status.ok(), sent);
+  meter_.request("txn", status.ok(), sent);
   if (!status.ok()) {
     progress->failed = status;
   } else if (lease == lease_id_) {  // answers about a lease since lost teach nothing
@@ -144,8 +147,8 @@ void EtcdRegistry::on_verify_chunk(const std::shared_ptr<VerifyProgress>& progre
 }
 
 void EtcdRegistry::on_verify_done(const VerifyProgress& progress) {
-  busy_ = false;
-  if (shutting_down_) return;
+  loop_.end();
+  if (shutting_down()) return;
   if (progress.failed) return on_call_failed("verify", *progress.failed);
   verify_needed_ = false;
   last_verify_ = clock_.now();
@@ -153,11 +156,11 @@ void EtcdRegistry::on_verify_done(const VerifyProgress& progress) {
     spdlog::warn("registry: {} keys in etcd differed from what we wrote; correcting them",
                  progress.corrected);
   on_call_succeeded(false);
-  reconcile();
+  loop_.run();
 }
 
 void EtcdRegistry::write(Batch batch) {
-  busy_ = true;
+  loop_.begin();
   etcdserverpb::TxnRequest req;
   for (const auto& op : batch) {
     if (op.kind == Op::Kind::Put) {
@@ -170,21 +173,21 @@ void EtcdRegistry::write(Batch batch) {
       req.add_success()->mutable_request_delete_range()->set_key(op.key);
     }
   }
-  client_.txn(std::move(req),
-              bind_weak(&EtcdRegistry::on_write_done, std::move(batch), lease_id_, clock_.now()));
+  client_.txn(std::move(req), common::bind_weak(this, &EtcdRegistry::on_write_done,
+                                                std::move(batch), lease_id_, meter_.sent()));
 }
 
 void EtcdRegistry::on_write_done(const Batch& batch, std::int64_t lease, time_point sent,
                                  const grpc::Status& status, etcdserverpb::TxnResponse&& /*resp*/) {
-  busy_ = false;
-  observe("txn", status.ok(), sent);
-  if (shutting_down_) return;
+  loop_.end();
+  meter_.request("txn", status.ok(), sent);
+  if (shutting_down()) return;
   if (!status.ok() || lease != lease_id_) {
     // Outcome unknown (or written under a lease we no longer hold): the keys may exist.
     for (const auto& op : batch)
       if (op.kind == Op::Kind::Put) unconfirmed_.insert(op.key);
     if (!status.ok()) return on_call_failed("txn", status);
-    return reconcile();
+    return loop_.run();
   }
   const auto now = clock_.now();
   std::size_t resynced = 0;
@@ -194,7 +197,7 @@ void EtcdRegistry::on_write_done(const Batch& batch, std::int64_t lease, time_po
     spdlog::info("registry: wrote {} again under lease {}", entries(resynced),
                  lease_hex(lease_id_));
   on_call_succeeded(true);
-  reconcile();
+  loop_.run();
 }
 
 bool EtcdRegistry::record_written(const Op& op, time_point now) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "registry/common/bind_weak.hpp"
 #include "registry/etcd/etcd_registry.hpp"
 #include "registry/etcd/log_text.hpp"
 #include "registry/etcd/reply_parse.hpp"
@@ -18,21 +19,17 @@ bool EtcdRegistry::ours(std::int64_t lease) const {
                                                         lease) != stale_leases_.end());
 }
 
-void EtcdRegistry::observe(const char* kind, bool ok, time_point sent) {
-  observer_.request(kind, ok, clock_.now() - sent);
-}
-
 void EtcdRegistry::grant() {
-  busy_ = true;
+  loop_.begin();
   const auto ttl_s = duration_cast<std::chrono::seconds>(spec_.etcd.lease_ttl).count();
-  client_.lease_grant(ttl_s, bind_weak(&EtcdRegistry::on_grant, clock_.now()));
+  client_.lease_grant(ttl_s, common::bind_weak(this, &EtcdRegistry::on_grant, meter_.sent()));
 }
 
 void EtcdRegistry::on_grant(time_point sent, const grpc::Status& status,
                             etcdserverpb::LeaseGrantResponse&& resp) {
-  busy_ = false;
-  observe("grant", status.ok() && resp.error().empty() && resp.id() != 0, sent);
-  if (shutting_down_) {
+  loop_.end();
+  meter_.request("grant", status.ok() && resp.error().empty() && resp.id() != 0, sent);
+  if (shutting_down()) {
     if (status.ok() && resp.id() != 0)  // granted while we were stopping: give it back
       revoke_stale(resp.id());
     return;
@@ -50,7 +47,7 @@ void EtcdRegistry::on_grant(time_point sent, const grpc::Status& status,
   granted_at_ = last_keepalive_ok_ = last_verify_ = clock_.now();
   if (regrant_pending_) {  // the lease was lost: this one replaces it
     regrant_pending_ = false;
-    observer_.lease_regrant();
+    meter_.regrant();
   }
   // A new lease holds nothing. Keys left from earlier leases (unconfirmed_) are checked with a
   // Range first: one that meanwhile belongs to someone else must not be deleted.
@@ -59,7 +56,7 @@ void EtcdRegistry::on_grant(time_point sent, const grpc::Status& status,
                lease_ttl_s_, client_.endpoint());
   on_call_succeeded(false);
   arm_keepalive(milliseconds(0));
-  reconcile();
+  loop_.run();
 }
 
 void EtcdRegistry::lease_lost(const std::string& why) {
@@ -81,7 +78,7 @@ void EtcdRegistry::lease_lost(const std::string& why) {
   // A lease lost within its first TTL (something keeps revoking it): do not spin on grants;
   // each such loss in a row waits longer. A lease that lives a full TTL resets this.
   if (clock_.now() - granted_at_ < std::chrono::seconds(lease_ttl_s_))
-    retry_later(regrant_backoff_);
+    retry_.later(regrant_backoff_);
 }
 
 void EtcdRegistry::arm_keepalive(milliseconds delay) {
@@ -92,22 +89,23 @@ void EtcdRegistry::arm_keepalive(milliseconds delay) {
 // starts a verify every resync_interval.
 void EtcdRegistry::on_keepalive_due() {
   keepalive_waiting_ = false;
-  if (shutting_down_ || lease_id_ == 0) return;
+  if (shutting_down() || lease_id_ == 0) return;
   const auto now = clock_.now();
   const auto ttl = std::chrono::seconds(lease_ttl_s_);
   if (now - last_keepalive_ok_ > ttl) {
     lease_lost("no keepalive answer within the lease TTL");
-    return reconcile();
+    return loop_.run();
   }
   if (spec_.etcd.resync_interval.count() > 0 && now - last_verify_ >= spec_.etcd.resync_interval &&
       state_.connectivity == Connectivity::Up) {
     verify_needed_ = true;
     last_verify_ = now;
-    reconcile();
+    loop_.run();
   }
   if (!keepalive_ || !keepalive_->open())
-    keepalive_ = client_.open_keepalive(bind_weak(&EtcdRegistry::on_keepalive),
-                                        bind_weak(&EtcdRegistry::on_keepalive_closed));
+    keepalive_ =
+        client_.open_keepalive(common::bind_weak(this, &EtcdRegistry::on_keepalive),
+                               common::bind_weak(this, &EtcdRegistry::on_keepalive_closed));
   // Timed from the oldest send not answered yet: answers come back in order.
   if (keepalive_->send(lease_id_) && !keepalive_sent_at_) keepalive_sent_at_ = clock_.now();
   // Renew at a third of the TTL; never faster than every 500 ms.
@@ -115,16 +113,16 @@ void EtcdRegistry::on_keepalive_due() {
 }
 
 void EtcdRegistry::on_keepalive(const etcdserverpb::LeaseKeepAliveResponse& resp) {
-  if (shutting_down_) return;
+  if (shutting_down()) return;
   const KeepAliveReply reply = read_keepalive(resp, lease_id_);
   if (reply == KeepAliveReply::Ignore) return;
   if (keepalive_sent_at_) {
-    observer_.keepalive_latency(clock_.now() - *keepalive_sent_at_);
+    meter_.keepalive_since(*keepalive_sent_at_);
     keepalive_sent_at_.reset();
   }
   if (reply == KeepAliveReply::Expired) {
     lease_lost("etcd answered the keepalive with TTL 0: the lease expired or was revoked");
-    return reconcile();
+    return loop_.run();
   }
   last_keepalive_ok_ = clock_.now();
   keepalive_backoff_.reset();
@@ -135,27 +133,27 @@ void EtcdRegistry::on_keepalive(const etcdserverpb::LeaseKeepAliveResponse& resp
   if (reconnected) {
     // etcd 3.4 can acknowledge the renewal of a lease it no longer has: trust only a Range.
     verify_needed_ = true;
-    reconcile();
+    loop_.run();
   }
 }
 
 void EtcdRegistry::on_keepalive_closed(const grpc::Status& status) {
   keepalive_.reset();
   keepalive_sent_at_.reset();
-  if (shutting_down_) return;
-  if (!status.ok()) observer_.request("keepalive_stream", false, std::chrono::nanoseconds(0));
+  if (shutting_down()) return;
+  if (!status.ok()) meter_.stream_failed("keepalive_stream");
   if (lease_id_ == 0) return;
   set_connectivity(Connectivity::Down, "keepalive stream: " + describe(status));
   keepalive_waiting_ = true;
   arm_keepalive(keepalive_backoff_.next());
-  watch_ready();
+  reconnect_.start();
 }
 
 // Its outcome only matters to metrics: a lease not revoked expires with its TTL.
 void EtcdRegistry::revoke_stale(std::int64_t lease) {
-  client_.lease_revoke(lease, [self = weak_from_this(), sent = clock_.now()](
+  client_.lease_revoke(lease, [self = weak_from_this(), sent = meter_.sent()](
                                   const grpc::Status& status, etcdserverpb::LeaseRevokeResponse&&) {
-    if (auto registry = self.lock()) registry->observe("revoke", revoke_done(status), sent);
+    if (auto registry = self.lock()) registry->meter_.request("revoke", revoke_done(status), sent);
   });
 }
 
