@@ -53,10 +53,13 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
   ~EtcdRegistry() override;
 
   // Registry
-  void start(StateCallback on_state_change) override;
-  void apply(const DesiredSet& desired) override;
-  void shutdown(std::chrono::milliseconds timeout, DoneCallback done) override;
   RegistryState state() const override { return state_; }
+  // Grants the lease (and, with an owner, first looks for a previous run's).
+  void start(StateCallback on_state_change) override;
+  // Puts the passing entries under our lease, deletes the others; unchanged ones see no write.
+  void apply(const DesiredSet& desired) override;
+  // Revokes every lease of ours, which deletes exactly our keys.
+  void shutdown(std::chrono::milliseconds timeout, DoneCallback done) override;
 
  private:
   using time_point = runtime::Clock::time_point;

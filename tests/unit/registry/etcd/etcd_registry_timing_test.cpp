@@ -57,13 +57,6 @@ struct Harness {
   }
 };
 
-void fail_grant(FakeTransport& fake) {
-  REQUIRE_FALSE(fake.grants.empty());
-  auto [asked, done] = std::move(fake.grants.front());
-  fake.grants.pop_front();
-  done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused"), {});
-}
-
 }  // namespace
 
 TEST_CASE("etcd timing: keepalives go every third of the granted TTL on the registry's clock") {
@@ -99,7 +92,7 @@ TEST_CASE("etcd timing: keepalive silence past the TTL loses the lease at the ne
 TEST_CASE("etcd timing: a failed grant is retried after exactly its backoff") {
   Harness h(exact_spec(milliseconds(2000)));
   h.fake->connected = true;  // the connection stays up: the outage poll triggers nothing
-  fail_grant(*h.fake);
+  h.fake->fail_grant();
   CHECK(h.registry->state().connectivity == Connectivity::Down);
   for (int i = 0; i < 9; ++i) h.advance(kReadyPoll);
   CHECK(h.fake->ready_calls == 9);  // polled every 200 ms meanwhile, to no effect
@@ -112,7 +105,7 @@ TEST_CASE("etcd timing: a failed grant is retried after exactly its backoff") {
 TEST_CASE("etcd timing: the connection back cuts a long backoff short at the next poll") {
   Harness h(exact_spec(milliseconds(60'000)));
   h.fake->connected = false;
-  fail_grant(*h.fake);
+  h.fake->fail_grant();
   h.advance(kReadyPoll);  // the poll sees the connection down
   CHECK(h.fake->ready_calls == 1);
   h.fake->connected = true;
