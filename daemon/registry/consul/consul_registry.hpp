@@ -1,26 +1,35 @@
 // The Consul backend: every managed service is registered with the local agent, with one TTL
 // check whose status is the probe's verdict. Level-triggered: whatever happens (agent restart,
 // a service deregistered behind our back, a reaped check), the reaction is "make the agent hold
-// the desired set again".
+// the desired set again". The mechanics every backend shares (the one-request loop, retries,
+// timers, connectivity, shutdown, metrics) come from registry/common/; this class is the state
+// machine: consul_registry.cpp (the loop and its outcomes), consul_registry_startup.cpp (the
+// start-up sweep and adoption), consul_registry_requests.cpp (one request per change, and what
+// each answer means), consul_registry_shutdown.cpp.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
-#include <vector>
 
 #include "config/manifest.hpp"
 #include "metrics/registry_observer.hpp"
+#include "registry/common/connectivity_log.hpp"
+#include "registry/common/reconcile_loop.hpp"
+#include "registry/common/request_meter.hpp"
+#include "registry/common/retry_schedule.hpp"
+#include "registry/common/shutdown_latch.hpp"
 #include "registry/consul/consul_api.hpp"
 #include "registry/consul/http_transport.hpp"
 #include "registry/consul/token.hpp"
 #include "registry/registry.hpp"
 #include "runtime/backoff.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/timer.hpp"
 
 namespace registrar::registry::consul {
 
@@ -37,6 +46,7 @@ class ConsulRegistry final : public Registry, public std::enable_shared_from_thi
                  metrics::RegistryObserver& observer = metrics::null_registry_observer());
   ~ConsulRegistry() override;
 
+  // Registry
   void start(StateCallback on_state_change) override;
   void apply(const DesiredSet& desired) override;
   void shutdown(std::chrono::milliseconds timeout, DoneCallback done) override;
@@ -44,6 +54,8 @@ class ConsulRegistry final : public Registry, public std::enable_shared_from_thi
 
  private:
   using time_point = runtime::Clock::time_point;
+  // What to do with the agent's answer to one request of the loop.
+  using Completion = std::function<void(HttpResult&&)>;
 
   // One service id we manage, or may have registered.
   struct Entry {
@@ -71,70 +83,78 @@ class ConsulRegistry final : public Registry, public std::enable_shared_from_thi
     std::optional<runtime::Backoff> backoff;
   };
 
-  void reconcile();
+  // The loop (consul_registry.cpp).
+  void reconcile() { loop_.run(); }
+  void pass();
   bool next_urgent(time_point now);
   bool next_routine(time_point now);
-  void sweep();
-  void adopt(std::map<std::string, AgentService> ours);
-  void register_service(const std::string& id);
-  void update_check(const std::string& id);
-  void verify(const std::string& id);
-  void deregister(const std::string& id);
-  void lost(const std::string& id, const std::string& why);
-
+  void arm_tick(time_point now);
   void send(const RequestKind& kind, Method method, std::string target, std::string body,
-            std::function<void(ConsulRegistry&, HttpResult&&)> on_done);
+            Completion on_done);
+  void on_answer(const RequestKind* kind, time_point sent, const Completion& on_done, HttpResult r);
   // Reports one answered (or failed) request, sent at `sent`, to the observer.
   void observe(const RequestKind& kind, const HttpResult& r, time_point sent);
   void on_success(bool was_write, const std::string& id = "");
   void on_failure(const std::string& what, const HttpResult& r, const std::string& id = "");
+  void refused(const std::string& message, const std::string& id);
   bool waiting(const Entry& e, time_point now) const { return e.retry_at && *e.retry_at > now; }
-  void retry_later();
-  void arm_tick(time_point now);
-
+  void reachable();
   // `cause`: the transport's error text, when the agent did not answer at all.
-  void set_connectivity(Connectivity c, const std::string& error, const std::string& cause = "");
+  void unreachable(const std::string& error, const std::string& cause = "");
+  void on_connectivity_change(bool recovered);
   void update_sync_state();
-  void deregister_for_shutdown(const std::string& id);
-  void finish_shutdown(bool clean);
   void log_reload_token();
   std::string fingerprint_of(const Registration& reg) const;
   std::optional<config::ConsulWeights> weights_of(const std::string& id) const;
+
+  // Start-up (consul_registry_startup.cpp).
+  void sweep();
+  void on_services_listed(HttpResult&& r);
+  void adopt(std::map<std::string, AgentService> ours);
+  void on_checks_listed(const std::map<std::string, AgentService>& ours, HttpResult&& r);
+
+  // One request per change (consul_registry_requests.cpp).
+  void register_service(const std::string& id);
+  void on_registered(const std::string& id, const std::string& fingerprint, Health health,
+                     HttpResult&& r);
+  void update_check(const std::string& id);
+  void on_check_updated(const std::string& id, Health health, HttpResult&& r);
+  void verify(const std::string& id);
+  void on_service_read(const std::string& id, HttpResult&& r);
+  void deregister(const std::string& id);
+  void on_deregistered(const std::string& id, HttpResult&& r);
+  void lost(const std::string& id, const std::string& why);
+
+  // Shutdown (consul_registry_shutdown.cpp).
+  void deregister_for_shutdown(const std::string& id);
+  void on_shutdown_deregistered(const std::string& id, time_point sent, HttpResult r);
+  void finish_shutdown(bool clean);
 
   boost::asio::any_io_executor executor_;
   config::RegistrySpec spec_;
   CheckSettings check_;
   const runtime::Clock& clock_;
-  metrics::RegistryObserver& observer_;
+  common::RequestMeter meter_;
   std::unique_ptr<HttpTransport> transport_;
   Token token_;
-  runtime::Backoff::Random random_;
-  runtime::Backoff backoff_;  // the agent unreachable or failing, or refusing a listing
-
-  std::map<std::string, Entry> entries_;
-  bool applied_ = false;  // apply() was called at least once: the desired set is known
-  bool swept_ = false;    // the start-up look at the agent is done
-  bool busy_ = false;     // one request at a time
-  bool retry_pending_ = false;
-  std::string refusal_;      // the last refusal (403, 400), logged once per change
-  std::string token_error_;  // the last token file problem, logged once per change
-  // The transport errors already logged in the current outage (at most kMaxDownCauses).
-  std::vector<std::string> down_causes_;
-  static constexpr std::size_t kMaxDownCauses = 8;
-  bool reload_token_ = false;  // the agent answered 403: read the token file again first
-  std::string conflict_;  // a problem of one service: a refusal, or its id held by another owner
-
-  boost::asio::steady_timer tick_timer_;
-  std::uint64_t tick_generation_ = 0;
-  boost::asio::steady_timer retry_timer_;
-  boost::asio::steady_timer shutdown_timer_;
 
   RegistryState state_;
   StateCallback on_state_;
-  bool shutting_down_ = false;
+  common::ConnectivityLog connectivity_;
+  // The agent unreachable or failing, or refusing a listing: the next pass waits its backoff.
+  common::RetrySchedule retry_;
+  common::ReconcileLoop loop_;   // one request at a time
+  runtime::Timer tick_;          // the next TTL refresh, read-back or per-service retry
+  common::ShutdownLatch latch_;  // shutdown's deadline; done called once
   DoneCallback shutdown_done_;
-  std::size_t shutdown_pending_ = 0;
-  bool shutdown_clean_ = true;
+
+  std::map<std::string, Entry> entries_;
+  bool applied_ = false;       // apply() was called at least once: the desired set is known
+  bool swept_ = false;         // the start-up look at the agent is done
+  std::string refusal_;        // the last refusal (403, 400), logged once per change
+  std::string token_error_;    // the last token file problem, logged once per change
+  bool reload_token_ = false;  // the agent answered 403: read the token file again first
+  std::string conflict_;  // a problem of one service: a refusal, or its id held by another owner
 };
 
 }  // namespace registrar::registry::consul

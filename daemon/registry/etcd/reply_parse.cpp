@@ -88,4 +88,8 @@ Failure classify_failure(const grpc::Status& status) {
   return Failure::Refused;
 }
 
+bool revoke_done(const grpc::Status& status) {
+  return status.ok() || status.error_code() == grpc::StatusCode::NOT_FOUND;
+}
+
 }  // namespace registrar::registry::etcd

@@ -84,4 +84,7 @@ enum class Failure {
 };
 Failure classify_failure(const grpc::Status& status);
 
+// Whether a LeaseRevoke did what was asked: a lease already gone (NOT_FOUND) is.
+bool revoke_done(const grpc::Status& status);
+
 }  // namespace registrar::registry::etcd

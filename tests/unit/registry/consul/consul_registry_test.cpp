@@ -666,3 +666,41 @@ TEST_CASE("TLS at start: what is verified is logged once, verification off is a 
     CHECK(log.count("HTTPS") == 0);
   }
 }
+
+TEST_CASE("apply after shutdown is ignored, and a second shutdown does nothing") {
+  Harness h;
+  h.start(set_of({reg("a")}));
+  h.run_agent();
+  int calls = 0;
+  bool clean = false;
+  h.registry->shutdown(milliseconds(1000), [&](bool c) {
+    ++calls;
+    clean = c;
+  });
+  h.run_agent();
+  h.registry->shutdown(milliseconds(1000), [&](bool) { ++calls; });
+  const auto sent = h.agent->log.size();
+  h.registry->apply(set_of({reg("a"), reg("b", Health::Passing)}));
+  h.advance(milliseconds(100));  // past every refresh and read-back the registry had due
+  h.run_agent();
+  CHECK(h.agent->log.size() == sent);
+  CHECK(calls == 1);
+  CHECK(clean);
+  CHECK(h.agent->services.empty());
+}
+
+TEST_CASE("an answer that arrives after the registry was destroyed does nothing") {
+  Harness h;
+  h.start(set_of({reg("a")}));
+  REQUIRE(h.agent->pending.size() == 1);  // the listing
+  auto call = std::move(h.agent->pending.front());
+  h.agent->pending.pop_front();
+  const auto reported = h.states.size();
+  std::weak_ptr<ConsulRegistry> weak = h.registry;
+  h.registry.reset();  // the agent (its transport) goes with it; the completion outlives both
+  REQUIRE(weak.expired());
+  call.done(FakeAgent::answer_of(200, "{}"));
+  h.clock.advance(milliseconds(100));
+  h.let_time_pass();
+  CHECK(h.states.size() == reported);  // no state change reported, no use after free (ASan)
+}

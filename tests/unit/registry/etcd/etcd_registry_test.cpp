@@ -540,24 +540,13 @@ TEST_CASE("shutdown while a previous run's lease is being adopted revokes it too
 
 // ---- coming back after an outage ---------------------------------------------------------
 
-namespace {
-
-void fail_grant(FakeTransport& fake) {
-  REQUIRE_FALSE(fake.grants.empty());
-  auto [asked, done] = std::move(fake.grants.front());
-  fake.grants.pop_front();
-  done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused"), {});
-}
-
-}  // namespace
-
 TEST_CASE("after an outage, the retry goes as soon as the connection is up, not after backoff") {
   auto s = spec();
   s.backoff.initial = std::chrono::seconds(60);
   s.backoff.max = std::chrono::seconds(60);
   Harness h(s);
   h.fake->connected = false;
-  fail_grant(*h.fake);
+  h.fake->fail_grant();
   CHECK(h.registry->state().connectivity == Connectivity::Down);
   h.let_time_pass(milliseconds(3 * kReadyPoll.count()));
   CHECK(h.fake->ready_calls >= 2);  // polled, locally
@@ -575,7 +564,7 @@ TEST_CASE("a connection that stays up while calls fail leaves the pace to the ba
   s.backoff.initial = std::chrono::seconds(60);
   s.backoff.max = std::chrono::seconds(60);
   Harness h(s);
-  fail_grant(*h.fake);  // e.g. etcd without a leader: connected, yet UNAVAILABLE
+  h.fake->fail_grant();  // e.g. etcd without a leader: connected, yet UNAVAILABLE
   h.let_time_pass(milliseconds(4 * kReadyPoll.count()));
   CHECK(h.fake->ready_calls >= 2);
   CHECK(h.fake->grants.empty());  // no retry loop on a connection that never went down

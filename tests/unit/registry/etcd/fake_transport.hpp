@@ -120,6 +120,14 @@ struct FakeTransport final : EtcdTransport {
     done(grpc::Status::OK, std::move(r));
   }
 
+  // Answers the oldest grant as a refused connection would.
+  void fail_grant() {
+    REQUIRE_FALSE(grants.empty());
+    auto [asked, done] = std::move(grants.front());
+    grants.pop_front();
+    done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused"), {});
+  }
+
   // Applies the oldest Txn to the model (as etcd would) and answers it with `status`.
   etcdserverpb::TxnRequest answer_txn(grpc::Status status = grpc::Status::OK, bool apply = true) {
     REQUIRE_FALSE(txns.empty());
