@@ -142,7 +142,8 @@ std::optional<std::string> etcd_token(const std::shared_ptr<grpc::Channel>& chan
   return std::nullopt;
 }
 
-int deregister_etcd(const DeregisterOptions& o, config::Duration timeout) {
+// The key the flags give the instance, or nullopt after a usage error (printed).
+std::optional<std::string> etcd_key(const DeregisterOptions& o) {
   config::EtcdKeyFormat format = config::EtcdKeyFormat::Json;
   if (auto f = config::enum_value(config::kEtcdKeyFormatNames, o.format)) format = *f;
   registry::Registration r;
@@ -151,15 +152,44 @@ int deregister_etcd(const DeregisterOptions& o, config::Duration timeout) {
   r.port = static_cast<std::uint16_t>(o.port);
   r.id = o.id;
   if (format == config::EtcdKeyFormat::Json && r.id.empty()) {
-    if (o.address.empty() || o.port == 0)
-      return usage("give --id, or --address and --port (json format keys use the id)");
+    if (o.address.empty() || o.port == 0) {
+      usage("give --id, or --address and --port (json format keys use the id)");
+      return std::nullopt;
+    }
     r.id = config::default_service_id(r.name, r.address, r.port);
   }
-  if (format != config::EtcdKeyFormat::Json && (o.address.empty() || o.port == 0))
-    return usage("--address and --port are required for the " + o.format + " format");
+  if (format != config::EtcdKeyFormat::Json && (o.address.empty() || o.port == 0)) {
+    usage("--address and --port are required for the " + o.format + " format");
+    return std::nullopt;
+  }
   std::string prefix = o.prefix;
   if (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
-  const std::string key = registry::etcd::format_entry(format, prefix, r).key;
+  return registry::etcd::format_entry(format, prefix, r).key;
+}
+
+// A channel to `endpoint`, over TLS when the flags ask for it; nullptr when the TLS files cannot
+// be read (printed).
+std::shared_ptr<grpc::Channel> etcd_channel(const std::string& endpoint,
+                                            const config::EtcdSpec& security) {
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  grpc::ChannelArguments args;
+  if (security.tls.enabled) {
+    std::string error;
+    auto material = registry::etcd::read_tls_material(security.tls, error);
+    if (!material) {
+      std::fprintf(stderr, "grpc-registrar deregister: %s\n", with_flag_names(error).c_str());
+      return nullptr;
+    }
+    creds = registry::etcd::make_tls_credentials(*material);
+    if (!security.tls.server_name.empty()) args.SetSslTargetNameOverride(security.tls.server_name);
+  }
+  return grpc::CreateCustomChannel(endpoint, creds, args);
+}
+
+int deregister_etcd(const DeregisterOptions& o, config::Duration timeout) {
+  const std::optional<std::string> maybe_key = etcd_key(o);
+  if (!maybe_key) return kExitUsage;
+  const std::string& key = *maybe_key;
 
   int security_error = kExitOk;
   const std::optional<config::EtcdSpec> maybe_security = etcd_security(security_error);
@@ -171,20 +201,8 @@ int deregister_etcd(const DeregisterOptions& o, config::Duration timeout) {
     std::string why;
     auto endpoint = config::normalize_etcd_endpoint(endpoint_text, why);
     if (!endpoint) return usage("--etcd: " + why);
-    std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
-    grpc::ChannelArguments args;
-    if (security.tls.enabled) {
-      std::string error;
-      auto material = registry::etcd::read_tls_material(security.tls, error);
-      if (!material) {
-        std::fprintf(stderr, "grpc-registrar deregister: %s\n", with_flag_names(error).c_str());
-        return kExitConfig;
-      }
-      creds = registry::etcd::make_tls_credentials(*material);
-      if (!security.tls.server_name.empty())
-        args.SetSslTargetNameOverride(security.tls.server_name);
-    }
-    auto channel = grpc::CreateCustomChannel(*endpoint, creds, args);
+    auto channel = etcd_channel(*endpoint, security);
+    if (!channel) return kExitConfig;
     std::string token;
     if (!security.username.empty()) {
       std::string error;
@@ -231,6 +249,32 @@ int deregister_etcd(const DeregisterOptions& o, config::Duration timeout) {
   return kExitUnavailable;
 }
 
+// The ACL token: --token-file, else $CONSUL_HTTP_TOKEN_FILE, else $CONSUL_HTTP_TOKEN; nullopt
+// without one, or with `error` set when the file cannot be read.
+std::optional<std::string> consul_token(const DeregisterOptions& o, std::string& error) {
+  if (!o.token_file.empty()) return read_token_file(o.token_file, error);
+  if (const char* f = std::getenv("CONSUL_HTTP_TOKEN_FILE"); f != nullptr && *f != '\0')
+    return read_token_file(f, error);
+  if (const char* t = std::getenv("CONSUL_HTTP_TOKEN"); t != nullptr && *t != '\0')
+    return std::string(t);
+  return std::nullopt;
+}
+
+// `text` as one URL path segment.
+std::string percent_encoded(const std::string& text) {
+  std::string encoded;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      encoded += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      encoded += buf;
+    }
+  }
+  return encoded;
+}
+
 int deregister_consul(const DeregisterOptions& o, config::Duration timeout) {
   if (o.id.empty()) return usage("--id is required with --consul (the Consul service id)");
   std::string address = o.consul->empty() ? "" : *o.consul;
@@ -255,32 +299,16 @@ int deregister_consul(const DeregisterOptions& o, config::Duration timeout) {
   if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
   const auto port = static_cast<std::uint16_t>(std::stoi(normalized->substr(colon + 1)));
 
-  status::HttpHeaders headers;
   std::string error;
-  std::optional<std::string> token;
-  if (!o.token_file.empty()) {
-    token = read_token_file(o.token_file, error);
-  } else if (const char* f = std::getenv("CONSUL_HTTP_TOKEN_FILE"); f != nullptr && *f != '\0') {
-    token = read_token_file(f, error);
-  } else if (const char* t = std::getenv("CONSUL_HTTP_TOKEN"); t != nullptr && *t != '\0') {
-    token = t;
-  }
+  const std::optional<std::string> token = consul_token(o, error);
   if (!error.empty()) {
     std::fprintf(stderr, "grpc-registrar deregister: %s\n", error.c_str());
     return kExitConfig;
   }
+  status::HttpHeaders headers;
   if (token && !token->empty()) headers.emplace_back("X-Consul-Token", *token);
 
-  std::string encoded;
-  for (unsigned char c : o.id) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      encoded += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      encoded += buf;
-    }
-  }
+  const std::string encoded = percent_encoded(o.id);
   std::optional<status::HttpResult> r;
   if (tls.enabled) {  // the daemon's own HTTPS client: same verification, same error texts
     auto answer = registry::consul::request_once(

@@ -72,8 +72,9 @@ int drain_daemon(const ClientOptions& o, const std::string& config_path, bool /*
   std::printf("drained: %s\n", message.c_str());
   if (!clean) {
     std::fprintf(stderr,
-                 "grpc-registrar drain: deregistration not confirmed; entries left expire with "
-                 "the lease or check TTL\n");
+                 "grpc-registrar drain: deregistration not confirmed; etcd keys left expire "
+                 "with their lease, Consul services left turn critical at their check TTL and "
+                 "are removed after deregister_critical_after\n");
     return kExitUnavailable;
   }
   return kExitOk;

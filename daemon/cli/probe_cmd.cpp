@@ -113,6 +113,61 @@ void add_probe_options(CLI::App& cmd, ProbeOptions& o) {
       ->type_name("NAME");
 }
 
+namespace {
+
+// Connects: READY, or fails at the first TRANSIENT_FAILURE (connection refused fails at once
+// instead of waiting out the timeout), or at the deadline. kProbeServing when connected, else
+// kProbeConnectionFailure (printed).
+int connect_channel(const std::shared_ptr<grpc::Channel>& channel, const std::string& address,
+                    const config::TlsSpec& tls, config::Duration timeout) {
+  const auto deadline = std::chrono::system_clock::now() + timeout;
+  for (int i = 0; i < 1000; ++i) {  // bounded: each wait ends at a state change or the deadline
+    const grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
+    if (state == GRPC_CHANNEL_READY) break;
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN) {
+      std::fprintf(stderr, "error: failed to connect service at \"%s\": %s\n", address.c_str(),
+                   connect_failure_reason(channel, tls).c_str());
+      return kProbeConnectionFailure;
+    }
+    if (!channel->WaitForStateChange(state, deadline)) {
+      std::fprintf(stderr, "timeout: failed to connect service \"%s\" within %s\n", address.c_str(),
+                   seconds_text(timeout).c_str());
+      return kProbeConnectionFailure;
+    }
+  }
+  if (channel->GetState(false) != GRPC_CHANNEL_READY) {
+    std::fprintf(stderr, "error: failed to connect service at \"%s\"\n", address.c_str());
+    return kProbeConnectionFailure;
+  }
+  return kProbeServing;
+}
+
+// The failed Check, in grpc-health-probe's words.
+void report_rpc_failure(const grpc::Status& status, const std::string& service,
+                        config::Duration rpc_timeout) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNIMPLEMENTED:
+      std::fprintf(stderr,
+                   "error: this server does not implement the grpc health protocol "
+                   "(grpc.health.v1.Health): %s\n",
+                   status.error_message().c_str());
+      break;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      std::fprintf(stderr, "timeout: health rpc did not complete within %s\n",
+                   seconds_text(rpc_timeout).c_str());
+      break;
+    case grpc::StatusCode::NOT_FOUND:
+      std::fprintf(stderr, "error: health rpc failed: NOT_FOUND: unknown service \"%s\"\n",
+                   service.c_str());
+      break;
+    default:
+      std::fprintf(stderr, "error: health rpc failed: %s: %s\n",
+                   probe::status_code_name(status.error_code()), status.error_message().c_str());
+  }
+}
+
+}  // namespace
+
 int probe_once(const ProbeOptions& o) {
   auto duration = [](const std::string& flag,
                      const std::string& text) -> std::optional<config::Duration> {
@@ -154,27 +209,9 @@ int probe_once(const ProbeOptions& o) {
   probe::apply_tls_arguments(*tls, args);
   auto channel = grpc::CreateCustomChannel(o.address, credentials, args);
 
-  // Connect: READY, or fail at the first TRANSIENT_FAILURE (connection refused fails at once
-  // instead of waiting out the timeout), or at the deadline.
-  const auto connect_deadline = std::chrono::system_clock::now() + *connect_timeout;
-  for (int i = 0; i < 1000; ++i) {  // bounded: each wait ends at a state change or the deadline
-    const grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
-    if (state == GRPC_CHANNEL_READY) break;
-    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN) {
-      std::fprintf(stderr, "error: failed to connect service at \"%s\": %s\n", o.address.c_str(),
-                   connect_failure_reason(channel, *tls).c_str());
-      return kProbeConnectionFailure;
-    }
-    if (!channel->WaitForStateChange(state, connect_deadline)) {
-      std::fprintf(stderr, "timeout: failed to connect service \"%s\" within %s\n",
-                   o.address.c_str(), seconds_text(*connect_timeout).c_str());
-      return kProbeConnectionFailure;
-    }
-  }
-  if (channel->GetState(false) != GRPC_CHANNEL_READY) {
-    std::fprintf(stderr, "error: failed to connect service at \"%s\"\n", o.address.c_str());
-    return kProbeConnectionFailure;
-  }
+  if (const int code = connect_channel(channel, o.address, *tls, *connect_timeout);
+      code != kProbeServing)
+    return code;
   const auto connected_ms = elapsed_ms();
 
   auto stub = grpc::health::v1::Health::NewStub(channel);
@@ -190,25 +227,7 @@ int probe_once(const ProbeOptions& o) {
                  static_cast<long long>(elapsed_ms() - connected_ms));
   }
   if (!status.ok()) {
-    switch (status.error_code()) {
-      case grpc::StatusCode::UNIMPLEMENTED:
-        std::fprintf(stderr,
-                     "error: this server does not implement the grpc health protocol "
-                     "(grpc.health.v1.Health): %s\n",
-                     status.error_message().c_str());
-        break;
-      case grpc::StatusCode::DEADLINE_EXCEEDED:
-        std::fprintf(stderr, "timeout: health rpc did not complete within %s\n",
-                     seconds_text(*rpc_timeout).c_str());
-        break;
-      case grpc::StatusCode::NOT_FOUND:
-        std::fprintf(stderr, "error: health rpc failed: NOT_FOUND: unknown service \"%s\"\n",
-                     o.service.c_str());
-        break;
-      default:
-        std::fprintf(stderr, "error: health rpc failed: %s: %s\n",
-                     probe::status_code_name(status.error_code()), status.error_message().c_str());
-    }
+    report_rpc_failure(status, o.service, *rpc_timeout);
     return kProbeRpcFailure;
   }
   if (resp.status() != HealthCheckResponse::SERVING) {

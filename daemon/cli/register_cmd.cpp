@@ -103,19 +103,10 @@ void add_register_options(CLI::App& cmd, RegisterOptions& o) {
       ->type_name("DURATION");
 }
 
-std::optional<config::Manifest> manifest_from_flags(const RegisterOptions& o, std::string& error) {
-  if (o.etcd.empty() && !o.consul) {
-    error = "--etcd or --consul is required";
-    return std::nullopt;
-  }
-  if (o.consul && (!o.prefix.empty() || !o.format.empty())) {
-    error = std::string(o.prefix.empty() ? "--format" : "--prefix") + ": only with --etcd";
-    return std::nullopt;
-  }
-  if (!o.etcd.empty() && !o.token_file.empty()) {
-    error = "--token-file: only with --consul";
-    return std::nullopt;
-  }
+namespace {
+
+// The manifest's registry section, from --etcd or --consul and the flags of that backend.
+std::string registry_yaml(const RegisterOptions& o) {
   std::string y = "registry:\n";
   if (!o.etcd.empty()) {
     y += "  kind: etcd\n  etcd:\n    endpoints: [";
@@ -138,7 +129,12 @@ std::optional<config::Manifest> manifest_from_flags(const RegisterOptions& o, st
     y += "  kind: consul\n";
     y += consul.empty() ? "  consul: {}\n" : "  consul:\n" + consul;
   }
-  y += "services:\n";
+  return y;
+}
+
+// The manifest's one service; "" with `error` set on a bad --meta.
+std::string service_yaml(const RegisterOptions& o, std::string& error) {
+  std::string y = "services:\n";
   y += "  - name: " + literal(o.name) + "\n";
   if (!o.id.empty()) y += "    id: " + literal(o.id) + "\n";
   y += "    address: " + literal(o.address) + "\n";
@@ -151,7 +147,7 @@ std::optional<config::Manifest> manifest_from_flags(const RegisterOptions& o, st
     const auto eq = o.meta[i].find('=');
     if (eq == std::string::npos || eq == 0) {
       error = "--meta: expected KEY=VALUE, got \"" + o.meta[i] + "\"";
-      return std::nullopt;
+      return "";
     }
     y += (i ? ", " : "") + literal(o.meta[i].substr(0, eq)) + ": " +
          literal(o.meta[i].substr(eq + 1));
@@ -165,6 +161,27 @@ std::optional<config::Manifest> manifest_from_flags(const RegisterOptions& o, st
   if (!o.probe_timeout.empty()) y += "      timeout: " + literal(o.probe_timeout) + "\n";
   if (o.rise != 0) y += "      rise: " + literal(std::to_string(o.rise)) + "\n";
   if (o.fall != 0) y += "      fall: " + literal(std::to_string(o.fall)) + "\n";
+  return y;
+}
+
+}  // namespace
+
+std::optional<config::Manifest> manifest_from_flags(const RegisterOptions& o, std::string& error) {
+  if (o.etcd.empty() && !o.consul) {
+    error = "--etcd or --consul is required";
+    return std::nullopt;
+  }
+  if (o.consul && (!o.prefix.empty() || !o.format.empty())) {
+    error = std::string(o.prefix.empty() ? "--format" : "--prefix") + ": only with --etcd";
+    return std::nullopt;
+  }
+  if (!o.etcd.empty() && !o.token_file.empty()) {
+    error = "--token-file: only with --consul";
+    return std::nullopt;
+  }
+  const std::string service = service_yaml(o, error);
+  if (service.empty()) return std::nullopt;
+  std::string y = registry_yaml(o) + service;
   if (!o.drain.empty()) y += "drain: " + literal(o.drain) + "\n";
   if (!o.shutdown_timeout.empty()) y += "shutdown_timeout: " + literal(o.shutdown_timeout) + "\n";
 

@@ -1,3 +1,6 @@
+// `grpc-registrar run` (and `register`): the daemon. Loads the manifest, wires the registry,
+// the supervisor and the status server on one io_context, and answers signals until the last
+// deregistration.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -5,10 +8,13 @@
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <string>
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/ops.hpp"
+#include "config/duration.hpp"
 #include "config/error.hpp"
 #include "config/manifest_parser.hpp"
 #include "probe/grpc_health_prober.hpp"
@@ -84,9 +90,22 @@ void reload_manifest(supervisor::Supervisor& supervisor, const std::string& path
                r.plan.unchanged.size());
 }
 
-}  // namespace
+// What is left in the registry after an incomplete deregistration, and when it goes away: each
+// backend lets entries of a daemon that stopped talking to it go differently.
+std::string what_is_left(const config::RegistrySpec& r) {
+  if (r.kind == config::RegistryKind::Consul) {
+    // docs/consul.md: the TTL check goes critical, then the agent's reaper removes the service.
+    return "the services left turn critical when their check TTL runs out (check_ttl " +
+           config::format_duration(r.consul.check_ttl) +
+           ") and Consul removes them after deregister_critical_after (" +
+           config::format_duration(r.consul.deregister_critical_after) + ")";
+  }
+  return "the entries left expire with their lease (lease_ttl " +
+         config::format_duration(r.etcd.lease_ttl) + ")";
+}
 
-int run_daemon(const RunOptions& options) {
+// The manifest `run` or `register` runs, its identity filled in; nullopt after a refusal (printed).
+std::optional<config::Manifest> manifest_to_run(const RunOptions& options) {
   config::Manifest manifest;
   if (options.manifest) {
     manifest = *options.manifest;  // `register`: built from flags
@@ -95,11 +114,81 @@ int run_daemon(const RunOptions& options) {
       manifest = config::load_manifest(options.config_path);
     } catch (const config::ConfigError& e) {
       std::fprintf(stderr, "%s\n", e.what());
-      return kExitConfig;
+      return std::nullopt;
     }
   }
   if (!options.status_listen.empty()) manifest.status.listen = options.status_listen;
   fill_in_identity(manifest, options.config_path);
+  return manifest;
+}
+
+// The daemon's signals: SIGHUP reloads, SIGUSR1 drains, the first SIGTERM/SIGINT deregisters
+// and then stops the loop, a second one leaves at once.
+class SignalHandler {
+ public:
+  SignalHandler(boost::asio::io_context& io, boost::asio::signal_set& signals,
+                const RunOptions& options, const config::Manifest& manifest,
+                supervisor::Supervisor& supervisor, Ops& ops)
+      : io_(io),
+        signals_(signals),
+        options_(options),
+        manifest_(manifest),
+        supervisor_(supervisor),
+        ops_(ops) {}
+
+  void wait() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+      if (!ec) on_signal(signo);
+    });
+  }
+
+ private:
+  void on_signal(int signo) {
+    if (signo == SIGHUP || signo == SIGUSR1) {
+      if (stopping_) {
+        spdlog::warn("{} received while stopping: ignored", signal_name(signo));
+      } else if (signo == SIGHUP && options_.manifest) {
+        spdlog::info("SIGHUP received: nothing to reload (registered from flags)");
+      } else if (signo == SIGHUP) {
+        spdlog::info("SIGHUP received: reloading {}", options_.config_path);
+        reload_manifest(supervisor_, options_.config_path, manifest_.status.listen,
+                        !options_.status_listen.empty());
+      } else {
+        spdlog::info("SIGUSR1 received: draining");
+        supervisor_.drain();
+      }
+      return wait();
+    }
+    if (stopping_) {
+      spdlog::warn("second {} received: exiting without waiting for deregistration",
+                   signal_name(signo));
+      leave(128 + signo);
+    }
+    stopping_ = true;
+    spdlog::info("{} received: deregistering", signal_name(signo));
+    ops_.stopping();
+    supervisor_.shutdown([this](bool clean) {
+      if (!clean) spdlog::warn("deregistration incomplete; {}", what_is_left(manifest_.registry));
+      io_.stop();
+    });
+    wait();
+  }
+
+  boost::asio::io_context& io_;
+  boost::asio::signal_set& signals_;
+  const RunOptions& options_;
+  const config::Manifest& manifest_;  // as started (a reload keeps the registry section)
+  supervisor::Supervisor& supervisor_;
+  Ops& ops_;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+int run_daemon(const RunOptions& options) {
+  const std::optional<config::Manifest> loaded = manifest_to_run(options);
+  if (!loaded) return kExitConfig;
+  const config::Manifest& manifest = *loaded;
   ::signal(SIGPIPE, SIG_IGN);
 
   boost::asio::io_context io;
@@ -129,45 +218,8 @@ int run_daemon(const RunOptions& options) {
       clock);
   supervisor::Supervisor& supervisor = *owned_supervisor;
   ops.attach(supervisor);
-
-  bool stopping = false;
-  int exit_code = kExitOk;
-  std::function<void()> wait_for_signal = [&] {
-    signals.async_wait([&](const boost::system::error_code& ec, int signo) {
-      if (ec) return;
-      if (signo == SIGHUP || signo == SIGUSR1) {
-        if (stopping) {
-          spdlog::warn("{} received while stopping: ignored", signal_name(signo));
-        } else if (signo == SIGHUP && options.manifest) {
-          spdlog::info("SIGHUP received: nothing to reload (registered from flags)");
-        } else if (signo == SIGHUP) {
-          spdlog::info("SIGHUP received: reloading {}", options.config_path);
-          reload_manifest(supervisor, options.config_path, manifest.status.listen,
-                          !options.status_listen.empty());
-        } else {
-          spdlog::info("SIGUSR1 received: draining");
-          supervisor.drain();
-        }
-        return wait_for_signal();
-      }
-      if (stopping) {
-        spdlog::warn("second {} received: exiting without waiting for deregistration",
-                     signal_name(signo));
-        leave(128 + signo);
-      }
-      stopping = true;
-      spdlog::info("{} received: deregistering", signal_name(signo));
-      ops.stopping();
-      supervisor.shutdown([&](bool clean) {
-        if (!clean)
-          spdlog::warn("deregistration incomplete; remaining entries expire with the lease");
-        exit_code = kExitOk;
-        io.stop();
-      });
-      wait_for_signal();
-    });
-  };
-  wait_for_signal();
+  SignalHandler handler(io, signals, options, manifest, supervisor, ops);
+  handler.wait();
 
   spdlog::info("grpc-registrar starting: {} service(s) from {}", manifest.services.size(),
                manifest.source);
@@ -177,12 +229,12 @@ int run_daemon(const RunOptions& options) {
     io.run();
   } catch (const std::exception& e) {
     // A bug, not an input: input is validated before the loop starts. Leave loudly; whatever
-    // is registered expires with the lease.
+    // is registered goes away as an incomplete deregistration leaves it (what_is_left).
     spdlog::critical("internal error: {}", e.what());
     leave(kExitSoftware);
   }
   spdlog::info("grpc-registrar stopped");
-  leave(exit_code);
+  leave(kExitOk);
 }
 
 }  // namespace registrar::cli

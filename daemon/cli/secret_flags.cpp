@@ -7,6 +7,8 @@
 #include <string_view>
 #include <utility>
 
+#include "cli/command_table.hpp"
+
 namespace registrar::cli {
 
 namespace {
@@ -78,12 +80,17 @@ const AcceptedFlag* accepted_flag(std::string_view name) {
   return nullptr;
 }
 
+// As the command table declares it; "" is `run`.
 bool uses_registry(const std::string& subcommand) {
-  return subcommand.empty() || subcommand == "run" || subcommand == "check" ||
-         subcommand == "register" || subcommand == "deregister";
+  const Subcommand* command = find_subcommand(subcommand.empty() ? "run" : subcommand);
+  return command != nullptr && command->takes_registry_secrets;
 }
 
 }  // namespace
+
+bool is_registry_secret_flag(std::string_view name) {
+  return accepted_flag(name) != nullptr;
+}
 
 SecretArgs take_secret_args(const std::vector<std::string>& args, const std::string& subcommand) {
   SecretArgs out;

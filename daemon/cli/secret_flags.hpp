@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -33,15 +34,19 @@ struct SecretArgs {
 };
 
 // Takes --token/--consul-token VALUE (or =VALUE) and --password/--etcd-password VALUE out of
-// `args` (everything before "--"), for the subcommands that use a registry: "" (run), "run",
-// "check", "register" and "deregister". Other subcommands keep them in `args`, where
-// secret_flag() finds them.
+// `args` (everything before "--"), for the subcommands that use a registry: those the command
+// table (command_table.hpp) declares with takes_registry_secrets, and "" (run). Other
+// subcommands keep them in `args`, where secret_flag() finds them.
 //   --token X     as CONSUL_HTTP_TOKEN=X with CONSUL_HTTP_TOKEN_FILE unset: the manifest's token
 //                 or token_file still wins over it, as over the variable; with --token-file it
 //                 is an error.
 //   --password X  as ETCDCTL_PASSWORD=X: registry.etcd.password_file still wins over it; with
 //                 --etcd-password-file it is an error.
 SecretArgs take_secret_args(const std::vector<std::string>& args, const std::string& subcommand);
+
+// Whether `name` (without "=value") is one of the flags take_secret_args takes: --token,
+// --consul-token, --password, --etcd-password. Each takes a value.
+bool is_registry_secret_flag(std::string_view name);
 
 // The first argument that is a secret-looking flag ("--token", "--consul-token=...",
 // "--password", "--api-key"), or "" when there is none; only the name, never "=value".
