@@ -98,9 +98,10 @@ std::optional<Millis> wait_for_view(Backend& backend, const View& want, Millis t
   return std::chrono::duration_cast<Millis>(Clock::now() - since);
 }
 
-void measured(const std::string& what, Millis ms, Millis bound) {
-  std::cout << "MEASURED " << what << ": " << ms.count() << " ms (bound " << bound.count() << " ms)"
-            << std::endl;
+// Prints a measured time for the record, with the limit it is held to ("bound", "timeout").
+void measured(const std::string& what, Millis ms, const std::string& limit, Millis value) {
+  std::cout << "MEASURED " << what << ": " << ms.count() << " ms (" << limit << " " << value.count()
+            << " ms)" << std::endl;
 }
 
 // start() and apply(desired), then wait until the registry holds it and the backend says so.
@@ -185,7 +186,7 @@ void lost_state_is_restored_within_bound(Backend& backend) {
   const Millis bound = backend.state_loss_bound();
   const auto took = wait_for_view(backend, expected(backend, desired), bound);
   REQUIRE(took);
-  measured("restored after registry state lost", *took, bound);
+  measured("restored after registry state lost", *took, "bound", bound);
   CHECK(test::wait_until([&] { return h.state().in_sync; }, bound, kPoll));
 }
 
@@ -197,7 +198,7 @@ void entry_removed_from_outside_is_restored(Backend& backend) {
   const Millis bound = backend.outside_removal_bound();
   const auto took = wait_for_view(backend, expected(backend, desired), bound);
   REQUIRE(took);
-  measured("restored after removal from outside", *took, bound);
+  measured("restored after removal from outside", *took, "bound", bound);
 }
 
 void shutdown_leaves_nothing(Backend& backend) {
@@ -205,7 +206,7 @@ void shutdown_leaves_nothing(Backend& backend) {
   converge(h, backend, set_of({a(), b(), c(Health::Critical)}));
   const auto result = h.shutdown(kShutdownTimeout, kShutdownTimeout + kLoadSlack);
   REQUIRE(result);
-  measured("shutdown, registry up", result->elapsed, kShutdownTimeout);
+  measured("shutdown, registry up", result->elapsed, "timeout", kShutdownTimeout);
   CHECK(result->clean);
   CHECK(result->elapsed.count() <= kShutdownTimeout.count());
   CHECK(backend.nothing_left());  // at once: done comes after the removal is confirmed
@@ -217,7 +218,7 @@ void shutdown_with_registry_down_returns_by_timeout(Backend& backend) {
   backend.take_down();
   const auto result = h.shutdown(kDownShutdownTimeout, kDownShutdownTimeout + kLoadSlack);
   REQUIRE(result);
-  measured("shutdown, registry down", result->elapsed, kDownShutdownTimeout);
+  measured("shutdown, registry down", result->elapsed, "timeout", kDownShutdownTimeout);
   CHECK_FALSE(result->clean);
   CHECK(result->elapsed.count() <= (kDownShutdownTimeout + kLoadSlack).count());
 }

@@ -10,10 +10,12 @@ using namespace std::chrono_literals;
 
 template <class Fn>
 auto RegistryHarness::on_io(Fn fn) -> decltype(fn()) {
-  std::packaged_task<decltype(fn())()> task(std::move(fn));
-  auto result = task.get_future();
-  boost::asio::post(io_, [&task] { task(); });
-  return result.get();  // the task lives on this frame until it has run
+  // Shared with the handler: the task must outlive its own run, which may still be returning on
+  // the io thread when get() wakes up here.
+  auto task = std::make_shared<std::packaged_task<decltype(fn())()>>(std::move(fn));
+  auto result = task->get_future();
+  boost::asio::post(io_, [task] { (*task)(); });
+  return result.get();
 }
 
 RegistryHarness::RegistryHarness(const config::RegistrySpec& spec)
