@@ -105,6 +105,7 @@ void measured(const std::string& what, Millis ms, const std::string& limit, Mill
 }
 
 // start() and apply(desired), then wait until the registry holds it and the backend says so.
+// Filling an empty registry is the work of restoring a lost one: the same bound.
 void converge(RegistryHarness& h, Backend& backend, const DesiredSet& desired) {
   h.start();
   h.apply(desired);
@@ -148,13 +149,13 @@ void unchanged_entry_is_never_written_again(Backend& backend) {
   CHECK(none.per_entry.empty());
 
   // A new entry next to unchanged ones: only it is written.
-  const Mark with_two = backend.mark();
+  const Mark before_new = backend.mark();
   const Registration d = entry("conf-beta", "conf-d", 50004, Health::Passing);
   DesiredSet more = desired;
   more.emplace(d.id, d);
   reapply(h, backend, more);
   std::this_thread::sleep_for(backend.quiet_period());
-  const Writes one = backend.writes_since(with_two);
+  const Writes one = backend.writes_since(before_new);
   CHECK(one.total >= 1);
   CHECK(one.per_entry.size() == 1);
   CHECK(one.per_entry.count(d.id) == 1);
