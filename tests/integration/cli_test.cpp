@@ -3,15 +3,16 @@
 
 #include "itest.hpp"
 #include "support/paths.hpp"
+#include "support/require.hpp"
 
 using namespace registrar::itest;
 
 namespace {
 
 bool have_daemon() {
-  if (registrar_bin()) return true;
-  WARN("grpc-registrar binary not built: test not run");
-  return false;
+  return need(registrar_bin().has_value(),
+              "grpc-registrar binary not found (target grpc-registrar, or "
+              "$REGISTRAR_TEST_REGISTRAR_BIN)");
 }
 
 }  // namespace

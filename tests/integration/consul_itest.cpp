@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "support/require.hpp"
+
 namespace registrar::itest {
 
 namespace {
@@ -142,11 +144,10 @@ std::optional<std::string> gokit_consul_client_bin() {
 }
 
 bool have_consul_double() {
-  if (!test::consul_double_bin()) {
-    WARN("consul-double not built (target consul_double): test not run");
-    return false;
-  }
-  return have_binaries();
+  return test::need(test::consul_double_bin().has_value(),
+                    "consul-double not found (target consul_double, built with go, or "
+                    "$REGISTRAR_TEST_CONSUL_DOUBLE_BIN)") &&
+         have_binaries();
 }
 
 test::ConsulDoubleOptions time_scaled(double scale) {

@@ -64,8 +64,8 @@ std::vector<nlohmann::json> requests_to(const nlohmann::json& log, const std::st
 // True when no line of `text` contains `secret`.
 bool never_mentions(const std::string& text, const std::string& secret);
 
-// Whether the Consul double and the binaries the tests run are built; when not, a WARN says so
-// and the test returns without running.
+// Whether the Consul double and the binaries the tests run are built; when not, the test FAILs
+// under CI=true and elsewhere WARNs and returns without running (support/require.hpp).
 bool have_consul_double();
 
 // A double whose deregister-critical-after and reaper run `scale` times as long as Consul's.

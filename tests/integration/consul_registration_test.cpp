@@ -9,6 +9,7 @@
 
 #include "consul_itest.hpp"
 #include "support/paths.hpp"
+#include "support/require.hpp"
 #include "support/secrets.hpp"
 
 using namespace registrar::itest;
@@ -245,10 +246,8 @@ TEST_CASE("consul: CONSUL_HTTP_ADDR and CONSUL_HTTP_TOKEN_FILE from the environm
 TEST_CASE("consul: go-kit's Consul Instancer lists exactly the healthy instances", "[consul]") {
   if (!have_consul_double()) return;
   const auto client = gokit_consul_client_bin();
-  if (!client) {
-    WARN("gokit-consul-client not built (target interop_clients): test not run");
+  if (!need(client.has_value(), "gokit-consul-client not built (target interop_clients, with go)"))
     return;
-  }
   ConsulDouble consul;
   HelloService a;
   HelloService b;

@@ -5,6 +5,7 @@
 
 #include "itest.hpp"
 #include "support/paths.hpp"
+#include "support/require.hpp"
 
 using namespace registrar::itest;
 
@@ -17,12 +18,9 @@ using Clock = std::chrono::steady_clock;
 TEST_CASE("interop: etcd gRPC-Go resolver dials the daemon's grpc-go key, drops it when unhealthy",
           "[interop]") {
   const auto client = etcd_resolver_client_bin();
-  if (!client) {
-    WARN(
-        "interop client etcd-resolver-client not built (REGISTRAR_ETCD_RESOLVER_CLIENT): "
-        "test not run");
+  if (!need(client.has_value(),
+            "interop client etcd-resolver-client not built (target interop_clients, with go)"))
     return;
-  }
   if (!have_binaries()) return;
   EtcdServer etcd;
   HelloService hello;
@@ -63,12 +61,9 @@ TEST_CASE("interop: etcd gRPC-Go resolver dials the daemon's grpc-go key, drops 
 TEST_CASE("interop: go-kit etcdv3 instancer sees exactly the daemon's two gokit instances",
           "[interop]") {
   const auto client = gokit_instancer_client_bin();
-  if (!client) {
-    WARN(
-        "interop client gokit-instancer-client not built (REGISTRAR_GOKIT_INSTANCER_CLIENT): "
-        "test not run");
+  if (!need(client.has_value(),
+            "interop client gokit-instancer-client not built (target interop_clients, with go)"))
     return;
-  }
   if (!have_binaries()) return;
   EtcdServer etcd;
   HelloService hello1;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/paths.hpp"
+#include "support/require.hpp"
 
 namespace {
 
@@ -100,15 +101,12 @@ ServiceEntry entry_for(const HelloService& hello, const std::string& id,
 }
 
 bool have_binaries() {
-  if (!registrar_bin()) {
-    WARN("grpc-registrar binary not built: test not run");
-    return false;
-  }
-  if (!hello_service_bin()) {
-    WARN("hello-service binary not built (target hello-service): test not run");
-    return false;
-  }
-  return true;
+  return need(registrar_bin().has_value(),
+              "grpc-registrar binary not found (target grpc-registrar, or "
+              "$REGISTRAR_TEST_REGISTRAR_BIN)") &&
+         need(hello_service_bin().has_value(),
+              "hello-service binary not found (target hello-service, or "
+              "$REGISTRAR_TEST_HELLO_SERVICE_BIN)");
 }
 
 std::optional<std::vector<KeyValue>> try_get_prefix(const Etcdctl& ctl, const std::string& prefix) {

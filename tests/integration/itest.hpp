@@ -55,7 +55,9 @@ std::string manifest_yaml(const ManifestParams& p);
 ServiceEntry entry_for(const HelloService& hello, const std::string& id,
                        const std::string& probe_service = "");
 
-// True when the daemon and hello-service binaries exist; otherwise WARNs (test not run).
+// True when the daemon and hello-service binaries exist. Otherwise under CI=true the test FAILs
+// with the reason, elsewhere it WARNs (test not run) and the caller returns
+// (support/require.hpp): `if (!have_binaries()) return;`.
 bool have_binaries();
 
 // etcdctl reads that return nullopt instead of throwing while etcd is unreachable.

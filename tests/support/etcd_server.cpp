@@ -16,7 +16,8 @@ namespace registrar::test {
 #endif
 
 std::string etcd_bin() {
-  return REGISTRAR_ETCD_BIN;
+  const char* from_env = std::getenv("REGISTRAR_TEST_ETCD_BIN");  // support/paths.hpp
+  return from_env != nullptr ? from_env : REGISTRAR_ETCD_BIN;
 }
 
 EtcdServer::EtcdServer(bool start_now, Millis start_timeout) : dir_("registrar-etcd") {

@@ -98,6 +98,6 @@ class EtcdServer {
   std::unique_ptr<Process> process_;
 };
 
-std::string etcd_bin();
+std::string etcd_bin();  // $REGISTRAR_TEST_ETCD_BIN, else the one found at configure time
 
 }  // namespace registrar::test

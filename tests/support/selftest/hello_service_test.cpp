@@ -9,6 +9,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "support/paths.hpp"
 #include "support/ports.hpp"
+#include "support/require.hpp"
 #include "support/wait.hpp"
 
 using namespace registrar::test;
@@ -33,9 +34,9 @@ std::optional<HealthCheckResponse::ServingStatus> check_health(
 }
 
 bool have_hello_service() {
-  if (hello_service_bin()) return true;
-  WARN("hello-service binary not built (target hello-service missing): test not run");
-  return false;
+  return need(hello_service_bin().has_value(),
+              "hello-service binary not found (target hello-service, or "
+              "$REGISTRAR_TEST_HELLO_SERVICE_BIN)");
 }
 
 constexpr auto kServing = HealthCheckResponse::SERVING;
