@@ -10,128 +10,25 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
-#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "config/effective.hpp"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "probe/health_calls.hpp"
 #include "probe/probe_channel.hpp"
 #include "probe/shared_liveness.hpp"
 #include "probe/tls_failure.hpp"
-#include "probe/tsan_handoff.hpp"
 #include "runtime/backoff.hpp"
-#include "runtime/grpc_deadline.hpp"
 
 namespace registrar::probe {
-
-using grpc::health::v1::HealthCheckResponse;
-using ServingStatus = HealthCheckResponse::ServingStatus;
-
-const char* status_code_name(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK:
-      return "OK";
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN:
-      return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED:
-      return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE:
-      return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED:
-      return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL:
-      return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS:
-      return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return "UNAUTHENTICATED";
-    case grpc::StatusCode::DO_NOT_USE:
-      break;
-  }
-  return "INVALID_STATUS_CODE";
-}
-
-Result result_from_serving_status(ServingStatus status, std::string_view via) {
-  const std::string suffix = " (" + std::string(via) + ")";
-  switch (status) {
-    case HealthCheckResponse::SERVING:
-      return {Outcome::Serving, "SERVING" + suffix};
-    case HealthCheckResponse::NOT_SERVING:
-      return {Outcome::NotServing, "NOT_SERVING" + suffix};
-    case HealthCheckResponse::SERVICE_UNKNOWN:
-      return {Outcome::ServiceUnknown, "SERVICE_UNKNOWN" + suffix};
-    case HealthCheckResponse::UNKNOWN:
-      return {Outcome::Unknown, "UNKNOWN" + suffix};
-    default:  // a value from a newer proto than ours
-      return {Outcome::Unknown,
-              "unrecognised status " + std::to_string(static_cast<int>(status)) + suffix};
-  }
-}
-
-namespace {
-
-std::string error_detail(const grpc::Status& status, std::string_view via) {
-  std::string detail = status_code_name(status.error_code());
-  if (!status.error_message().empty()) detail += ": " + status.error_message();
-  detail += " (" + std::string(via) + ")";
-  return detail;
-}
-
-}  // namespace
-
-Result result_from_check(const grpc::Status& status, ServingStatus serving) {
-  switch (status.error_code()) {
-    case grpc::StatusCode::OK:
-      return result_from_serving_status(serving, "check");
-    case grpc::StatusCode::NOT_FOUND:
-      return {Outcome::ServiceUnknown, error_detail(status, "check")};
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return {Outcome::Timeout, error_detail(status, "check")};
-    case grpc::StatusCode::UNAVAILABLE:
-      return {Outcome::Unreachable, error_detail(status, "check")};
-    default:
-      return {Outcome::RpcError, error_detail(status, "check")};
-  }
-}
-
-Result result_from_watch_end(const grpc::Status& status) {
-  switch (status.error_code()) {
-    case grpc::StatusCode::OK:
-      return {Outcome::Unreachable, "stream closed by server (watch)"};
-    case grpc::StatusCode::UNAVAILABLE:
-      return {Outcome::Unreachable, error_detail(status, "watch")};
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return {Outcome::Timeout, error_detail(status, "watch")};
-    default:
-      return {Outcome::RpcError, error_detail(status, "watch")};
-  }
-}
-
 namespace {
 
 namespace asio = boost::asio;
 using grpc::health::v1::Health;
-using grpc::health::v1::HealthCheckRequest;
+using grpc::health::v1::HealthCheckResponse;
+using ServingStatus = HealthCheckResponse::ServingStatus;
 using Millis = std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;
 
@@ -157,80 +54,19 @@ std::string ms_text(Millis d) {
   return std::to_string(d.count()) + "ms";
 }
 
-class Core;
-
-// One Watch stream. It owns itself (self_) from start() until OnDone, so it outlives the prober
-// if need be; its handlers carry a shared_ptr to Core. Reactions only copy data and post to the
-// executor; the last references (and so the destruction of the call) end up on the executor.
-class WatchCall final : public grpc::ClientReadReactor<HealthCheckResponse>,
-                        public std::enable_shared_from_this<WatchCall> {
- public:
-  WatchCall(std::shared_ptr<Core> core, asio::any_io_executor work)
-      : core_(std::move(core)), work_(std::move(work)) {}
-
-  void start(Health::Stub& stub, const std::string& service) {
-    self_ = shared_from_this();
-    request_.set_service(service);
-    stub.async()->Watch(&context_, &request_, this);
-    StartRead(&response_);
-    handoff_release(this);
-    StartCall();
-  }
-  // Thread-safe; the reactor is kept alive by the caller's reference.
-  void cancel() { context_.TryCancel(); }
-
-  void OnReadDone(bool ok) override;
-  void OnDone(const grpc::Status& status) override;
-
- private:
-  grpc::ClientContext context_;
-  HealthCheckRequest request_;
-  HealthCheckResponse response_;
-  std::shared_ptr<Core> core_;
-  asio::any_io_executor work_;  // tracked: keeps the executor's run() going until we are gone
-  std::shared_ptr<WatchCall> self_;
-};
-
-// One Check call, with the same ownership as WatchCall.
-class CheckCall final : public grpc::ClientUnaryReactor,
-                        public std::enable_shared_from_this<CheckCall> {
- public:
-  CheckCall(std::shared_ptr<Core> core, asio::any_io_executor work)
-      : core_(std::move(core)), work_(std::move(work)) {}
-
-  void start(Health::Stub& stub, const std::string& service, Millis timeout) {
-    self_ = shared_from_this();
-    request_.set_service(service);
-    context_.set_deadline(runtime::grpc_deadline_after(timeout));  // monotonic
-    stub.async()->Check(&context_, &request_, &response_, this);
-    handoff_release(this);
-    StartCall();
-  }
-  void cancel() { context_.TryCancel(); }
-
-  void OnDone(const grpc::Status& status) override;
-
- private:
-  grpc::ClientContext context_;
-  HealthCheckRequest request_;
-  HealthCheckResponse response_;
-  std::shared_ptr<Core> core_;
-  asio::any_io_executor work_;  // tracked, as above
-  std::shared_ptr<CheckCall> self_;
-};
-
 // All prober state. Touched only on the executor.
-class Core : public std::enable_shared_from_this<Core> {
+class Core final : public HealthCallSink, public std::enable_shared_from_this<Core> {
  public:
   Core(asio::any_io_executor executor, const config::ServiceSpec& service);
 
   void start(Prober::Callback callback);
   void stop();
 
-  // Posted by gRPC reactions; run on the executor.
-  void on_watch_message(const WatchCall* call, ServingStatus status);
-  void on_watch_done(const WatchCall* call, const grpc::Status& status);
-  void on_check_done(const CheckCall* call, const grpc::Status& status, ServingStatus serving);
+  // HealthCallSink: posted by gRPC reactions; run on the executor.
+  void on_watch_message(const WatchCall* call, ServingStatus status) override;
+  void on_watch_done(const WatchCall* call, const grpc::Status& status) override;
+  void on_check_done(const CheckCall* call, const grpc::Status& status,
+                     ServingStatus serving) override;
 
  private:
   enum class Link { Unknown, Up, Down };
@@ -328,38 +164,6 @@ class Core : public std::enable_shared_from_this<Core> {
   Timer reconnect_timer_;
   Timer poll_timer_;
 };
-
-void WatchCall::OnReadDone(bool ok) {
-  handoff_acquire(this);
-  if (!ok) return;  // the stream is over; OnDone follows
-  const ServingStatus status = response_.status();
-  const asio::any_io_executor work = work_;
-  asio::post(work, [core = core_, call = shared_from_this(), status] {
-    core->on_watch_message(call.get(), status);
-  });
-  handoff_release(this);
-  StartRead(&response_);
-}
-
-void WatchCall::OnDone(const grpc::Status& status) {
-  handoff_acquire(this);
-  // Hand our last references to the executor; `this` may be destroyed there at any moment after
-  // post(), so touch no member afterwards.
-  const asio::any_io_executor work = work_;
-  asio::post(work, [core = std::move(core_), call = std::move(self_), status] {
-    core->on_watch_done(call.get(), status);
-  });
-}
-
-void CheckCall::OnDone(const grpc::Status& status) {
-  handoff_acquire(this);
-  const ServingStatus serving = response_.status();
-  const asio::any_io_executor work = work_;  // as in WatchCall::OnDone
-  asio::post(work, [core = std::move(core_), call = std::move(self_), status, serving] {
-    core->on_check_done(call.get(), status, serving);
-  });
-}
-
 Core::Core(asio::any_io_executor executor, const config::ServiceSpec& service)
     : executor_(std::move(executor)),
       name_(service.id.empty() ? service.name : service.id),

@@ -2,14 +2,11 @@
 // Check polling) to one local service.
 #pragma once
 
-#include <grpcpp/support/status.h>
-
 #include <boost/asio/any_io_executor.hpp>
 #include <memory>
-#include <string_view>
 
 #include "config/manifest.hpp"
-#include "grpc/health/v1/health.pb.h"
+#include "probe/health_results.hpp"
 #include "probe/prober.hpp"
 
 namespace registrar::probe {
@@ -31,18 +28,5 @@ namespace registrar::probe {
 // context must not be destroyed while calls are still finishing.
 std::unique_ptr<Prober> make_grpc_health_prober(boost::asio::any_io_executor executor,
                                                 const config::ServiceSpec& service);
-
-// The mapping from the wire to Results, exposed for tests. `via` ends up in the detail, e.g.
-// "NOT_SERVING (watch)".
-Result result_from_serving_status(grpc::health::v1::HealthCheckResponse::ServingStatus status,
-                                  std::string_view via);
-// The answer to one Check call.
-Result result_from_check(const grpc::Status& status,
-                         grpc::health::v1::HealthCheckResponse::ServingStatus serving);
-// The end of a Watch stream (a clean end by the server, or a failure). UNIMPLEMENTED is handled
-// by the prober (fallback to Check) and maps to RpcError here.
-Result result_from_watch_end(const grpc::Status& status);
-// "UNAVAILABLE", "DEADLINE_EXCEEDED", ...
-const char* status_code_name(grpc::StatusCode code);
 
 }  // namespace registrar::probe
