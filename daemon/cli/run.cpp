@@ -123,8 +123,8 @@ int run_daemon(const RunOptions& options) {
     return kExitConfig;
   }
   supervisor::Supervisor supervisor(executor, manifest, registry,
-                                    ops.wrap([executor](const config::ServiceSpec& spec) {
-                                      return probe::make_grpc_health_prober(executor, spec);
+                                    ops.wrap([executor, &clock](const config::ServiceSpec& spec) {
+                                      return probe::make_grpc_health_prober(executor, spec, clock);
                                     }),
                                     clock);
   ops.attach(supervisor);

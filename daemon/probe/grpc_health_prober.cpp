@@ -7,7 +7,6 @@
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -21,6 +20,7 @@
 #include "probe/shared_liveness.hpp"
 #include "probe/tls_failure.hpp"
 #include "runtime/backoff.hpp"
+#include "runtime/timer.hpp"
 
 namespace registrar::probe {
 namespace {
@@ -30,7 +30,6 @@ using grpc::health::v1::Health;
 using grpc::health::v1::HealthCheckResponse;
 using ServingStatus = HealthCheckResponse::ServingStatus;
 using Millis = std::chrono::milliseconds;
-using SteadyClock = std::chrono::steady_clock;
 
 constexpr Millis kMinPeriod{10};  // guards against a zero interval/timeout spinning the executor
 constexpr Millis kBackoffInitial{100};
@@ -54,10 +53,13 @@ std::string ms_text(Millis d) {
   return std::to_string(d.count()) + "ms";
 }
 
-// All prober state. Touched only on the executor.
+// All prober state. Touched only on the executor. Every time it measures or waits for is on
+// the injected clock; only gRPC's own deadlines (the Check call's, the channel's connection
+// attempts) are real time.
 class Core final : public HealthCallSink, public std::enable_shared_from_this<Core> {
  public:
-  Core(asio::any_io_executor executor, const config::ServiceSpec& service);
+  Core(asio::any_io_executor executor, const config::ServiceSpec& service,
+       const runtime::Clock& clock);
 
   void start(Prober::Callback callback);
   void stop();
@@ -70,21 +72,13 @@ class Core final : public HealthCallSink, public std::enable_shared_from_this<Co
 
  private:
   enum class Link { Unknown, Up, Down };
-
-  // A timer with a generation: a handler that was already queued when the timer was re-armed or
-  // cancelled sees a newer generation and does nothing.
-  struct Timer {
-    explicit Timer(const asio::any_io_executor& ex) : timer(ex) {}
-    asio::steady_timer timer;
-    std::uint64_t generation = 0;
-  };
   using Action = void (Core::*)();
 
   asio::any_io_executor tracked_executor() const {
     return asio::prefer(executor_, asio::execution::outstanding_work.tracked);
   }
-  void arm(Timer Core::*which, SteadyClock::time_point at, Action action);
-  void disarm(Timer Core::*which);
+  // Runs `action` when the clock reaches `at`, replacing whatever `timer` waited for.
+  void arm(runtime::Timer& timer, runtime::Clock::time_point at, Action action);
 
   void open_watch();
   void reopen_watch();
@@ -112,7 +106,9 @@ class Core final : public HealthCallSink, public std::enable_shared_from_this<Co
   Result failure(Result result, const grpc::Status& status, const char* via);
   void tls_problem(const std::string& problem);
   void tls_ok();
+
   asio::any_io_executor executor_;
+  const runtime::Clock& clock_;
   std::string name_;  // the service's id (unique), else its name, for the log
   std::string target_;
   std::string service_;
@@ -134,7 +130,7 @@ class Core final : public HealthCallSink, public std::enable_shared_from_this<Co
   // Watch mode.
   std::shared_ptr<WatchCall> watch_;
   bool awaiting_first_ = false;
-  SteadyClock::time_point watch_opened_{};
+  runtime::Clock::time_point watch_opened_{};
   Millis first_message_limit_{};
   // The current stream replaces one that ended after delivering messages; until its first
   // message (or failure) nothing is reported, not even the last status again.
@@ -157,15 +153,18 @@ class Core final : public HealthCallSink, public std::enable_shared_from_this<Co
 
   // Poll mode.
   std::shared_ptr<CheckCall> check_;
-  SteadyClock::time_point next_check_{};
+  runtime::Clock::time_point next_check_{};
 
-  Timer repeat_timer_;
-  Timer first_message_timer_;
-  Timer reconnect_timer_;
-  Timer poll_timer_;
+  runtime::Timer repeat_timer_;
+  runtime::Timer first_message_timer_;
+  runtime::Timer reconnect_timer_;
+  runtime::Timer poll_timer_;
 };
-Core::Core(asio::any_io_executor executor, const config::ServiceSpec& service)
+
+Core::Core(asio::any_io_executor executor, const config::ServiceSpec& service,
+           const runtime::Clock& clock)
     : executor_(std::move(executor)),
+      clock_(clock),
       name_(service.id.empty() ? service.name : service.id),
       target_(target_of(service)),
       service_(service.probe.service),
@@ -175,10 +174,10 @@ Core::Core(asio::any_io_executor executor, const config::ServiceSpec& service)
       tls_(service.probe.tls),
       backoff_(kBackoffInitial, std::max(interval_, kBackoffMinCap), kBackoffMultiplier,
                kBackoffJitter, runtime::default_random()),
-      repeat_timer_(executor_),
-      first_message_timer_(executor_),
-      reconnect_timer_(executor_),
-      poll_timer_(executor_) {}
+      repeat_timer_(executor_, clock_),
+      first_message_timer_(executor_, clock_),
+      reconnect_timer_(executor_, clock_),
+      poll_timer_(executor_, clock_) {}
 
 std::string Core::who() const {
   std::string s = "probe " + name_ + " (" + target_;
@@ -232,22 +231,14 @@ void Core::tls_ok() {
   spdlog::info("{}: connected{}", who(), tls_.enabled ? " over TLS" : "");
 }
 
-void Core::arm(Timer Core::*which, SteadyClock::time_point at, Action action) {
-  Timer& t = this->*which;
-  const std::uint64_t generation = ++t.generation;
-  t.timer.expires_at(at);
-  t.timer.async_wait(
-      [weak = weak_from_this(), which, generation, action](const boost::system::error_code& ec) {
-        const std::shared_ptr<Core> self = weak.lock();
-        if (!self || ec || self->stopped_ || ((*self).*which).generation != generation) return;
-        ((*self).*action)();
-      });
-}
-
-void Core::disarm(Timer Core::*which) {
-  Timer& t = this->*which;
-  ++t.generation;
-  t.timer.cancel();
+void Core::arm(runtime::Timer& timer, runtime::Clock::time_point at, Action action) {
+  // `this` is safe: the timer dies with the Core, and a dead or re-armed timer never fires. The
+  // reference held while `action` runs lets the result callback destroy the prober.
+  timer.arm_at(at, [this, action] {
+    if (stopped_) return;
+    const std::shared_ptr<Core> keep = shared_from_this();
+    (this->*action)();
+  });
 }
 
 void Core::start(Prober::Callback callback) {
@@ -264,10 +255,10 @@ void Core::start(Prober::Callback callback) {
 void Core::stop() {
   if (stopped_) return;
   stopped_ = true;
-  disarm(&Core::repeat_timer_);
-  disarm(&Core::first_message_timer_);
-  disarm(&Core::reconnect_timer_);
-  disarm(&Core::poll_timer_);
+  repeat_timer_.cancel();
+  first_message_timer_.cancel();
+  reconnect_timer_.cancel();
+  poll_timer_.cancel();
   if (watch_) {
     watch_->cancel();
     watch_.reset();
@@ -296,7 +287,7 @@ void Core::emit(const Result& result) {
 
 void Core::emit_and_repeat(Result result) {
   current_ = result;
-  arm(&Core::repeat_timer_, SteadyClock::now() + interval_, &Core::repeat_current);
+  arm(repeat_timer_, clock_.now() + interval_, &Core::repeat_current);
   emit(result);
 }
 
@@ -318,7 +309,7 @@ void Core::start_liveness_check() {
   const std::uint64_t generation = ++liveness_generation_;
   // The answer is handed to our executor; the tracked executor keeps it running until then.
   liveness_ticket_ = liveness_share_->ask(
-      service_, timeout_, SteadyClock::now() - interval_, tracked_executor(),
+      service_, timeout_, clock_, clock_.now() - interval_, tracked_executor(),
       [weak = weak_from_this(), work = tracked_executor(), generation](const grpc::Status& status) {
         asio::post(work, [weak, generation, status] {
           if (const auto self = weak.lock()) self->on_liveness_answer(generation, status);
@@ -372,11 +363,10 @@ void Core::open_watch() {
   auto call = std::make_shared<WatchCall>(shared_from_this(), tracked_executor());
   watch_ = call;
   awaiting_first_ = true;
-  watch_opened_ = SteadyClock::now();
+  watch_opened_ = clock_.now();
   // A reopen also waits no longer than one interval, which bounds the time without results.
   first_message_limit_ = reopening_ ? std::min(timeout_, interval_) : timeout_;
-  arm(&Core::first_message_timer_, watch_opened_ + first_message_limit_,
-      &Core::on_first_message_timeout);
+  arm(first_message_timer_, watch_opened_ + first_message_limit_, &Core::on_first_message_timeout);
   call->start(*stub_, service_);
 }
 
@@ -385,7 +375,7 @@ void Core::open_watch() {
 // replacement is pending; the replacement's first message, or its failure, is the next result.
 void Core::reopen_watch() {
   reopening_ = true;
-  disarm(&Core::repeat_timer_);
+  repeat_timer_.cancel();
   open_watch();
 }
 
@@ -394,7 +384,7 @@ void Core::on_watch_message(const WatchCall* call, ServingStatus status) {
   if (awaiting_first_) {
     awaiting_first_ = false;
     reopening_ = false;
-    disarm(&Core::first_message_timer_);
+    first_message_timer_.cancel();
     // One line for the recovery: the TLS one if a TLS problem was logged, else this one.
     if (!tls_problem_.empty()) {
       tls_ok();
@@ -422,12 +412,12 @@ void Core::on_first_message_timeout() {
 void Core::on_watch_done(const WatchCall* call, const grpc::Status& status) {
   if (stopped_ || call != watch_.get()) return;
   const bool delivered = !awaiting_first_;
-  const auto lived = std::chrono::duration_cast<Millis>(SteadyClock::now() - watch_opened_);
+  const auto lived = std::chrono::duration_cast<Millis>(clock_.now() - watch_opened_);
   watch_.reset();
   awaiting_first_ = false;
   cancel_liveness_check();
   watch_status_.reset();
-  disarm(&Core::first_message_timer_);
+  first_message_timer_.cancel();
   if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
     fall_back_to_polling();
     return;
@@ -457,7 +447,7 @@ void Core::watch_failed(Result result) {
     spdlog::warn("{}: Watch stream broken: {}", who(), result.detail);
   }
   link_ = Link::Down;
-  arm(&Core::reconnect_timer_, SteadyClock::now() + backoff_.next(), &Core::open_watch);
+  arm(reconnect_timer_, clock_.now() + backoff_.next(), &Core::open_watch);
   emit_and_repeat(std::move(result));  // repeated every interval while disconnected
 }
 
@@ -467,17 +457,17 @@ void Core::fall_back_to_polling() {
   polling_ = true;
   reopening_ = false;
   current_.reset();
-  disarm(&Core::repeat_timer_);
-  disarm(&Core::reconnect_timer_);
+  repeat_timer_.cancel();
+  reconnect_timer_.cancel();
   start_check();
 }
 
 // --- Poll mode --------------------------------------------------------------------------------
 
 void Core::start_check() {
-  next_check_ = SteadyClock::now() + interval_;
+  next_check_ = clock_.now() + interval_;
   if (!ensure_channel()) {
-    arm(&Core::poll_timer_, next_check_, &Core::start_check);
+    arm(poll_timer_, next_check_, &Core::start_check);
     emit({Outcome::Unreachable, channel_error_});
     return;
   }
@@ -491,7 +481,7 @@ void Core::on_check_done(const CheckCall* call, const grpc::Status& status, Serv
   if (call != check_.get()) return;
   check_.reset();
   // The next call starts at the later of the next tick and now: calls never overlap.
-  arm(&Core::poll_timer_, next_check_, &Core::start_check);
+  arm(poll_timer_, next_check_, &Core::start_check);
   if (status.ok()) {
     tls_ok();
     emit(result_from_check(status, serving));
@@ -502,8 +492,9 @@ void Core::on_check_done(const CheckCall* call, const grpc::Status& status, Serv
 
 class GrpcHealthProber final : public Prober {
  public:
-  GrpcHealthProber(asio::any_io_executor executor, const config::ServiceSpec& service)
-      : core_(std::make_shared<Core>(std::move(executor), service)) {}
+  GrpcHealthProber(asio::any_io_executor executor, const config::ServiceSpec& service,
+                   const runtime::Clock& clock)
+      : core_(std::make_shared<Core>(std::move(executor), service, clock)) {}
   ~GrpcHealthProber() override { core_->stop(); }
 
   void start(Callback on_result) override { core_->start(std::move(on_result)); }
@@ -516,8 +507,9 @@ class GrpcHealthProber final : public Prober {
 }  // namespace
 
 std::unique_ptr<Prober> make_grpc_health_prober(boost::asio::any_io_executor executor,
-                                                const config::ServiceSpec& service) {
-  return std::make_unique<GrpcHealthProber>(std::move(executor), service);
+                                                const config::ServiceSpec& service,
+                                                const runtime::Clock& clock) {
+  return std::make_unique<GrpcHealthProber>(std::move(executor), service, clock);
 }
 
 }  // namespace registrar::probe
