@@ -212,8 +212,8 @@ int run_daemon(const RunOptions& options) {
     return kExitConfig;
   }
   const auto owned_supervisor = std::make_shared<supervisor::Supervisor>(
-      executor, manifest, registry, ops.wrap([executor](const config::ServiceSpec& spec) {
-        return probe::make_grpc_health_prober(executor, spec);
+      executor, manifest, registry, ops.wrap([executor, &clock](const config::ServiceSpec& spec) {
+        return probe::make_grpc_health_prober(executor, spec, clock);
       }),
       clock);
   supervisor::Supervisor& supervisor = *owned_supervisor;

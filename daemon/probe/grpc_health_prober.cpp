@@ -7,133 +7,29 @@
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
-#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "config/effective.hpp"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "probe/health_calls.hpp"
 #include "probe/probe_channel.hpp"
 #include "probe/shared_liveness.hpp"
 #include "probe/tls_failure.hpp"
-#include "probe/tsan_handoff.hpp"
 #include "runtime/backoff.hpp"
-#include "runtime/grpc_deadline.hpp"
+#include "runtime/timer.hpp"
 
 namespace registrar::probe {
-
-using grpc::health::v1::HealthCheckResponse;
-using ServingStatus = HealthCheckResponse::ServingStatus;
-
-const char* status_code_name(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK:
-      return "OK";
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN:
-      return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED:
-      return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE:
-      return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED:
-      return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL:
-      return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS:
-      return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return "UNAUTHENTICATED";
-    case grpc::StatusCode::DO_NOT_USE:
-      break;
-  }
-  return "INVALID_STATUS_CODE";
-}
-
-Result result_from_serving_status(ServingStatus status, std::string_view via) {
-  const std::string suffix = " (" + std::string(via) + ")";
-  switch (status) {
-    case HealthCheckResponse::SERVING:
-      return {Outcome::Serving, "SERVING" + suffix};
-    case HealthCheckResponse::NOT_SERVING:
-      return {Outcome::NotServing, "NOT_SERVING" + suffix};
-    case HealthCheckResponse::SERVICE_UNKNOWN:
-      return {Outcome::ServiceUnknown, "SERVICE_UNKNOWN" + suffix};
-    case HealthCheckResponse::UNKNOWN:
-      return {Outcome::Unknown, "UNKNOWN" + suffix};
-    default:  // a value from a newer proto than ours
-      return {Outcome::Unknown,
-              "unrecognised status " + std::to_string(static_cast<int>(status)) + suffix};
-  }
-}
-
-namespace {
-
-std::string error_detail(const grpc::Status& status, std::string_view via) {
-  std::string detail = status_code_name(status.error_code());
-  if (!status.error_message().empty()) detail += ": " + status.error_message();
-  detail += " (" + std::string(via) + ")";
-  return detail;
-}
-
-}  // namespace
-
-Result result_from_check(const grpc::Status& status, ServingStatus serving) {
-  switch (status.error_code()) {
-    case grpc::StatusCode::OK:
-      return result_from_serving_status(serving, "check");
-    case grpc::StatusCode::NOT_FOUND:
-      return {Outcome::ServiceUnknown, error_detail(status, "check")};
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return {Outcome::Timeout, error_detail(status, "check")};
-    case grpc::StatusCode::UNAVAILABLE:
-      return {Outcome::Unreachable, error_detail(status, "check")};
-    default:
-      return {Outcome::RpcError, error_detail(status, "check")};
-  }
-}
-
-Result result_from_watch_end(const grpc::Status& status) {
-  switch (status.error_code()) {
-    case grpc::StatusCode::OK:
-      return {Outcome::Unreachable, "stream closed by server (watch)"};
-    case grpc::StatusCode::UNAVAILABLE:
-      return {Outcome::Unreachable, error_detail(status, "watch")};
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return {Outcome::Timeout, error_detail(status, "watch")};
-    default:
-      return {Outcome::RpcError, error_detail(status, "watch")};
-  }
-}
-
 namespace {
 
 namespace asio = boost::asio;
 using grpc::health::v1::Health;
-using grpc::health::v1::HealthCheckRequest;
+using grpc::health::v1::HealthCheckResponse;
+using ServingStatus = HealthCheckResponse::ServingStatus;
 using Millis = std::chrono::milliseconds;
-using SteadyClock = std::chrono::steady_clock;
 
 constexpr Millis kMinPeriod{10};  // guards against a zero interval/timeout spinning the executor
 constexpr Millis kBackoffInitial{100};
@@ -157,98 +53,32 @@ std::string ms_text(Millis d) {
   return std::to_string(d.count()) + "ms";
 }
 
-class Core;
-
-// One Watch stream. It owns itself (self_) from start() until OnDone, so it outlives the prober
-// if need be; its handlers carry a shared_ptr to Core. Reactions only copy data and post to the
-// executor; the last references (and so the destruction of the call) end up on the executor.
-class WatchCall final : public grpc::ClientReadReactor<HealthCheckResponse>,
-                        public std::enable_shared_from_this<WatchCall> {
+// All prober state. Touched only on the executor. Every time it measures or waits for is on
+// the injected clock; only gRPC's own deadlines (the Check call's, the channel's connection
+// attempts) are real time.
+class Core final : public HealthCallSink, public std::enable_shared_from_this<Core> {
  public:
-  WatchCall(std::shared_ptr<Core> core, asio::any_io_executor work)
-      : core_(std::move(core)), work_(std::move(work)) {}
-
-  void start(Health::Stub& stub, const std::string& service) {
-    self_ = shared_from_this();
-    request_.set_service(service);
-    stub.async()->Watch(&context_, &request_, this);
-    StartRead(&response_);
-    handoff_release(this);
-    StartCall();
-  }
-  // Thread-safe; the reactor is kept alive by the caller's reference.
-  void cancel() { context_.TryCancel(); }
-
-  void OnReadDone(bool ok) override;
-  void OnDone(const grpc::Status& status) override;
-
- private:
-  grpc::ClientContext context_;
-  HealthCheckRequest request_;
-  HealthCheckResponse response_;
-  std::shared_ptr<Core> core_;
-  asio::any_io_executor work_;  // tracked: keeps the executor's run() going until we are gone
-  std::shared_ptr<WatchCall> self_;
-};
-
-// One Check call, with the same ownership as WatchCall.
-class CheckCall final : public grpc::ClientUnaryReactor,
-                        public std::enable_shared_from_this<CheckCall> {
- public:
-  CheckCall(std::shared_ptr<Core> core, asio::any_io_executor work)
-      : core_(std::move(core)), work_(std::move(work)) {}
-
-  void start(Health::Stub& stub, const std::string& service, Millis timeout) {
-    self_ = shared_from_this();
-    request_.set_service(service);
-    context_.set_deadline(runtime::grpc_deadline_after(timeout));  // monotonic
-    stub.async()->Check(&context_, &request_, &response_, this);
-    handoff_release(this);
-    StartCall();
-  }
-  void cancel() { context_.TryCancel(); }
-
-  void OnDone(const grpc::Status& status) override;
-
- private:
-  grpc::ClientContext context_;
-  HealthCheckRequest request_;
-  HealthCheckResponse response_;
-  std::shared_ptr<Core> core_;
-  asio::any_io_executor work_;  // tracked, as above
-  std::shared_ptr<CheckCall> self_;
-};
-
-// All prober state. Touched only on the executor.
-class Core : public std::enable_shared_from_this<Core> {
- public:
-  Core(asio::any_io_executor executor, const config::ServiceSpec& service);
+  Core(asio::any_io_executor executor, const config::ServiceSpec& service,
+       const runtime::Clock& clock);
 
   void start(Prober::Callback callback);
   void stop();
 
-  // Posted by gRPC reactions; run on the executor.
-  void on_watch_message(const WatchCall* call, ServingStatus status);
-  void on_watch_done(const WatchCall* call, const grpc::Status& status);
-  void on_check_done(const CheckCall* call, const grpc::Status& status, ServingStatus serving);
+  // HealthCallSink: posted by gRPC reactions; run on the executor.
+  void on_watch_message(const WatchCall* call, ServingStatus status) override;
+  void on_watch_done(const WatchCall* call, const grpc::Status& status) override;
+  void on_check_done(const CheckCall* call, const grpc::Status& status,
+                     ServingStatus serving) override;
 
  private:
   enum class Link { Unknown, Up, Down };
-
-  // A timer with a generation: a handler that was already queued when the timer was re-armed or
-  // cancelled sees a newer generation and does nothing.
-  struct Timer {
-    explicit Timer(const asio::any_io_executor& ex) : timer(ex) {}
-    asio::steady_timer timer;
-    std::uint64_t generation = 0;
-  };
   using Action = void (Core::*)();
 
   asio::any_io_executor tracked_executor() const {
     return asio::prefer(executor_, asio::execution::outstanding_work.tracked);
   }
-  void arm(Timer Core::*which, SteadyClock::time_point at, Action action);
-  void disarm(Timer Core::*which);
+  // Runs `action` when the clock reaches `at`, replacing whatever `timer` waited for.
+  void arm(runtime::Timer& timer, runtime::Clock::time_point at, Action action);
 
   void open_watch();
   void reopen_watch();
@@ -276,7 +106,9 @@ class Core : public std::enable_shared_from_this<Core> {
   Result failure(Result result, const grpc::Status& status, const char* via);
   void tls_problem(const std::string& problem);
   void tls_ok();
+
   asio::any_io_executor executor_;
+  const runtime::Clock& clock_;
   std::string name_;  // the service's id (unique), else its name, for the log
   std::string target_;
   std::string service_;
@@ -298,7 +130,7 @@ class Core : public std::enable_shared_from_this<Core> {
   // Watch mode.
   std::shared_ptr<WatchCall> watch_;
   bool awaiting_first_ = false;
-  SteadyClock::time_point watch_opened_{};
+  runtime::Clock::time_point watch_opened_{};
   Millis first_message_limit_{};
   // The current stream replaces one that ended after delivering messages; until its first
   // message (or failure) nothing is reported, not even the last status again.
@@ -321,47 +153,18 @@ class Core : public std::enable_shared_from_this<Core> {
 
   // Poll mode.
   std::shared_ptr<CheckCall> check_;
-  SteadyClock::time_point next_check_{};
+  runtime::Clock::time_point next_check_{};
 
-  Timer repeat_timer_;
-  Timer first_message_timer_;
-  Timer reconnect_timer_;
-  Timer poll_timer_;
+  runtime::Timer repeat_timer_;
+  runtime::Timer first_message_timer_;
+  runtime::Timer reconnect_timer_;
+  runtime::Timer poll_timer_;
 };
 
-void WatchCall::OnReadDone(bool ok) {
-  handoff_acquire(this);
-  if (!ok) return;  // the stream is over; OnDone follows
-  const ServingStatus status = response_.status();
-  const asio::any_io_executor work = work_;
-  asio::post(work, [core = core_, call = shared_from_this(), status] {
-    core->on_watch_message(call.get(), status);
-  });
-  handoff_release(this);
-  StartRead(&response_);
-}
-
-void WatchCall::OnDone(const grpc::Status& status) {
-  handoff_acquire(this);
-  // Hand our last references to the executor; `this` may be destroyed there at any moment after
-  // post(), so touch no member afterwards.
-  const asio::any_io_executor work = work_;
-  asio::post(work, [core = std::move(core_), call = std::move(self_), status] {
-    core->on_watch_done(call.get(), status);
-  });
-}
-
-void CheckCall::OnDone(const grpc::Status& status) {
-  handoff_acquire(this);
-  const ServingStatus serving = response_.status();
-  const asio::any_io_executor work = work_;  // as in WatchCall::OnDone
-  asio::post(work, [core = std::move(core_), call = std::move(self_), status, serving] {
-    core->on_check_done(call.get(), status, serving);
-  });
-}
-
-Core::Core(asio::any_io_executor executor, const config::ServiceSpec& service)
+Core::Core(asio::any_io_executor executor, const config::ServiceSpec& service,
+           const runtime::Clock& clock)
     : executor_(std::move(executor)),
+      clock_(clock),
       name_(service.id.empty() ? service.name : service.id),
       target_(target_of(service)),
       service_(service.probe.service),
@@ -371,10 +174,10 @@ Core::Core(asio::any_io_executor executor, const config::ServiceSpec& service)
       tls_(service.probe.tls),
       backoff_(kBackoffInitial, std::max(interval_, kBackoffMinCap), kBackoffMultiplier,
                kBackoffJitter, runtime::default_random()),
-      repeat_timer_(executor_),
-      first_message_timer_(executor_),
-      reconnect_timer_(executor_),
-      poll_timer_(executor_) {}
+      repeat_timer_(executor_, clock_),
+      first_message_timer_(executor_, clock_),
+      reconnect_timer_(executor_, clock_),
+      poll_timer_(executor_, clock_) {}
 
 std::string Core::who() const {
   std::string s = "probe " + name_ + " (" + target_;
@@ -428,22 +231,14 @@ void Core::tls_ok() {
   spdlog::info("{}: connected{}", who(), tls_.enabled ? " over TLS" : "");
 }
 
-void Core::arm(Timer Core::*which, SteadyClock::time_point at, Action action) {
-  Timer& t = this->*which;
-  const std::uint64_t generation = ++t.generation;
-  t.timer.expires_at(at);
-  t.timer.async_wait(
-      [weak = weak_from_this(), which, generation, action](const boost::system::error_code& ec) {
-        const std::shared_ptr<Core> self = weak.lock();
-        if (!self || ec || self->stopped_ || ((*self).*which).generation != generation) return;
-        ((*self).*action)();
-      });
-}
-
-void Core::disarm(Timer Core::*which) {
-  Timer& t = this->*which;
-  ++t.generation;
-  t.timer.cancel();
+void Core::arm(runtime::Timer& timer, runtime::Clock::time_point at, Action action) {
+  // `this` is safe: the timer dies with the Core, and a dead or re-armed timer never fires. The
+  // reference held while `action` runs lets the result callback destroy the prober.
+  timer.arm_at(at, [this, action] {
+    if (stopped_) return;
+    const std::shared_ptr<Core> keep = shared_from_this();
+    (this->*action)();
+  });
 }
 
 void Core::start(Prober::Callback callback) {
@@ -460,10 +255,10 @@ void Core::start(Prober::Callback callback) {
 void Core::stop() {
   if (stopped_) return;
   stopped_ = true;
-  disarm(&Core::repeat_timer_);
-  disarm(&Core::first_message_timer_);
-  disarm(&Core::reconnect_timer_);
-  disarm(&Core::poll_timer_);
+  repeat_timer_.cancel();
+  first_message_timer_.cancel();
+  reconnect_timer_.cancel();
+  poll_timer_.cancel();
   if (watch_) {
     watch_->cancel();
     watch_.reset();
@@ -492,7 +287,7 @@ void Core::emit(const Result& result) {
 
 void Core::emit_and_repeat(Result result) {
   current_ = result;
-  arm(&Core::repeat_timer_, SteadyClock::now() + interval_, &Core::repeat_current);
+  arm(repeat_timer_, clock_.now() + interval_, &Core::repeat_current);
   emit(result);
 }
 
@@ -514,7 +309,7 @@ void Core::start_liveness_check() {
   const std::uint64_t generation = ++liveness_generation_;
   // The answer is handed to our executor; the tracked executor keeps it running until then.
   liveness_ticket_ = liveness_share_->ask(
-      service_, timeout_, SteadyClock::now() - interval_, tracked_executor(),
+      service_, timeout_, clock_, clock_.now() - interval_, tracked_executor(),
       [weak = weak_from_this(), work = tracked_executor(), generation](const grpc::Status& status) {
         asio::post(work, [weak, generation, status] {
           if (const auto self = weak.lock()) self->on_liveness_answer(generation, status);
@@ -568,11 +363,10 @@ void Core::open_watch() {
   auto call = std::make_shared<WatchCall>(shared_from_this(), tracked_executor());
   watch_ = call;
   awaiting_first_ = true;
-  watch_opened_ = SteadyClock::now();
+  watch_opened_ = clock_.now();
   // A reopen also waits no longer than one interval, which bounds the time without results.
   first_message_limit_ = reopening_ ? std::min(timeout_, interval_) : timeout_;
-  arm(&Core::first_message_timer_, watch_opened_ + first_message_limit_,
-      &Core::on_first_message_timeout);
+  arm(first_message_timer_, watch_opened_ + first_message_limit_, &Core::on_first_message_timeout);
   call->start(*stub_, service_);
 }
 
@@ -581,7 +375,7 @@ void Core::open_watch() {
 // replacement is pending; the replacement's first message, or its failure, is the next result.
 void Core::reopen_watch() {
   reopening_ = true;
-  disarm(&Core::repeat_timer_);
+  repeat_timer_.cancel();
   open_watch();
 }
 
@@ -590,7 +384,7 @@ void Core::on_watch_message(const WatchCall* call, ServingStatus status) {
   if (awaiting_first_) {
     awaiting_first_ = false;
     reopening_ = false;
-    disarm(&Core::first_message_timer_);
+    first_message_timer_.cancel();
     // One line for the recovery: the TLS one if a TLS problem was logged, else this one.
     if (!tls_problem_.empty()) {
       tls_ok();
@@ -618,12 +412,12 @@ void Core::on_first_message_timeout() {
 void Core::on_watch_done(const WatchCall* call, const grpc::Status& status) {
   if (stopped_ || call != watch_.get()) return;
   const bool delivered = !awaiting_first_;
-  const auto lived = std::chrono::duration_cast<Millis>(SteadyClock::now() - watch_opened_);
+  const auto lived = std::chrono::duration_cast<Millis>(clock_.now() - watch_opened_);
   watch_.reset();
   awaiting_first_ = false;
   cancel_liveness_check();
   watch_status_.reset();
-  disarm(&Core::first_message_timer_);
+  first_message_timer_.cancel();
   if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
     fall_back_to_polling();
     return;
@@ -653,7 +447,7 @@ void Core::watch_failed(Result result) {
     spdlog::warn("{}: Watch stream broken: {}", who(), result.detail);
   }
   link_ = Link::Down;
-  arm(&Core::reconnect_timer_, SteadyClock::now() + backoff_.next(), &Core::open_watch);
+  arm(reconnect_timer_, clock_.now() + backoff_.next(), &Core::open_watch);
   emit_and_repeat(std::move(result));  // repeated every interval while disconnected
 }
 
@@ -663,17 +457,17 @@ void Core::fall_back_to_polling() {
   polling_ = true;
   reopening_ = false;
   current_.reset();
-  disarm(&Core::repeat_timer_);
-  disarm(&Core::reconnect_timer_);
+  repeat_timer_.cancel();
+  reconnect_timer_.cancel();
   start_check();
 }
 
 // --- Poll mode --------------------------------------------------------------------------------
 
 void Core::start_check() {
-  next_check_ = SteadyClock::now() + interval_;
+  next_check_ = clock_.now() + interval_;
   if (!ensure_channel()) {
-    arm(&Core::poll_timer_, next_check_, &Core::start_check);
+    arm(poll_timer_, next_check_, &Core::start_check);
     emit({Outcome::Unreachable, channel_error_});
     return;
   }
@@ -687,7 +481,7 @@ void Core::on_check_done(const CheckCall* call, const grpc::Status& status, Serv
   if (call != check_.get()) return;
   check_.reset();
   // The next call starts at the later of the next tick and now: calls never overlap.
-  arm(&Core::poll_timer_, next_check_, &Core::start_check);
+  arm(poll_timer_, next_check_, &Core::start_check);
   if (status.ok()) {
     tls_ok();
     emit(result_from_check(status, serving));
@@ -698,8 +492,9 @@ void Core::on_check_done(const CheckCall* call, const grpc::Status& status, Serv
 
 class GrpcHealthProber final : public Prober {
  public:
-  GrpcHealthProber(asio::any_io_executor executor, const config::ServiceSpec& service)
-      : core_(std::make_shared<Core>(std::move(executor), service)) {}
+  GrpcHealthProber(asio::any_io_executor executor, const config::ServiceSpec& service,
+                   const runtime::Clock& clock)
+      : core_(std::make_shared<Core>(std::move(executor), service, clock)) {}
   ~GrpcHealthProber() override { core_->stop(); }
 
   void start(Callback on_result) override { core_->start(std::move(on_result)); }
@@ -712,8 +507,9 @@ class GrpcHealthProber final : public Prober {
 }  // namespace
 
 std::unique_ptr<Prober> make_grpc_health_prober(boost::asio::any_io_executor executor,
-                                                const config::ServiceSpec& service) {
-  return std::make_unique<GrpcHealthProber>(std::move(executor), service);
+                                                const config::ServiceSpec& service,
+                                                const runtime::Clock& clock) {
+  return std::make_unique<GrpcHealthProber>(std::move(executor), service, clock);
 }
 
 }  // namespace registrar::probe

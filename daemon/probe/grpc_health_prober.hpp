@@ -2,15 +2,13 @@
 // Check polling) to one local service.
 #pragma once
 
-#include <grpcpp/support/status.h>
-
 #include <boost/asio/any_io_executor.hpp>
 #include <memory>
-#include <string_view>
 
 #include "config/manifest.hpp"
-#include "grpc/health/v1/health.pb.h"
+#include "probe/health_results.hpp"
 #include "probe/prober.hpp"
+#include "runtime/clock.hpp"
 
 namespace registrar::probe {
 
@@ -18,6 +16,11 @@ namespace registrar::probe {
 // service.probe (mode, interval, timeout). Every result is delivered on `executor`, which must be
 // single-threaded (an io_context run by one thread, or a strand). start(), stop() and the
 // destructor must be called on that executor too.
+//
+// Intervals, repeats, reconnect backoff, the wait for a stream's first message and a stream's
+// age are measured on `clock` (which must outlive the prober's calls); the deadlines of gRPC
+// calls (a Check's `timeout`) are gRPC's own, in real time. Every prober sharing a channel (same
+// target, timeout and TLS settings) must use the same clock: they share one liveness Check.
 //
 // Watch streams: a stream that ends after delivering at least one message (a clean end, or
 // UNAVAILABLE from a GOAWAY: a server rotating its connections) is reopened at once and reports
@@ -30,19 +33,7 @@ namespace registrar::probe {
 // stop() the owner can simply keep running the executor until it runs out of work; the executor's
 // context must not be destroyed while calls are still finishing.
 std::unique_ptr<Prober> make_grpc_health_prober(boost::asio::any_io_executor executor,
-                                                const config::ServiceSpec& service);
-
-// The mapping from the wire to Results, exposed for tests. `via` ends up in the detail, e.g.
-// "NOT_SERVING (watch)".
-Result result_from_serving_status(grpc::health::v1::HealthCheckResponse::ServingStatus status,
-                                  std::string_view via);
-// The answer to one Check call.
-Result result_from_check(const grpc::Status& status,
-                         grpc::health::v1::HealthCheckResponse::ServingStatus serving);
-// The end of a Watch stream (a clean end by the server, or a failure). UNIMPLEMENTED is handled
-// by the prober (fallback to Check) and maps to RpcError here.
-Result result_from_watch_end(const grpc::Status& status);
-// "UNAVAILABLE", "DEADLINE_EXCEEDED", ...
-const char* status_code_name(grpc::StatusCode code);
+                                                const config::ServiceSpec& service,
+                                                const runtime::Clock& clock);
 
 }  // namespace registrar::probe

@@ -74,10 +74,10 @@ SharedLiveness::SharedLiveness(std::shared_ptr<grpc::Channel> channel)
     : channel_(std::move(channel)), stub_(grpc::health::v1::Health::NewStub(channel_)) {}
 
 std::uint64_t SharedLiveness::ask(const std::string& service, std::chrono::milliseconds timeout,
-                                  Clock::time_point not_before,
+                                  const Clock& clock, Clock::time_point not_before,
                                   boost::asio::any_io_executor release, Answer answer) {
   std::unique_lock lock(mu_);
-  if (!in_flight_ && last_ && last_started_ >= not_before) {
+  if (!in_flight_ && last_ && last_started_ > not_before) {
     const grpc::Status status = *last_;
     lock.unlock();
     answer(status);
@@ -91,7 +91,7 @@ std::uint64_t SharedLiveness::ask(const std::string& service, std::chrono::milli
   if (in_flight_ && !in_flight_cancelled_) return ticket;
   in_flight_cancelled_ = false;
   in_flight_ = std::make_shared<Call>(
-      shared_from_this(), Clock::now(),
+      shared_from_this(), clock.now(),
       boost::asio::prefer(std::move(release), boost::asio::execution::outstanding_work.tracked));
   auto call = in_flight_;
   lock.unlock();

@@ -19,12 +19,13 @@
 #include <string>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "runtime/clock.hpp"
 
 namespace registrar::probe {
 
 class SharedLiveness : public std::enable_shared_from_this<SharedLiveness> {
  public:
-  using Clock = std::chrono::steady_clock;
+  using Clock = runtime::Clock;
   // Called at most once, from any thread (a gRPC thread, or the caller's within ask()): it must
   // only hand the status over to its own executor.
   using Answer = std::function<void(const grpc::Status&)>;
@@ -36,9 +37,13 @@ class SharedLiveness : public std::enable_shared_from_this<SharedLiveness> {
 
   explicit SharedLiveness(std::shared_ptr<grpc::Channel> channel);
 
-  // Answers with the status of a Check (for `service`, deadline `timeout`) that started at or
-  // after `not_before`: a finished one at once, one in flight when it ends, else a new one.
-  // Returns a ticket for withdraw(), or 0 when it has answered already.
+  // Answers with the status of a Check (for `service`, deadline `timeout`) that started after
+  // `not_before`: a finished one at once, one in flight when it ends, else a new one. Returns a
+  // ticket for withdraw(), or 0 when it has answered already. A Check's start is read from
+  // `clock`, the asker's: every asker on one channel must use the same clock (the daemon has
+  // one), as they use the same timeout. Strictly after: a prober asks with `not_before` one
+  // interval back, and on a clock that stood still during the round trip (a test's) the Check
+  // of its previous repeat started exactly then; it must not count again.
   //
   // A Check that this call starts drops its last references (to this object, and so perhaps to
   // the channel) on `release`, never on the gRPC thread that ran its completion: destroying the
@@ -48,8 +53,8 @@ class SharedLiveness : public std::enable_shared_from_this<SharedLiveness> {
   // io_context must outlive the Check, which holds when every asker of a channel runs on the same
   // io_context, as in the daemon (one io_context; cli/run.cpp).
   std::uint64_t ask(const std::string& service, std::chrono::milliseconds timeout,
-                    Clock::time_point not_before, boost::asio::any_io_executor release,
-                    Answer answer);
+                    const Clock& clock, Clock::time_point not_before,
+                    boost::asio::any_io_executor release, Answer answer);
   // The answer is no longer wanted (it may still arrive if it was being delivered). A Check that
   // nobody waits for any more is cancelled.
   void withdraw(std::uint64_t ticket);

@@ -13,6 +13,7 @@
 #include <memory>
 #include <thread>
 
+#include "runtime/clock.hpp"
 #include "unit/probe/health_server_fixture.hpp"
 
 using namespace std::chrono_literals;
@@ -57,10 +58,11 @@ TEST_CASE("shared liveness: a finished Check answers a later asker within its in
   auto share = SharedLiveness::for_channel(
       grpc::CreateChannel(server.target(), grpc::InsecureChannelCredentials()));
 
+  registrar::runtime::ManualClock clock;
   std::atomic<bool> first{false};
   grpc::StatusCode first_code = grpc::StatusCode::UNKNOWN;
-  const auto asked_at = SharedLiveness::Clock::now();
-  CHECK(share->ask("", 3s, asked_at - 1s, tracked(io), [&](const grpc::Status& s) {
+  const auto asked_at = clock.now();
+  CHECK(share->ask("", 3s, clock, asked_at - 1s, tracked(io), [&](const grpc::Status& s) {
     first_code = s.error_code();
     first = true;
   }) != 0);
@@ -69,14 +71,15 @@ TEST_CASE("shared liveness: a finished Check answers a later asker within its in
 
   // Answered at once (ticket 0) from the finished Check, which started after `not_before`.
   bool second = false;
-  CHECK(share->ask("", 3s, asked_at - 1s, tracked(io),
+  CHECK(share->ask("", 3s, clock, asked_at - 1s, tracked(io),
                    [&](const grpc::Status& s) { second = s.ok(); }) == 0);
   CHECK(second);
   CHECK(server.check_calls() == 1);
 
   // A Check older than the asker's interval does not count: a new one is made.
+  clock.advance(2s);
   std::atomic<bool> third{false};
-  CHECK(share->ask("", 3s, SharedLiveness::Clock::now() + 1ms, tracked(io),
+  CHECK(share->ask("", 3s, clock, clock.now() - 1s, tracked(io),
                    [&](const grpc::Status&) { third = true; }) != 0);
   REQUIRE(wait_set(third));
   CHECK(server.check_calls() == 2);
@@ -96,10 +99,11 @@ TEST_CASE("shared liveness: the last reference of a finished Check is released o
       grpc::CreateChannel(server.target(), grpc::InsecureChannelCredentials()));
   std::weak_ptr<SharedLiveness> weak = share;
 
+  registrar::runtime::ManualClock clock;
   std::atomic<bool> answered{false};
   grpc::StatusCode code = grpc::StatusCode::UNKNOWN;  // written before `answered` is set
   const std::uint64_t ticket =
-      share->ask("", 3s, SharedLiveness::Clock::now(), tracked(io), [&](const grpc::Status& s) {
+      share->ask("", 3s, clock, clock.now(), tracked(io), [&](const grpc::Status& s) {
         code = s.error_code();
         answered = true;
       });

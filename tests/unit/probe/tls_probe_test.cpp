@@ -22,6 +22,7 @@
 #include "probe/probe_channel.hpp"
 #include "probe/tls_credentials.hpp"
 #include "probe/tls_failure.hpp"
+#include "runtime/clock.hpp"
 #include "support/certs.hpp"
 #include "support/temp_dir.hpp"
 #include "unit/probe/health_server_fixture.hpp"
@@ -117,12 +118,13 @@ bool run_until(boost::asio::io_context& io, Pred done, Millis limit = kDeadline)
 }
 
 struct Harness {
+  registrar::runtime::SteadyClock clock;
   boost::asio::io_context io;
   std::vector<Result> results;
   std::unique_ptr<Prober> prober;
 
   void start(const ServiceSpec& spec) {
-    prober = registrar::probe::make_grpc_health_prober(io.get_executor(), spec);
+    prober = registrar::probe::make_grpc_health_prober(io.get_executor(), spec, clock);
     prober->start([this](const Result& r) { results.push_back(r); });
   }
   ~Harness() {

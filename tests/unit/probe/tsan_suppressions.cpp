@@ -10,8 +10,17 @@
 //    below our calls into gRPC and never runs our reactions.
 // A race whose two accesses both have our code (or Asio/libstdc++ inlined into it) innermost is
 // still reported. The hand-off of a call from our thread to gRPC's reaction threads is annotated in
-// daemon/probe/grpc_health_prober.cpp rather than suppressed.
+// daemon/probe/health_calls.cpp rather than suppressed.
 #if defined(__SANITIZE_THREAD__)
+// A longer per-thread history (history_size=7, TSan's largest; TSAN_OPTIONS may still set
+// another): the `race` patterns below match either access's stack, and on a loaded machine the
+// default history lost the earlier access's stack ("failed to restore the stack"), so gRPC's own
+// accesses to a call's memory were reported (seen with and without the ManualClock tests, e.g.
+// gRPC reading its callback tag on a Watch call that our thread had set up).
+extern "C" const char* __tsan_default_options() {
+  return "history_size=7";
+}
+
 extern "C" const char* __tsan_default_suppressions() {
   return "called_from_lib:libgrpc++.so\n"
          "called_from_lib:libprotobuf.so\n"
