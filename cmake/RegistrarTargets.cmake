@@ -8,6 +8,24 @@ function(registrar_warnings target)
   endif()
 endfunction()
 
+# registrar_unity(<target>...): a unity build of the targets when REGISTRAR_UNITY is on (top-level
+# CMakeLists.txt).
+function(registrar_unity)
+  if(REGISTRAR_UNITY)
+    foreach(target IN LISTS ARGN)
+      set_target_properties(${target} PROPERTIES UNITY_BUILD ON
+        UNITY_BUILD_BATCH_SIZE ${REGISTRAR_UNITY_BATCH_SIZE})
+      # GCC's -Wsubobject-linkage is meant for a type defined in a header that uses a type of an
+      # anonymous namespace (each includer would get its own, ODR-violating copy). A unity source
+      # #includes each .cpp, so every such type of a .cpp's own anonymous namespace would be
+      # reported: here it is still one translation unit, and the warning does not apply.
+      if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+        target_compile_options(${target} PRIVATE -Wno-subobject-linkage)
+      endif()
+    endforeach()
+  endif()
+endfunction()
+
 # registrar_proto_library(<target> PROTOS <files...> IMPORT_DIRS <dirs...> [GRPC])
 # Generates C++ (and gRPC stubs with GRPC) into the build tree and wraps them in a static library.
 function(registrar_proto_library target)
@@ -64,4 +82,5 @@ function(registrar_module target)
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR}/daemon)
   target_link_libraries(${target} PUBLIC ${ARG_DEPS})
   registrar_warnings(${target})
+  registrar_unity(${target})
 endfunction()
