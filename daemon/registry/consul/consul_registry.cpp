@@ -17,8 +17,7 @@ ConsulRegistry::ConsulRegistry(boost::asio::any_io_executor executor,
                                std::unique_ptr<HttpTransport> transport,
                                const runtime::Clock& clock, runtime::Backoff::Random random,
                                Token::ReadFile read_file, metrics::RegistryObserver& observer)
-    : executor_(executor),
-      spec_(spec),
+    : spec_(spec),
       check_{spec.consul.check_ttl, spec.consul.deregister_critical_after},
       clock_(clock),
       meter_(observer, clock),
@@ -256,6 +255,13 @@ void ConsulRegistry::on_failure(const std::string& what, const HttpResult& r,
     reload_token_ = true;  // a rotated token file is picked up before the retry
   }
   refused(message, id);
+}
+
+void ConsulRegistry::on_unreadable(const std::string& what, HttpResult&& r, const std::string& why,
+                                   const std::string& id) {
+  r.status = 502;
+  r.body = why;
+  on_failure(what, r, id);
 }
 
 // The agent answers, but refuses: log once per distinct refusal, retry with growing backoff.

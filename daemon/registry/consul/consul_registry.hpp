@@ -97,6 +97,9 @@ class ConsulRegistry final : public Registry, public std::enable_shared_from_thi
   void on_success(bool was_write, const std::string& id = "");
   void on_failure(const std::string& what, const HttpResult& r, const std::string& id = "");
   void refused(const std::string& message, const std::string& id);
+  // A 2xx answer whose body does not parse (`why`): a failing agent, as a 502 would be.
+  void on_unreadable(const std::string& what, HttpResult&& r, const std::string& why,
+                     const std::string& id = "");
   bool waiting(const Entry& e, time_point now) const { return e.retry_at && *e.retry_at > now; }
   void reachable();
   // `cause`: the transport's error text, when the agent did not answer at all.
@@ -130,7 +133,6 @@ class ConsulRegistry final : public Registry, public std::enable_shared_from_thi
   void on_shutdown_deregistered(const std::string& id, time_point sent, HttpResult r);
   void finish_shutdown(bool clean);
 
-  boost::asio::any_io_executor executor_;
   config::RegistrySpec spec_;
   CheckSettings check_;
   const runtime::Clock& clock_;

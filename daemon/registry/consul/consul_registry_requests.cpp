@@ -114,11 +114,7 @@ void ConsulRegistry::on_service_read(const std::string& id, HttpResult&& r) {
   if (!r.ok()) return on_failure("reading service " + id, r, id);
   std::string why;
   auto svc = parse_service(r.body, why);
-  if (!svc) {
-    r.status = 502;
-    r.body = why;
-    return on_failure("reading service " + id, r, id);
-  }
+  if (!svc) return on_unreadable("reading service " + id, std::move(r), why, id);
   e.verified_at = now;
   on_success(false);
   if (!owned_by(*svc, spec_.consul.owner)) {

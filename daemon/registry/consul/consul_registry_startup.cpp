@@ -21,11 +21,7 @@ void ConsulRegistry::on_services_listed(HttpResult&& r) {
   if (!r.ok()) return on_failure("listing the agent's services", r);
   std::string why;
   auto listed = parse_services(r.body, why);
-  if (!listed) {
-    r.status = 502;
-    r.body = why;
-    return on_failure("listing the agent's services", r);
-  }
+  if (!listed) return on_unreadable("listing the agent's services", std::move(r), why);
   std::map<std::string, AgentService> ours;
   std::size_t stale = 0;
   for (auto& [id, svc] : *listed) {
@@ -74,11 +70,7 @@ void ConsulRegistry::on_checks_listed(const std::map<std::string, AgentService>&
   if (!r.ok()) return on_failure("listing the agent's checks", r);
   std::string why;
   auto checks = parse_checks(r.body, why);
-  if (!checks) {
-    r.status = 502;
-    r.body = why;
-    return on_failure("listing the agent's checks", r);
-  }
+  if (!checks) return on_unreadable("listing the agent's checks", std::move(r), why);
   const auto now = clock_.now();
   std::size_t kept = 0;
   std::set<std::string> inherited;
