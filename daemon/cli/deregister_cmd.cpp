@@ -23,6 +23,7 @@
 #include "registry/etcd/etcd_auth.hpp"
 #include "registry/etcd/key_format.hpp"
 #include "registry/etcd/tls_credentials.hpp"
+#include "runtime/grpc_deadline.hpp"
 #include "runtime/secret_file.hpp"
 #include "status/http_client.hpp"
 
@@ -128,7 +129,7 @@ std::optional<std::string> etcd_token(const std::shared_ptr<grpc::Channel>& chan
   req.set_password(*password);
   etcdserverpb::AuthenticateResponse resp;
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  ctx.set_deadline(runtime::grpc_deadline_after(timeout));
   ctx.set_wait_for_ready(true);
   const grpc::Status status = etcdserverpb::Auth::NewStub(channel)->Authenticate(&ctx, req, &resp);
   req.clear_password();
@@ -222,7 +223,7 @@ int deregister_etcd(const DeregisterOptions& o, config::Duration timeout) {
     }
     auto stub = etcdserverpb::KV::NewStub(channel);
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+    ctx.set_deadline(runtime::grpc_deadline_after(timeout));
     ctx.set_wait_for_ready(true);  // wait for the connection up to the deadline
     if (!token.empty()) ctx.AddMetadata("token", token);
     etcdserverpb::DeleteRangeRequest req;

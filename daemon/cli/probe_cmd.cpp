@@ -18,6 +18,7 @@
 #include "probe/grpc_health_prober.hpp"
 #include "probe/tls_credentials.hpp"
 #include "probe/tls_failure.hpp"
+#include "runtime/grpc_deadline.hpp"
 
 namespace registrar::cli {
 
@@ -69,7 +70,7 @@ std::string connect_failure_reason(const std::shared_ptr<grpc::Channel>& channel
                                    const config::TlsSpec& tls) {
   auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  ctx.set_deadline(runtime::grpc_deadline_after(std::chrono::milliseconds(500)));
   HealthCheckRequest req;
   HealthCheckResponse resp;
   const grpc::Status status = stub->Check(&ctx, req, &resp);
@@ -120,7 +121,7 @@ namespace {
 // kProbeConnectionFailure (printed).
 int connect_channel(const std::shared_ptr<grpc::Channel>& channel, const std::string& address,
                     const config::TlsSpec& tls, config::Duration timeout) {
-  const auto deadline = std::chrono::system_clock::now() + timeout;
+  const auto deadline = runtime::grpc_deadline_after(timeout);
   for (int i = 0; i < 1000; ++i) {  // bounded: each wait ends at a state change or the deadline
     const grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
     if (state == GRPC_CHANNEL_READY) break;
@@ -216,7 +217,7 @@ int probe_once(const ProbeOptions& o) {
 
   auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + *rpc_timeout);
+  ctx.set_deadline(runtime::grpc_deadline_after(*rpc_timeout));
   HealthCheckRequest req;
   req.set_service(o.service);
   HealthCheckResponse resp;

@@ -211,7 +211,7 @@ int run_daemon(const RunOptions& options) {
     std::fprintf(stderr, "%s: %s\n", manifest.source.c_str(), error.c_str());
     return kExitConfig;
   }
-  const auto owned_supervisor = std::make_shared<supervisor::Supervisor>(
+  const auto owned_supervisor = supervisor::Supervisor::create(
       executor, manifest, registry, ops.wrap([executor, &clock](const config::ServiceSpec& spec) {
         return probe::make_grpc_health_prober(executor, spec, clock);
       }),

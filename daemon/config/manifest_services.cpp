@@ -84,7 +84,7 @@ std::map<std::string, std::string> metadata(const Reader& r, const Value& v, boo
   return out;
 }
 
-bool is_name_char(char c) {
+bool is_service_name_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
          c == '_' || c == '-';
 }
@@ -115,7 +115,7 @@ ServiceSpec service(const Reader& r, const Value& v, const ProbeSpec& defaults, 
   if (!name) r.missing(v, "name");
   s.name = r.text(*name);
   bool name_ok = !s.name.empty();
-  for (char c : s.name) name_ok = name_ok && is_name_char(c);
+  for (char c : s.name) name_ok = name_ok && is_service_name_char(c);
   if (!name_ok) {
     r.fail(*name, "invalid name " + r.shown(*name, s.name) +
                       ": use only letters, digits, '.', '_' and '-'");

@@ -7,14 +7,14 @@ namespace registrar::probe {
 
 namespace {
 
-bool contains(const std::string& text, std::string_view what) {
+bool mentions(const std::string& text, std::string_view what) {
   return text.find(what) != std::string::npos;
 }
 
 template <std::size_t N>
 bool contains_any(const std::string& text, const std::array<std::string_view, N>& words) {
   for (std::string_view w : words) {
-    if (contains(text, w)) return true;
+    if (mentions(text, w)) return true;
   }
   return false;
 }
@@ -39,8 +39,8 @@ std::optional<std::string> explain_tls_failure(const grpc::Status& status,
   const std::string& m = status.error_message();
   // gRPC's words when no connection could be made; "Socket closed" in them is a server that
   // closed the connection while it was being set up (before its HTTP/2 settings arrived).
-  const bool connecting = contains(m, "failed to connect to all addresses");
-  const bool closed_early = connecting && contains(m, "Socket closed");
+  const bool connecting = mentions(m, "failed to connect to all addresses");
+  const bool closed_early = connecting && mentions(m, "Socket closed");
   if (!tls.enabled) {
     if (closed_early) {
       return "the server closed the connection before HTTP/2 started: if it serves TLS, set " +
@@ -86,7 +86,7 @@ std::optional<std::string> explain_tls_failure(const grpc::Status& status,
            "certificate (check " +
            file_of(names.cert_file, tls.cert_file) + " and the CA the server trusts)";
   }
-  if (contains(m, "andshake") || contains(m, "SSL")) {
+  if (mentions(m, "andshake") || mentions(m, "SSL")) {
     return "TLS handshake failed (check " + names.section + ")";
   }
   return std::nullopt;

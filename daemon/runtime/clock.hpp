@@ -55,7 +55,8 @@ const Clock& steady_clock();
 // A clock that moves only when told. Its timers wait real time by default (at - now() of it),
 // which tests of code that mixes real waits with advance() rely on; after drive_timers(true)
 // they fire only when advance() reaches them: each due one is posted onto its executor, in
-// expiry order, for the test's io_context to run.
+// expiry order, for the test's io_context to run. Not thread-safe: advance it, and arm its timers,
+// on the thread that runs that io_context.
 class ManualClock final : public Clock {
  public:
   time_point now() const override { return now_; }

@@ -3,7 +3,9 @@
 // expiry runs its callback, even one already queued on the executor (the stale-handler race of a
 // bare asio timer, which needed a generation counter beside every timer). So a callback may
 // capture its owner's `this` when the owner holds the Timer: the Timer dies with the owner, and
-// the callback with it.
+// the callback with it. That guarantee holds on the executor's thread: destroy the owner there
+// (the daemon has one thread, and owners die after its event loop stops), never from another
+// thread while an expiry may be running.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>

@@ -68,7 +68,7 @@ probe::Hysteresis hysteresis_at(int rise, int fall, bool healthy) {
 
 }  // namespace
 
-Monitor::Monitor(boost::asio::any_io_executor executor, const runtime::Clock& clock,
+Monitor::Monitor(Key, boost::asio::any_io_executor executor, const runtime::Clock& clock,
                  metrics::DaemonMetrics& metrics, std::string registry_kind)
     : executor_(executor),
       timer_(executor, clock),

@@ -58,14 +58,26 @@ struct Snapshot {
   runtime::Clock::time_point now{};
 };
 
-// Owned by a shared_ptr (std::make_shared): the probers it wraps and its posted refresh hold a
+// Always owned by a shared_ptr (create()): the probers it wraps and its posted refresh hold a
 // weak reference to it.
 class Monitor : public std::enable_shared_from_this<Monitor> {
+  struct Key {
+    explicit Key() = default;
+  };
+
  public:
   using StatusSource = std::function<std::vector<supervisor::ServiceStatus>()>;
   using RegistrySource = std::function<registry::RegistryState()>;
 
-  Monitor(boost::asio::any_io_executor executor, const runtime::Clock& clock,
+  static std::shared_ptr<Monitor> create(boost::asio::any_io_executor executor,
+                                         const runtime::Clock& clock,
+                                         metrics::DaemonMetrics& metrics,
+                                         std::string registry_kind) {
+    return std::make_shared<Monitor>(Key{}, std::move(executor), clock, metrics,
+                                     std::move(registry_kind));
+  }
+  // For create() only (the Key is private).
+  Monitor(Key, boost::asio::any_io_executor executor, const runtime::Clock& clock,
           metrics::DaemonMetrics& metrics, std::string registry_kind);
 
   // Where the supervisor's and the registry's state are read from (they may be set after the

@@ -30,7 +30,7 @@ probe::Hysteresis hysteresis_in_state(int rise, int fall, bool healthy) {
 
 }  // namespace
 
-Supervisor::Supervisor(boost::asio::any_io_executor executor, config::Manifest manifest,
+Supervisor::Supervisor(Key, boost::asio::any_io_executor executor, config::Manifest manifest,
                        std::shared_ptr<registry::Registry> registry, ProberFactory make_prober,
                        const runtime::Clock& clock)
     : executor_(executor),

@@ -38,13 +38,26 @@ struct ReloadResult {
   ReloadPlan plan;
 };
 
-// Owned by a shared_ptr (std::make_shared): what comes back from the probers and the registry
+// Always owned by a shared_ptr (create()): what comes back from the probers and the registry
 // holds a weak reference, the daemon's one idiom for callbacks that may outlive their target.
 class Supervisor : public std::enable_shared_from_this<Supervisor> {
+  struct Key {
+    explicit Key() = default;
+  };
+
  public:
   using ProberFactory = std::function<std::unique_ptr<probe::Prober>(const config::ServiceSpec&)>;
 
-  Supervisor(boost::asio::any_io_executor executor, config::Manifest manifest,
+  static std::shared_ptr<Supervisor> create(boost::asio::any_io_executor executor,
+                                            config::Manifest manifest,
+                                            std::shared_ptr<registry::Registry> registry,
+                                            ProberFactory make_prober,
+                                            const runtime::Clock& clock) {
+    return std::make_shared<Supervisor>(Key{}, std::move(executor), std::move(manifest),
+                                        std::move(registry), std::move(make_prober), clock);
+  }
+  // For create() only (the Key is private).
+  Supervisor(Key, boost::asio::any_io_executor executor, config::Manifest manifest,
              std::shared_ptr<registry::Registry> registry, ProberFactory make_prober,
              const runtime::Clock& clock);
   ~Supervisor();

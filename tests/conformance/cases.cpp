@@ -221,7 +221,8 @@ void shutdown_with_registry_down_returns_by_timeout(Backend& backend) {
   REQUIRE(result);
   measured("shutdown, registry down", result->elapsed, "timeout", kDownShutdownTimeout);
   CHECK_FALSE(result->clean);
-  CHECK(result->elapsed.count() <= (kDownShutdownTimeout + kLoadSlack).count());
+  // It kept trying until the timeout rather than giving up at the first failed request.
+  CHECK(result->elapsed.count() >= (kDownShutdownTimeout - Millis(100)).count());
 }
 
 void apply_after_shutdown_is_ignored(Backend& backend) {

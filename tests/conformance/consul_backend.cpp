@@ -14,7 +14,7 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-constexpr const char* kOwner = "conformance-consul";
+constexpr const char* kConsulOwner = "conformance-consul";
 constexpr const char* kCheckPrefix = "grpc-registrar:";  // docs/consul.md: the check of a service
 
 bool starts_with(const std::string& s, const std::string& prefix) {
@@ -56,7 +56,7 @@ config::RegistrySpec ConsulBackend::spec() const {
   config::RegistrySpec spec;
   spec.kind = config::RegistryKind::Consul;
   spec.consul.address = consul_.host_port();
-  spec.consul.owner = kOwner;
+  spec.consul.owner = kConsulOwner;
   // 3 s: refreshed every second, so one slow refresh on a loaded machine does not let the check
   // expire (which would be a change the write counts would see).
   spec.consul.check_ttl = 3s;

@@ -15,7 +15,7 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr const char* kPrefix = "/conformance";
-constexpr const char* kOwner = "conformance-etcd";
+constexpr const char* kEtcdOwner = "conformance-etcd";
 // docs/operations.md, "Reconnect delay": the channel's state is looked at every 200 ms and gRPC
 // retries the connection at least every second.
 constexpr Millis kReconnectDelay{1200};
@@ -53,7 +53,7 @@ config::RegistrySpec EtcdBackend::spec() const {
   spec.etcd.endpoints = {etcd_.endpoint()};
   spec.etcd.prefix = kPrefix;
   spec.etcd.format = config::EtcdKeyFormat::Json;
-  spec.etcd.owner = kOwner;
+  spec.etcd.owner = kEtcdOwner;
   // 5 s: keepalives every 500 ms, with room for a slow one on a loaded machine (a lease presumed
   // lost would rewrite everything and spoil the write counts).
   spec.etcd.lease_ttl = 5s;
@@ -120,7 +120,7 @@ Writes EtcdBackend::writes_since(const Mark& mark) {
 bool EtcdBackend::nothing_left() {
   const auto ctl = etcd_.ctl();
   return ctl.get_prefix(std::string(kPrefix) + "/").empty() &&
-         !ctl.get(std::string("/grpc-registrar/owners/") + kOwner).has_value() &&
+         !ctl.get(std::string("/grpc-registrar/owners/") + kEtcdOwner).has_value() &&
          ctl.lease_list().empty();
 }
 

@@ -1,9 +1,12 @@
 #include "registry/common/shutdown_latch.hpp"
 
+#include <cassert>
+
 namespace registrar::registry::common {
 
 void ShutdownLatch::open(std::chrono::milliseconds timeout, Finish finish,
                          std::function<void()> on_timeout) {
+  assert(!opened_ && "a shutdown opens its latch once");
   opened_ = true;
   finish_ = std::move(finish);
   deadline_.arm_after(timeout, [this, on_timeout = std::move(on_timeout)] {
@@ -14,6 +17,7 @@ void ShutdownLatch::open(std::chrono::milliseconds timeout, Finish finish,
 }
 
 void ShutdownLatch::finish_soon(bool clean) {
+  assert(opened_ && "finish_soon() before open() would never finish");
   // At once, through the executor: replaces the timeout.
   deadline_.arm_after(std::chrono::milliseconds(0), [this, clean] { finish(clean); });
 }

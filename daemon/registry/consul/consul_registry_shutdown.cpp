@@ -2,6 +2,7 @@
 // (never another owner's), within the timeout.
 #include <spdlog/spdlog.h>
 
+#include <utility>
 #include <vector>
 
 #include "registry/common/bind_weak.hpp"
@@ -74,7 +75,7 @@ void ConsulRegistry::finish_shutdown(bool clean) {
   state_.in_sync = false;
   if (clean) spdlog::info("registry: all services deregistered from the Consul agent");
   transport_->cancel_all();
-  if (auto done = std::move(shutdown_done_)) done(clean);
+  if (auto done = std::exchange(shutdown_done_, nullptr)) done(clean);
 }
 
 }  // namespace registrar::registry::consul

@@ -122,3 +122,22 @@ TEST_CASE("a manual clock that does not drive timers lets them wait real time") 
   io.run_for(5s);
   CHECK(fired);
 }
+
+TEST_CASE("a driven expiry already posted does nothing once its timer is cancelled") {
+  // Both expiries are posted onto the executor by one advance(); A's callback runs first and
+  // cancels B, whose completion is already queued.
+  boost::asio::io_context io;
+  ManualClock clock;
+  clock.drive_timers(true);
+  Timer a(io.get_executor(), clock);
+  Timer b(io.get_executor(), clock);
+  std::vector<char> order;
+  a.arm_after(1s, [&] {
+    order.push_back('a');
+    b.cancel();
+  });
+  b.arm_after(1s, [&] { order.push_back('b'); });
+  clock.advance(1s);
+  io.poll();
+  CHECK(order == std::vector<char>{'a'});
+}

@@ -47,7 +47,7 @@ struct Harness {
   std::shared_ptr<FakeRegistry> reg = std::make_shared<FakeRegistry>();
   std::map<std::string, ScriptedProber*> probers;
   std::shared_ptr<Monitor> owned_monitor =
-      std::make_shared<Monitor>(io.get_executor(), clock, metrics, "etcd");
+      Monitor::create(io.get_executor(), clock, metrics, "etcd");
   Monitor& monitor = *owned_monitor;
   std::shared_ptr<supervisor::Supervisor> sup;
   int changes = 0;
@@ -55,13 +55,13 @@ struct Harness {
   explicit Harness(std::vector<config::ServiceSpec> services) {
     config::Manifest m;
     m.services = std::move(services);
-    sup = std::make_shared<supervisor::Supervisor>(
-        io.get_executor(), std::move(m), reg, monitor.wrap([this](const config::ServiceSpec& s) {
-          auto p = std::make_unique<ScriptedProber>();
-          probers[s.id] = p.get();
-          return p;
-        }),
-        clock);
+    sup = supervisor::Supervisor::create(io.get_executor(), std::move(m), reg,
+                                         monitor.wrap([this](const config::ServiceSpec& s) {
+                                           auto p = std::make_unique<ScriptedProber>();
+                                           probers[s.id] = p.get();
+                                           return p;
+                                         }),
+                                         clock);
     monitor.set_sources([this] { return sup->status(); }, [this] { return reg->state(); });
     monitor.on_change([this] { ++changes; });
     sup->start();

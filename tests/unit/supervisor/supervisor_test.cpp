@@ -69,7 +69,7 @@ struct Harness {
   std::shared_ptr<supervisor::Supervisor> sup;
 
   explicit Harness(config::Manifest m) {
-    sup = std::make_shared<supervisor::Supervisor>(
+    sup = supervisor::Supervisor::create(
         io.get_executor(), std::move(m), reg,
         [this](const config::ServiceSpec& s) {
           auto p = std::make_unique<FakeProber>();

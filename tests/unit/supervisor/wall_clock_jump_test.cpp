@@ -75,7 +75,7 @@ Trace run(bool step_wall) {
   s.probe.fall = 2;
   m.services = {s};
   ScriptedProber* prober = nullptr;
-  const auto sup = std::make_shared<supervisor::Supervisor>(
+  const auto sup = supervisor::Supervisor::create(
       io.get_executor(), m, registry,
       [&](const config::ServiceSpec&) {
         auto p = std::make_unique<ScriptedProber>();
