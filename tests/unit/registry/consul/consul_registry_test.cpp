@@ -291,18 +291,23 @@ TEST_CASE("the agent's text is scrubbed of the token before it is logged or show
 }
 
 TEST_CASE("500s, timeouts and closed connections: unreachable, retried with backoff, recovered") {
-  Harness h;
+  // The first backoff waits real time: 300 ms, far more than settle() can take on a loaded
+  // machine under ASan (with the suite's 1 ms the retry could come before the check below).
+  config::RegistrySpec s = spec();
+  s.backoff.initial = milliseconds(300);
+  s.backoff.max = milliseconds(300);
+  Harness h(s);
   h.start(set_of({reg("a")}));
   h.agent->answer_with(FakeAgent::answer_of(500, "internal error"));
   h.settle();
   CHECK(h.registry->state().connectivity == Connectivity::Down);
   CHECK(h.agent->pending.empty());  // waits for the backoff
-  for (int i = 0; i < 20 && h.agent->pending.empty(); ++i) h.let_time_pass(milliseconds(5));
+  for (int i = 0; i < 200 && h.agent->pending.empty(); ++i) h.let_time_pass(milliseconds(5));
   h.agent->answer_with(FakeAgent::transport_error(HttpResult::Error::Timeout));
-  for (int i = 0; i < 20 && h.agent->pending.empty(); ++i) h.let_time_pass(milliseconds(5));
+  for (int i = 0; i < 200 && h.agent->pending.empty(); ++i) h.let_time_pass(milliseconds(5));
   h.agent->answer_with(FakeAgent::transport_error(HttpResult::Error::Closed));
   CHECK(h.registry->state().last_error == "listing the agent's services: no answer within 100 ms");
-  for (int i = 0; i < 20 && h.agent->pending.empty(); ++i) h.let_time_pass(milliseconds(5));
+  for (int i = 0; i < 200 && h.agent->pending.empty(); ++i) h.let_time_pass(milliseconds(5));
   h.run_agent();
   CHECK(h.registry->state().connectivity == Connectivity::Up);
   CHECK(h.agent->services.contains("a"));

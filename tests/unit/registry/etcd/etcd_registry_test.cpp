@@ -215,8 +215,13 @@ TEST_CASE("a key of ours that is no longer desired is found by verify and delete
 TEST_CASE("a grant with an unusable TTL is given back and retried after backoff") {
   // Found by the fuzz target: a TTL <= 0 used to make the first keepalive tick declare the lease
   // lost at once (a grant loop without backoff), a huge one overflowed the keepalive arithmetic.
+  // The backoff waits real time here: 300 ms, far more than settle() can take on a loaded machine
+  // under ASan (with the suite's 1 ms a retry could come before the "no new grant" check).
+  config::RegistrySpec s = spec();
+  s.backoff.initial = milliseconds(300);
+  s.backoff.max = milliseconds(300);
   for (std::int64_t ttl : {std::int64_t{0}, std::int64_t{-5}, std::int64_t{20'000'000'000}}) {
-    Harness h;
+    Harness h(s);
     h.registry->apply(set_of({reg("a")}));
     REQUIRE(h.fake->grants.size() == 1);
     auto [asked, done] = std::move(h.fake->grants.front());
@@ -230,7 +235,7 @@ TEST_CASE("a grant with an unusable TTL is given back and retried after backoff"
     CHECK(h.fake->revoked == std::vector<std::int64_t>{700});
     CHECK(h.fake->txns.empty());    // nothing written on that lease
     CHECK(h.fake->grants.empty());  // no new grant before the backoff delay
-    h.let_time_pass();
+    h.let_time_pass(milliseconds(900));
     REQUIRE(h.fake->grants.size() == 1);  // retried after the backoff
     h.fake->grant(701);
     h.settle();
