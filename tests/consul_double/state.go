@@ -104,6 +104,9 @@ type agentState struct {
 
 	services map[string]*service
 	checks   map[string]*check
+	// ttlMissed counts the TTL checks that expired since the double started (test-only
+	// diagnostics for /_double/state; Consul keeps no such counter).
+	ttlMissed uint64
 
 	// Catalog modelling: one raft-like index for the whole double. An entity's ModifyIndex and
 	// its service name's index move only when what the catalog would hold changes.
@@ -332,6 +335,7 @@ func (a *agentState) ttlExpired(id string, gen uint64) {
 		output = fmt.Sprintf("%s (last output before timeout follows): %s", output, c.lastOutput)
 	}
 	log.Printf("check %q missed TTL, is now critical", id)
+	a.ttlMissed++
 	a.updateCheckLocked(c, statusCritical, output)
 	a.commitLocked()
 }

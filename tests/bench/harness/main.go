@@ -22,6 +22,7 @@ type Config struct {
 	registrar, hello, gokit, sidecar, etcdBin, etcdctl, consulDouble string
 
 	sizes        []int
+	consulSizes  []int
 	runs         int
 	steady       time.Duration
 	warmup       time.Duration
@@ -93,7 +94,7 @@ func splitList(s string) []string {
 
 func run() int {
 	cfg := &Config{}
-	var sizes, peers, only string
+	var sizes, consulSizes, peers, only string
 	flag.StringVar(&cfg.registrar, "registrar", "", "grpc-registrar binary (required)")
 	flag.StringVar(&cfg.hello, "hello", "", "hello-service binary (required)")
 	flag.StringVar(&cfg.gokit, "gokit", "", "gokit-registrar peer binary")
@@ -102,6 +103,7 @@ func run() int {
 	flag.StringVar(&cfg.etcdctl, "etcdctl", "/usr/bin/etcdctl", "etcdctl binary (for the sidecar peer)")
 	flag.StringVar(&cfg.consulDouble, "consul-double", "", "consul-double binary (figure 5)")
 	flag.StringVar(&sizes, "sizes", "1,100,1000", "numbers of services N")
+	flag.StringVar(&consulSizes, "consul-sizes", "100,1000,10000", "numbers of services N for figure 5 (Consul)")
 	flag.IntVar(&cfg.runs, "runs", 3, "start-up/deregistration runs per implementation and N")
 	flag.DurationVar(&cfg.steady, "steady", 60*time.Second, "footprint: length of the steady-state window")
 	flag.DurationVar(&cfg.warmup, "warmup", 5*time.Second, "footprint: wait after start-up before the window")
@@ -131,6 +133,14 @@ func run() int {
 			return 2
 		}
 		cfg.sizes = append(cfg.sizes, n)
+	}
+	for _, s := range splitList(consulSizes) {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "--consul-sizes: bad size %q\n", s)
+			return 2
+		}
+		cfg.consulSizes = append(cfg.consulSizes, n)
 	}
 	cfg.peers = splitList(peers)
 	cfg.only = map[string]bool{}
