@@ -153,17 +153,17 @@ void ConsulRegistry::arm_tick(time_point now) {
 
 // The general backoff grows to registry.backoff.max, far beyond a check's TTL: five 500s in a
 // row with a 1 s initial backoff waited 15 s, and a check with a 2 s TTL went critical. While a
-// check is still alive, each retry waits at most a quarter of the time left before the first
-// live check expires (not less than TTL/30, so a failing agent sees a few dozen requests per TTL
-// at most): a burst of failures shorter than TTL/3 then ends with the checks refreshed before
-// they expire. Once every check has expired, the general backoff alone paces the retries.
+// check is still alive, each retry waits at most an eighth of the time left before the first
+// live check expires, and not less than TTL/30: a burst of failures shorter than TTL/3 then ends
+// with the checks refreshed before they expire, and a failing agent sees about 20-30 requests
+// per TTL at most. Once every check has expired, the general backoff alone paces the retries.
 void ConsulRegistry::retry_within_ttl() {
   const auto now = clock_.now();
   const auto live = refreshed_.first_from(now - check_.ttl + milliseconds(1));
   if (!live) return retry_.later();
   const auto left = live->first + check_.ttl - now;
   const auto floor = std::chrono::duration_cast<runtime::Clock::duration>(check_.ttl) / 30;
-  retry_.later_within(std::max(floor, left / 4));
+  retry_.later_within(std::max(floor, left / 8));
 }
 
 void ConsulRegistry::publish_state() {

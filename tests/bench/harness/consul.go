@@ -193,7 +193,7 @@ func (b *Bench) consul() *ConsulResults {
 		return res
 	}
 	if b.hello == nil {
-		res.Skipped = "needs the lifecycle or footprint figures (their hello-service)"
+		res.Skipped = "no hello-service was started"
 		return res
 	}
 	for _, n := range b.cfg.consulSizes {

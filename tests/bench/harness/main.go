@@ -194,11 +194,18 @@ func (b *Bench) full() int {
 			}
 		}
 	}
-	if cfg.only["lifecycle"] || cfg.only["footprint"] {
+	if cfg.only["lifecycle"] || cfg.only["footprint"] || cfg.only["consul"] {
 		max := 0
 		for _, n := range cfg.sizes {
 			if n > max {
 				max = n
+			}
+		}
+		if cfg.only["consul"] {
+			for _, n := range cfg.consulSizes {
+				if n > max {
+					max = n
+				}
 			}
 		}
 		// One hello-service hosts svc-0 .. svc-(max-1) for every run.

@@ -167,11 +167,12 @@ TEST_CASE("consul pace: five 500s in a row never let a 2 s check expire (backoff
   // Every attempt, the successful one included, within the TTL of the last accepted reset.
   CHECK(sent.front() - last_ok == refresh_interval(2s));
   CHECK(recovered_at - last_ok < 2s);
-  // Each wait at most a quarter of what was left of the TTL (and well under the 1 s backoff).
+  // Each wait at most an eighth of what was left of the TTL (and well under the 1 s backoff).
   for (std::size_t i = 1; i < sent.size(); ++i) {
     const auto left = last_ok + 2s - sent[i - 1];
-    CHECK(sent[i] - sent[i - 1] <= left / 4 + 1ms);
+    CHECK(sent[i] - sent[i - 1] <= left / 8 + 1ms);
   }
+  CHECK(last_ok + 2s - recovered_at > 600ms);  // room to spare
   CHECK(h.agent->status_of("grpc-registrar:a") == "passing");
   CHECK(h.registry->state().connectivity == Connectivity::Up);
   // Told as what it is: the agent answers, with server errors. Once, and once recovered.
@@ -190,7 +191,7 @@ TEST_CASE("consul pace: once every check has expired, the general backoff paces 
   h.answer_all();
   const auto last_ok = h.resets.at("grpc-registrar:a").back();
   std::vector<time_point> sent;
-  for (int i = 0; i < 12; ++i) {
+  for (int i = 0; i < 30; ++i) {
     h.advance_to_next_timer();
     REQUIRE(h.agent->pending.size() == 1);
     sent.push_back(h.clock.now());
