@@ -236,6 +236,9 @@ func (b *Bench) full() int {
 			runs = 1
 		}
 		for _, n := range cfg.sizes {
+			if !cfg.only["lifecycle"] && !cfg.only["footprint"] {
+				break // the hello-service was started for the Consul figure only
+			}
 			for _, im := range b.impls() {
 				if im.MaxN > 0 && n > im.MaxN {
 					continue
