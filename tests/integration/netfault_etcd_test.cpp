@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "netfault_itest.hpp"
 #include "resilience_itest.hpp"
@@ -352,4 +353,46 @@ TEST_CASE("netfault etcd: SIGTERM while etcd is blackholed", "[netfault][etcd]")
       "etcd SIGTERM in a blackhole: key expired after",
       std::chrono::duration_cast<Millis>(*net.recorder->first_without(kKey, t0) - t0).count());
   net.lab.heal();
+}
+
+namespace {
+
+constexpr const char* kNetnsProbe = "netfault: hidden probe that begins as every netfault test";
+
+registrar::test::CommandResult run_netns_probe(registrar::test::EnvVars env) {
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  return registrar::test::run_command(self, {kNetnsProbe}, 60s, env);
+}
+
+bool mentions(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+// Hidden ([.]): not listed, so ctest does not run it on its own.
+TEST_CASE("netfault: hidden probe that begins as every netfault test", "[.][probe]") {
+  if (!have_netfault_prerequisites()) return;
+  NetLab lab;  // namespaces really can be made here
+  lab.add("probe");
+  SUCCEED("network namespaces available");
+}
+
+TEST_CASE("netfault: without network namespaces the tests fail under CI=true, warn elsewhere",
+          "[netfault]") {
+  if (!have_netfault_prerequisites()) return;
+  const auto in_ci = run_netns_probe({{"REGISTRAR_TEST_NETNS", "off"}, {"CI", "true"}});
+  INFO(in_ci.out << in_ci.err);
+  CHECK_FALSE(in_ci.status.exited_with(0));
+  CHECK(mentions(in_ci.out, "network namespaces disabled"));
+  CHECK(mentions(in_ci.out, "test cases: 1 | 1 failed"));
+
+  const auto outside = run_netns_probe({{"REGISTRAR_TEST_NETNS", "off"}, {"CI", ""}});
+  INFO(outside.out << outside.err);
+  CHECK(outside.status.exited_with(0));
+  CHECK(mentions(outside.out, "test not run"));
+
+  const auto found = run_netns_probe({{"CI", "true"}});
+  INFO(found.out << found.err);
+  CHECK(found.status.exited_with(0));
 }
