@@ -127,6 +127,8 @@ TEST_CASE("netfault etcd: a blackhole shorter than the lease TTL costs nothing",
   DumpOnFailure dump(net.daemon->process());
   const std::string lease = net.current_lease();
   REQUIRE_FALSE(lease.empty());
+  const auto before = net.etcd->get_prefix(0, kKey);
+  REQUIRE((before && before->size() == 1));
 
   // Blackhole until the daemon notices (the next keepalive goes unanswered for Tk), then heal at
   // once: silent for at most L/3 + Tk, which is shorter than L.
@@ -158,6 +160,10 @@ TEST_CASE("netfault etcd: a blackhole shorter than the lease TTL costs nothing",
   CHECK(count_log(*net.daemon, kReachable, from) == 1);
   CHECK(count_log(*net.daemon, std::regex("lease .* lost"), from) == 0);
   CHECK(net.keys() == std::vector<std::string>{kKey});
+  // Not written again: after the outage the daemon only reads its keys back.
+  const auto after = net.etcd->get_prefix(0, kKey);
+  REQUIRE((after && after->size() == 1));
+  CHECK(after->front().mod_revision == before->front().mod_revision);
 }
 
 namespace {
