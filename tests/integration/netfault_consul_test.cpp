@@ -20,6 +20,8 @@ constexpr Millis kCheckTtl = 6s;         // Tc, registry.consul.check_ttl
 constexpr Millis kRequestTimeout = 1s;   // Rt, registry.consul.request_timeout
 constexpr Millis kBackoffStep = 600ms;   // B·(1+j), registry.backoff.max 500 ms, jitter 0.2
 constexpr Millis kShutdownTimeout = 1s;  // shutdown_timeout (drain 0)
+constexpr Millis kInterval = 200ms;      // I, probe.interval
+constexpr Millis kTimeout = 500ms;       // T, probe.timeout
 // Time to notice a silent agent: the next refresh (every Tc/3) gets no answer within Rt.
 constexpr Millis kDetect = kCheckTtl / 3 + kRequestTimeout;
 // After healing: a retry may still have been sent into the blackhole (Rt), then one backoff step.
@@ -233,6 +235,37 @@ TEST_CASE("netfault consul: a half-open connection is detected by the request de
   REQUIRE(back);
   CHECK(since(t0) <= bound + 1s);  // + the poll of passing_again
   net.recorder->stop();
+  CHECK(net.checks() == std::optional<std::map<std::string, std::string>>({{kId, "passing"}}));
+}
+
+TEST_CASE("netfault consul: a blackholed service turns critical after fall, passes after rise",
+          "[netfault][consul]") {
+  if (!have_netfault_prerequisites() || !have_consul_double()) return;
+  ConsulNet net;
+  net.start();
+  DumpOnFailure dump(net.daemon->process());
+  const std::size_t registered = net.registrations();
+  const SteadyTime t0 = steady_now();
+  net.lab.blackhole("daemon", "svc");
+  // Watch mode, a silent server, rise = fall = 1 (consul_manifest_yaml): operations.md §5.
+  const Millis critical_bound = kInterval + kInterval + kTimeout + kSlack;
+  const bool critical =
+      wait_until([&] { return net.recorder->first_without(kId, t0, "passing").has_value(); },
+                 critical_bound, 20ms);
+  REQUIRE(critical);
+  const Millis critical_after =
+      std::chrono::duration_cast<Millis>(*net.recorder->first_without(kId, t0, "passing") - t0);
+  record_ms("consul service blackhole: critical after", critical_after.count());
+  CHECK(critical_after <= critical_bound);
+  const SteadyTime healed = steady_now();
+  net.lab.heal();
+  // The probe's reconnect backoff (at most max(I, 2 s)·1.2), then R = 1 result.
+  const bool back = passing_again(net, 2400ms + kInterval + kTimeout + kSlack);
+  record_ms("consul service blackhole: passing again after healing", since(healed).count());
+  REQUIRE(back);
+  net.recorder->stop();
+  CHECK(net.recorder->always(kId, t0, steady_now()));  // registered all along, critical a while
+  CHECK(net.registrations() == registered);
   CHECK(net.checks() == std::optional<std::map<std::string, std::string>>({{kId, "passing"}}));
 }
 
