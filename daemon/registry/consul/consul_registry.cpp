@@ -245,7 +245,7 @@ void ConsulRegistry::on_failure(const std::string& what, const HttpResult& r,
     unreachable(what + ": " + r.error_text, r.error_text);
     return retry_.later();
   }
-  std::string message = what + ": " + token_.scrub(describe_answer(r.status, r.body));
+  std::string message = what + ": " + token_.describe(r.status, r.body);
   if (r.status >= 500 || r.status == 429) {
     unreachable(message);
     return retry_.later();
