@@ -41,15 +41,22 @@ std::string redact(std::string_view text, std::string_view secret, std::string_v
   if (secret.empty()) return std::string(text);
   const std::size_t needed = std::min(secret.size(), kMinRedactedPrefix);
   const std::vector<std::size_t> match = prefix_matches(text, secret);
+  // Every character inside some match is covered, so that a secret starting inside the prefix
+  // matched just before it ("aaaaaaab" in "aaaaaaaaab") is not skipped over. Overlapping
+  // matches make one run and one marker; matches that only touch keep a marker each.
   std::string out;
   out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    if (match[i] >= needed) {
-      out += marker;
-      i += match[i];
-    } else {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (match[i] < needed) {
       out += text[i++];
+      continue;
     }
+    std::size_t end = i + match[i];
+    for (std::size_t j = i + 1; j < end; ++j)
+      if (match[j] >= needed) end = std::max(end, j + match[j]);
+    out += marker;
+    i = end;
   }
   return out;
 }
