@@ -16,7 +16,9 @@ namespace {
 HttpResponse call(StatusService& s, const std::string& method, const std::string& path,
                   bool control_socket = false) {
   std::optional<HttpResponse> out;
-  HttpRequest req{method, path, "", ""};
+  HttpRequest req;
+  req.method = method;
+  req.path = path;
   req.peer.control_socket = control_socket;
   s.handle(req, [&](HttpResponse r) { out = std::move(r); });
   REQUIRE(out);
@@ -115,7 +117,9 @@ TEST_CASE("status: POST /v1/drain answers once the drain handler is done", "[sta
   std::function<void(DrainResult)> finish;
   svc.set_drain_handler([&](std::function<void(DrainResult)> done) { finish = std::move(done); });
   std::optional<HttpResponse> out;
-  HttpRequest req{"POST", "/v1/drain", "", ""};
+  HttpRequest req;
+  req.method = "POST";
+  req.path = "/v1/drain";
   req.peer.control_socket = true;
   req.peer.uid = 0;
   svc.handle(req, [&](HttpResponse r) { out = std::move(r); });
@@ -138,7 +142,9 @@ TEST_CASE("status: POST /v1/drain on TCP is refused, whoever asks", "[status]") 
     drained = true;
     done(DrainResult{true, ""});
   });
-  HttpRequest req{"POST", "/v1/drain", "", ""};
+  HttpRequest req;
+  req.method = "POST";
+  req.path = "/v1/drain";
   req.peer.address = "127.0.0.1:50000";
   req.peer.uid = 0;  // even root: reaching the port says nothing of who asks
   std::optional<HttpResponse> out;
