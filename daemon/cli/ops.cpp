@@ -127,6 +127,10 @@ void Ops::stopping() {
                      " service(s)");
 }
 
+void Ops::close() {
+  if (server_) server_->stop();
+}
+
 void Ops::drain(std::function<void(status::DrainResult)> done) {
   if (!supervisor_) return done({false, "the daemon is not running yet"});
   supervisor_->drain();

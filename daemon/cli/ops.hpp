@@ -43,6 +43,9 @@ class Ops {
   void start();
   // SIGTERM/SIGINT: STOPPING=1; /readyz answers 503 from here on.
   void stopping();
+  // After the loop: closes the status server and removes the control socket's file (a file left
+  // by a killed daemon is replaced at the next start).
+  void close();
 
  private:
   bool listen_tcp(std::string& error);

@@ -244,6 +244,7 @@ int run_daemon(const RunOptions& options) {
     spdlog::critical("internal error: {}", e.what());
     leave(kExitSoftware);
   }
+  ops.close();  // leave() runs no destructor: remove the control socket's file now
   spdlog::info("grpc-registrar stopped");
   leave(kExitOk);
 }

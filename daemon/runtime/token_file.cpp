@@ -76,7 +76,6 @@ std::optional<TokenFile> read_token_file(const std::string& path, std::string& e
   }
   ::close(fd);
   if (!content) return std::nullopt;
-  warn_if_world_readable(path, what);
   TokenFile out;
   out.token = trimmed(*content);
   out.empty = out.token.empty();
@@ -90,6 +89,8 @@ std::optional<TokenFile> read_token_file(const std::string& path, std::string& e
       return std::nullopt;
     }
   }
+  // Only for a file that is used: a refused one gets its one error line, nothing more.
+  warn_if_world_readable(path, what);
   return out;
 }
 
