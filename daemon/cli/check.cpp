@@ -129,6 +129,7 @@ int check_manifest(const std::string& config_path) {
   Findings found;
   const TokenFileFinding token = check_token_file(manifest);
   if (!token.error.empty()) found.errors.push_back(token.error);
+  if (!token.world_readable.empty()) found.warnings.push_back(token.world_readable);
   if (!token.warning.empty()) found.warnings.push_back(token.warning);
   for (const NamedFile& f : files_of(manifest)) check_file(f, found);
   if (const std::string w = remote_status_warning(manifest.status); !w.empty())

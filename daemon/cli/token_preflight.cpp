@@ -1,5 +1,9 @@
 #include "cli/token_preflight.hpp"
 
+#include <sys/stat.h>
+
+#include <cstdio>
+
 #include "runtime/token_file.hpp"
 
 namespace registrar::cli {
@@ -21,10 +25,22 @@ TokenFileFinding check_token_file(const config::Manifest& m) {
   const config::ConsulSpec& c = m.registry.consul;
   if (m.registry.kind != config::RegistryKind::Consul || c.token_file.empty()) return out;
   std::string why;
-  const auto file = runtime::read_token_file(c.token_file, why, "the Consul ACL token file");
+  // No logged warning here: `check` prints world_readable itself, and `run` logs it when the
+  // backend reads the file.
+  const auto file = runtime::read_token_file(c.token_file, why, "");
   if (!file) {
     out.error = field_of(c) + ": cannot read " + c.token_file + ": " + why;
-  } else if (file->empty) {
+    return out;
+  }
+  struct stat st {};
+  if (::stat(c.token_file.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    out.world_readable = field_of(c) + " " + c.token_file +
+                         " is readable by every local user (mode " + mode +
+                         "); it holds a secret: chmod o-r it";
+  }
+  if (file->empty) {
     out.warning = field_of(c) + " " + c.token_file + " is empty: " +
                   (c.token.empty() ? "requests go without an ACL token (anonymous)"
                                    : "the inline token (registry.consul.token or "

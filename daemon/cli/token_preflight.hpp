@@ -15,6 +15,9 @@ namespace registrar::cli {
 struct TokenFileFinding {
   std::string error;    // "registry.consul.token_file: cannot read /x: it is a directory, ..."
   std::string warning;  // "registry.consul.token_file /x is empty: ... no ACL token"
+  // `check`'s line for a token file every local user may read; `run` logs its own
+  // (runtime::warn_if_world_readable, once per file) when it reads the file.
+  std::string world_readable;
 };
 
 // Nothing to say when the registry is not Consul or names no token file.

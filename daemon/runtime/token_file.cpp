@@ -90,7 +90,7 @@ std::optional<TokenFile> read_token_file(const std::string& path, std::string& e
     }
   }
   // Only for a file that is used: a refused one gets its one error line, nothing more.
-  warn_if_world_readable(path, what);
+  if (!what.empty()) warn_if_world_readable(path, what);
   return out;
 }
 

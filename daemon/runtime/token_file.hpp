@@ -25,7 +25,8 @@ struct TokenFile {
 // device, a socket), "it is larger than 65536 bytes, the limit for a token file", "it holds more
 // than one line; a token file holds the token alone", "it holds a control character; ...". An
 // empty file is not an error: it is reported in `empty`, and the caller says what it means.
-// `what` names the file in the world-readable warning (runtime/secret_file.hpp).
+// `what` names the file in the world-readable warning (runtime/secret_file.hpp, logged once per
+// file); "" logs none (for `check`, which prints its own).
 std::optional<TokenFile> read_token_file(const std::string& path, std::string& error,
                                          const std::string& what = "the token file");
 
