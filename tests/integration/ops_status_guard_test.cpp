@@ -158,6 +158,18 @@ TEST_CASE("ops status guard: a cross-site post does not drain, and only a permit
   r = run_as_nobody({"status", "--control-socket", dir.socket(), "--ready"});
   CHECK(r.status.exited_with(1));
   CHECK(r.err.find("Permission denied") != std::string::npos);
+  // Reading needs no permission: `status` falls back to the TCP address, and says so.
+  const std::string address = "127.0.0.1:" + std::to_string(*port);
+  const auto client =
+      dir.dir.write_file("client.yaml", "services: []\nstatus:\n  listen: \"" + address +
+                                            "\"\n  control_socket: \"" + dir.socket() + "\"\n");
+  ::chmod(client.c_str(), 0644);
+  r = run_as_nobody({"status", "-c", client.string(), "--ready"});
+  INFO(r.err);
+  CHECK(r.status.exited_with(0));
+  CHECK(r.err.find("Permission denied; asking the status server at " + address) !=
+        std::string::npos);
+  CHECK(nlohmann::json::parse(r.out)["ready"] == true);
   CHECK(ctl.get("/services/hello/hello-1"));  // nothing drained
   CHECK_FALSE(d.find_log(std::regex("draining")));
 
