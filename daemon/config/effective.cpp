@@ -231,9 +231,11 @@ std::string render_effective(const Manifest& m) {
 
   w.duration("drain", m.drain);
   w.duration("shutdown_timeout", m.shutdown_timeout);
-  if (!m.status.listen.empty()) {
+  if (!m.status.listen.empty() || !m.status.control_socket.empty()) {
     w.begin_map("status");
-    w.text("listen", m.status.listen);
+    if (!m.status.listen.empty()) w.text("listen", m.status.listen);
+    if (m.status.allow_remote) w.word("allow_remote", "true");
+    if (!m.status.control_socket.empty()) w.text("control_socket", m.status.control_socket);
     w.end_map();
   }
   out << YAML::EndMap;

@@ -147,9 +147,15 @@ struct ServiceSpec {
   }
 };
 
-// The status HTTP server: /healthz, /readyz, /v1/services, /metrics, POST /v1/drain.
+// The status HTTP server (/healthz, /readyz, /v1/services, /metrics: reading) and the control
+// socket (the same endpoints, plus POST /v1/drain: acting). See config/status_policy.hpp.
 struct StatusSpec {
   std::string listen;  // "IP:port" ("[v6]:port"), normalised; "" = off (the default)
+  // A listen address that is not loopback is refused unless this is true.
+  bool allow_remote = false;
+  // The control socket: an absolute path; "" = the default path (status_policy.hpp), opened when
+  // the status server is on; "off" = none.
+  std::string control_socket;
 };
 
 struct Manifest {

@@ -182,7 +182,7 @@ void ConsulRegistry::on_failure(const std::string& what, const HttpResult& r,
     unreachable(what + ": " + r.error_text, r.error_text);
     return retry_within_ttl();
   }
-  std::string message = what + ": " + token_.scrub(describe_answer(r.status, r.body));
+  std::string message = what + ": " + token_.describe(r.status, r.body);
   if (r.status >= 500 || r.status == 429) {
     // The agent answers, so it is not unreachable; it fails (a 5xx: its servers have no leader,
     // an internal error) or limits our rate (429). Either way nothing we sent was applied.

@@ -59,7 +59,7 @@ void ConsulRegistry::update_check(const std::string& id) {
 
 void ConsulRegistry::on_check_updated(const std::string& id, Health health, HttpResult&& r) {
   if (r.answered() && check_unknown(r.status, r.body))
-    return lost(id, "the agent answered " + token_.scrub(describe_answer(r.status, r.body)));
+    return lost(id, "the agent answered " + token_.describe(r.status, r.body));
   if (!r.ok()) return on_failure("updating check " + check_id(id), r, id);
   auto it = entries_.find(id);
   if (it == entries_.end()) return on_success(true);
