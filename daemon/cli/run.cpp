@@ -40,6 +40,8 @@ const char* signal_name(int signo) {
       return "SIGHUP";
     case SIGUSR1:
       return "SIGUSR1";
+    case SIGUSR2:
+      return "SIGUSR2";
     default:
       return "signal";
   }
@@ -123,7 +125,10 @@ std::optional<config::Manifest> manifest_to_run(const RunOptions& options) {
 }
 
 // The daemon's signals: SIGHUP reloads, SIGUSR1 drains, the first SIGTERM/SIGINT deregisters
-// and then stops the loop, a second one leaves at once.
+// and then stops the loop, a second one leaves at once. SIGUSR2 hands over: the loop stops with
+// every entry left registered (etcd: the lease is neither revoked nor kept alive; Consul: the
+// services stay), for the next run to adopt as it adopts a crashed run's, so a restart
+// (systemd's RestartForceExitStatus, a package upgrade) causes no gap.
 class SignalHandler {
  public:
   SignalHandler(boost::asio::io_context& io, boost::asio::signal_set& signals,
@@ -142,6 +147,9 @@ class SignalHandler {
     });
   }
 
+  // SIGUSR2 stopped the loop: exit with kExitHandover, nothing deregistered.
+  bool handing_over() const { return handing_over_; }
+
  private:
   void on_signal(int signo) {
     if (signo == SIGHUP || signo == SIGUSR1) {
@@ -159,6 +167,7 @@ class SignalHandler {
       }
       return wait();
     }
+    if (signo == SIGUSR2) return hand_over();
     if (stopping_) {
       spdlog::warn("second {} received: exiting without waiting for deregistration",
                    signal_name(signo));
@@ -174,6 +183,22 @@ class SignalHandler {
     wait();
   }
 
+  void hand_over() {
+    if (stopping_) {
+      spdlog::warn("SIGUSR2 received while stopping: ignored (deregistration goes on)");
+      return wait();
+    }
+    stopping_ = true;
+    handing_over_ = true;
+    const registry::RegistryState state = supervisor_.registry_state();
+    spdlog::info(
+        "SIGUSR2 received: handing over: {} entr{} left registered for the next run to "
+        "adopt (etcd: until the lease expires; Consul: until the check goes critical)",
+        state.registered, state.registered == 1 ? "y" : "ies");
+    ops_.stopping();
+    io_.stop();
+  }
+
   boost::asio::io_context& io_;
   boost::asio::signal_set& signals_;
   const RunOptions& options_;
@@ -181,6 +206,7 @@ class SignalHandler {
   supervisor::Supervisor& supervisor_;
   Ops& ops_;
   bool stopping_ = false;
+  bool handing_over_ = false;
 };
 
 }  // namespace
@@ -195,6 +221,7 @@ int run_daemon(const RunOptions& options) {
   // Signals first, so that a SIGTERM during start-up is handled like any other.
   boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   signals.add(SIGUSR1);
+  signals.add(SIGUSR2);
   runtime::SteadyClock clock;
   auto executor = io.get_executor();
   // Before the registry: the backend reports to its metrics, so Ops must outlive it.
@@ -232,6 +259,10 @@ int run_daemon(const RunOptions& options) {
     // is registered goes away as an incomplete deregistration leaves it (what_is_left).
     spdlog::critical("internal error: {}", e.what());
     leave(kExitSoftware);
+  }
+  if (handler.handing_over()) {
+    spdlog::info("grpc-registrar stopped for a hand-over (exit {})", kExitHandover);
+    leave(kExitHandover);
   }
   spdlog::info("grpc-registrar stopped");
   leave(kExitOk);
