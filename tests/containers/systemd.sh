@@ -11,7 +11,15 @@ SYS=sys-$RUN_ID
 UNIT=grpc-registrar.service
 
 sx() { podman exec "$SYS" "$@"; }
+sxi() { podman exec -i "$SYS" "$@"; }  # with this script's stdin
 sprop() { sx systemctl show -p "$1" --value "$UNIT"; }
+# Whether the unit's journal has a line matching the extended regex $1 (captured first: with
+# pipefail, grep -q closing the pipe early would fail journalctl).
+journal_has() {
+  local j
+  j=$(sx journalctl -u "$UNIT" --no-pager 2>&1 || true)
+  grep -qE "$1" <<<"$j"
+}
 
 # What the journal says about the unit, for failure messages: a killed-by-SIGSYS or EPERM names
 # the sandbox setting's class.
@@ -77,6 +85,10 @@ host_services() {
     --acl-token-file "$WORK/consul.token" >"$WORK/consul.log" 2>&1 &
   PIDS+=($!)
   CONSUL=(curl -sf --max-time 2 --cacert "$pki/ca.pem" -H "X-Consul-Token: $(cat "$WORK/consul.token")")
+  # The same as a command for `sh -c` strings (the header has a space).
+  printf '#!/bin/sh\nexec curl -sf --max-time 2 --cacert %s -H "X-Consul-Token: %s" "$@"\n' \
+    "$pki/ca.pem" "$(cat "$WORK/consul.token")" >"$WORK/consul-get"
+  chmod 0700 "$WORK/consul-get"
   wait_for 20 consul "${CONSUL[@]}" "https://127.0.0.1:$CP/v1/agent/self" || fail "Consul double did not start"
 }
 
@@ -132,13 +144,13 @@ svc() {  # NAME [HEALTH_SERVICE]
   printf '  - name: %s\n    address: 127.0.0.1\n    port: %s\n    probe:\n      target: 127.0.0.1:%s\n' "$1" "$HP" "$HP"
   [ -z "${2:-}" ] || printf '      service: %s\n' "$2"
 }
-put_manifest() { sx sh -c 'cat > /etc/grpc-registrar/services.yaml'; }
+put_manifest() { sxi sh -c 'cat > /etc/grpc-registrar/services.yaml'; }
 
 dropin() {
   local extra=""
   # The deliberate fault: a sandbox setting the daemon cannot live with (no network sockets).
   [ "$BREAK" != sandbox ] || extra="SystemCallFilter=~@network-io"
-  sx sh -c "mkdir -p /etc/systemd/system/grpc-registrar.service.d && cat > /etc/systemd/system/grpc-registrar.service.d/test.conf" <<EOF
+  sxi sh -c "mkdir -p /etc/systemd/system/grpc-registrar.service.d && cat > /etc/systemd/system/grpc-registrar.service.d/test.conf" <<EOF
 [Service]
 # The TLS client key as a credential (the dynamic user cannot read /etc/grpc-registrar/tls).
 LoadCredential=client.key:/etc/grpc-registrar/tls/client.key
@@ -168,10 +180,10 @@ install_package() {
 start_checks() {
   { etcd_manifest "$(svc hello)"; } | put_manifest
   dropin
-  local t0 ms
-  t0=$(now_ms)
+  local ms
   sx systemctl start "$UNIT" || unit_fail "systemctl start failed"
-  ms=$(($(now_ms) - t0))
+  # systemd's own clock: leaving "inactive" (ExecStartPre begins) to "active" (READY=1).
+  ms=$((($(sprop ActiveEnterTimestampMonotonic) - $(sprop InactiveExitTimestampMonotonic)) / 1000))
   # Type=notify: start returned on READY=1, which comes after the first registration pass.
   [ "$(etcd_count /services/hello)" -ge 1 ] ||
     unit_fail "systemctl start returned before the entry was in etcd (READY=1 too early?)"
@@ -200,7 +212,7 @@ watchdog_check() {
     unit_fail "a SIGSTOPped daemon was not restarted by the watchdog (WatchdogSec=3s)"
   result "systemd: SIGSTOP to active again (watchdog 3s + RestartSec 2s)" "$(($(now_ms) - t0)) ms"
   [ "$(sprop MainPID)" != "$pid0" ] || unit_fail "watchdog: same MainPID after the restart"
-  sx journalctl -u "$UNIT" --no-pager | grep -q 'Watchdog timeout' ||
+  journal_has 'Watchdog timeout' ||
     unit_fail "the restart was not the watchdog's"
   log "systemd: watchdog: ok"
 }
@@ -217,7 +229,7 @@ bad_manifest_check() {
   [ "$(sprop ActiveState)" = failed ] || unit_fail "after a refused manifest the unit is $(sprop ActiveState), not failed"
   [ "$(sprop NRestarts)" = "$restarts" ] ||
     unit_fail "a refused manifest is restarted in a loop (NRestarts $restarts -> $(sprop NRestarts))"
-  sx journalctl -u "$UNIT" --no-pager | grep -q 'services.yaml:3:3: registry.bogus_key' ||
+  journal_has 'services.yaml:3:3: registry.bogus_key' ||
     unit_fail "the journal does not name the bad line of the manifest"
   sx cp /root/good.yaml /etc/grpc-registrar/services.yaml
   sx systemctl reset-failed "$UNIT"
@@ -252,7 +264,7 @@ upgrade_check() {
   [ "$bv" = "grpc-registrar $pv" ] || fail "after the upgrade --version says '$bv', the package is $pv"
   [ "$(sx sha256sum /etc/grpc-registrar/services.yaml)" = "$before" ] || fail "the upgrade replaced the edited manifest (conffile)"
   [ "$(etcd_count /services/)" = 2 ] || unit_fail "after the upgrade etcd holds $(etcd_count /services/) entries, not 2"
-  sx journalctl -u "$UNIT" --no-pager | grep -q 'handing over' || unit_fail "the old run did not hand over"
+  journal_has 'handing over' || unit_fail "the old run did not hand over"
   result "systemd: DELETE events a watcher saw during the package upgrade" "$deletes (PUTs: $(grep -c '^PUT' "$WORK/watch-upgrade.log" || true))"
   log "systemd: upgrade with hand-over: ok"
 }
@@ -275,7 +287,7 @@ stop_check() {  # LABEL GONE_CMD...
 }
 
 consul_check() {
-  sx sh -c 'install -m 0600 /dev/stdin /etc/grpc-registrar/consul.token' <"$WORK/consul.token"
+  sxi sh -c 'cat > /etc/grpc-registrar/consul.token && chmod 0600 /etc/grpc-registrar/consul.token' <"$WORK/consul.token"
   cat <<EOF | put_manifest
 registry:
   kind: consul
@@ -296,7 +308,7 @@ $(svc hello)
 EOF
   sx systemctl start "$UNIT" || unit_fail "start against Consul failed"
   local passing="https://127.0.0.1:$CP/v1/health/service/hello?passing=1"
-  "${CONSUL[@]}" "$passing" | grep -q '"Port":'"$HP" ||
+  wait_for 10 registered sh -c "$WORK/consul-get '$passing' | grep -c '\"Port\":$HP'" ||
     unit_fail "not registered in Consul (the ACL token comes from LoadCredential=consul-token)"
   # Hand-over by hand, as an operator restarts without a gap: SIGUSR2, exit 75, restarted.
   : >"$WORK/consul-poll.log"
@@ -320,7 +332,7 @@ EOF
   gaps=$(grep -c '^0$' "$WORK/consul-poll.log" || true)
   [ "$gaps" = 0 ] || unit_fail "during the SIGUSR2 hand-over Consul showed no passing instance $gaps times"
   result "systemd: Consul polls without a passing instance during a SIGUSR2 hand-over" "0 of $(wc -l <"$WORK/consul-poll.log")"
-  stop_check "Consul" sh -c "[ \"\$(${CONSUL[*]} https://127.0.0.1:$CP/v1/agent/services)\" = '{}' ]"
+  stop_check "Consul" sh -c "[ \"\$($WORK/consul-get https://127.0.0.1:$CP/v1/agent/services)\" = '{}' ]"
   log "systemd: Consul with TLS, token from LoadCredential=, hand-over, stop: ok"
 }
 
@@ -337,7 +349,8 @@ $(head -10 "$WORK/denials.txt")"
 }
 
 purge_check() {
-  sx rm -rf /etc/systemd/system/grpc-registrar.service.d  # the test's own drop-in
+  # The test's own files (an administrator's, not the package's): the drop-in and the TLS files.
+  sx rm -rf /etc/systemd/system/grpc-registrar.service.d /etc/grpc-registrar/tls
   sx systemctl enable --quiet "$UNIT"
   local files
   files=$(sx dpkg -L grpc-registrar)
