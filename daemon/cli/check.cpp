@@ -1,9 +1,12 @@
 // `grpc-registrar check`: the manifest is valid (else one located error line, exit 78), and the
-// files it names can be used by the daemon: every secret file (registry.consul.token_file,
-// registry.etcd.password_file, the key_file of each TLS section in use) and every TLS ca_file and
-// cert_file must be readable (else an error, exit 78), and a secret file that every local user
-// may read draws a warning. The effective configuration goes to stdout, problems to stderr, one
-// line each. Neither ever contains a secret: files are opened, never read.
+// files it names can be used by the daemon: every secret file (registry.etcd.password_file, the
+// key_file of each TLS section in use) and every TLS ca_file and cert_file must be readable (else
+// an error, exit 78), and a secret file that every local user may read draws a warning. The
+// Consul token file is refused exactly as `run` refuses it (cli/token_preflight.hpp). A status
+// server on a non-loopback address, allowed by status.allow_remote, draws a warning. The
+// effective configuration goes to stdout, problems to stderr, one line each. Neither ever
+// contains a secret: files are opened and never printed; only the token file is read, to check
+// its form.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,9 +21,11 @@
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/token_preflight.hpp"
 #include "config/effective.hpp"
 #include "config/error.hpp"
 #include "config/manifest_parser.hpp"
+#include "config/status_policy.hpp"
 
 namespace registrar::cli {
 
@@ -44,13 +49,6 @@ void add_tls(std::vector<NamedFile>& out, const std::string& where, const config
   if (!t.key_file.empty()) out.push_back({where + ".key_file", t.key_file, true});
 }
 
-// "registry.consul.token_file (/x)" -> "registry.consul.token_file"; "CONSUL_HTTP_TOKEN_FILE (/x)"
-// -> "CONSUL_HTTP_TOKEN_FILE".
-std::string source_name(const std::string& source, const std::string& fallback) {
-  const auto paren = source.find(" (");
-  return paren == std::string::npos || paren == 0 ? fallback : source.substr(0, paren);
-}
-
 // The files the daemon will open for this manifest: those of the registry in use, and the probe
 // TLS files of every service. Each path once (the first field that names it).
 std::vector<NamedFile> files_of(const config::Manifest& m) {
@@ -61,10 +59,6 @@ std::vector<NamedFile> files_of(const config::Manifest& m) {
     if (!r.etcd.password_file.empty())
       all.push_back({"registry.etcd.password_file", r.etcd.password_file, true});
   } else {
-    if (!r.consul.token_file.empty()) {
-      all.push_back({source_name(r.consul.token_source, "registry.consul.token_file"),
-                     r.consul.token_file, true});
-    }
     add_tls(all, "registry.consul.tls", r.consul.tls);
   }
   for (std::size_t i = 0; i < m.services.size(); ++i) {
@@ -133,7 +127,13 @@ int check_manifest(const std::string& config_path) {
     return kExitConfig;
   }
   Findings found;
+  const TokenFileFinding token = check_token_file(manifest);
+  if (!token.error.empty()) found.errors.push_back(token.error);
+  if (!token.world_readable.empty()) found.warnings.push_back(token.world_readable);
+  if (!token.warning.empty()) found.warnings.push_back(token.warning);
   for (const NamedFile& f : files_of(manifest)) check_file(f, found);
+  if (const std::string w = remote_status_warning(manifest.status); !w.empty())
+    found.warnings.push_back(w);
   check_inline_token(manifest, config_path, found);
   for (const std::string& w : found.warnings)
     std::fprintf(stderr, "%s: warning: %s\n", config_path.c_str(), w.c_str());

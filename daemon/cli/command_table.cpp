@@ -7,6 +7,7 @@
 #include "cli/exit_codes.hpp"
 #include "cli/secret_flags.hpp"
 #include "config/listen_address.hpp"
+#include "config/status_policy.hpp"
 
 #ifndef REGISTRAR_VERSION
 #define REGISTRAR_VERSION "unknown"
@@ -44,9 +45,15 @@ void add_log_options(CLI::App& app, Invocation& into) {
 
 void add_status_listen_option(CLI::App& app, Invocation& into) {
   app.add_option("--status-listen", into.run.status_listen,
-                 "Serve /healthz, /readyz, /v1/services, /metrics and POST /v1/drain on this "
-                 "address (overrides status.listen; off by default)")
+                 "Serve /healthz, /readyz, /v1/services and /metrics on this address (overrides "
+                 "status.listen; off by default; loopback unless --status-allow-remote)")
       ->type_name("HOST:PORT");
+  app.add_flag("--status-allow-remote", into.run.status_allow_remote,
+               "Allow a --status-listen address that is not loopback (open to the network)");
+  app.add_option("--control-socket", into.run.control_socket,
+                 "The control socket for `drain` and `status` (overrides "
+                 "status.control_socket; \"off\" for none)")
+      ->type_name("PATH");
 }
 
 // Every flag of `command`, in --help's order: -c, its own, then the daemon's.
@@ -69,7 +76,17 @@ int start_daemon(Invocation& parsed, const std::string& who, bool from_flags) {
       std::fprintf(stderr, "%s: --status-listen: %s\n", who.c_str(), why.c_str());
       return kExitUsage;
     }
+    if (!run.status_allow_remote && !config::is_loopback(*listen)) {
+      std::fprintf(stderr, "%s: --status-listen: %s\n", who.c_str(),
+                   config::remote_refusal(*listen).c_str());
+      return kExitUsage;
+    }
     run.status_listen = config::to_string(*listen);
+  }
+  if (std::string why;
+      !run.control_socket.empty() && !config::valid_control_socket(run.control_socket, why)) {
+    std::fprintf(stderr, "%s: --control-socket: %s\n", who.c_str(), why.c_str());
+    return kExitUsage;
   }
   if (from_flags) {
     std::string error;

@@ -17,6 +17,8 @@ struct RunOptions {
   LogOptions log;
   // --status-listen: overrides the manifest's status.listen ("" = keep the manifest's).
   std::string status_listen;
+  bool status_allow_remote = false;  // --status-allow-remote: a non-loopback --status-listen
+  std::string control_socket;        // --control-socket: overrides status.control_socket
   // Set by `register`: the manifest built from flags; config_path is then unused and there is
   // nothing to reload.
   std::optional<config::Manifest> manifest;
@@ -76,7 +78,8 @@ int probe_once(const ProbeOptions& o);
 // `grpc-registrar drain`: tell a running daemon to deregister everything and keep running.
 // `grpc-registrar status`: ask a running daemon how it is (a HEALTHCHECK command).
 struct ClientOptions {
-  std::string status_address;  // --status-address; else the manifest's status.listen
+  std::string status_address;  // status --status-address: TCP only; else as control_socket says
+  std::string control_socket;  // --control-socket; else the manifest's or the default path
   int pid = 0;                 // drain --pid: SIGUSR1 instead of HTTP
   std::string timeout = "30s";
   bool ready = false;  // status --ready

@@ -24,7 +24,7 @@
 #include "registry/etcd/key_format.hpp"
 #include "registry/etcd/tls_credentials.hpp"
 #include "runtime/grpc_deadline.hpp"
-#include "runtime/secret_file.hpp"
+#include "runtime/token_file.hpp"
 #include "status/http_client.hpp"
 
 namespace registrar::cli {
@@ -42,19 +42,18 @@ std::string trim(std::string s) {
   return s;
 }
 
-// A Consul ACL token file, as the daemon reads it (runtime::read_secret_file: the path in errors,
-// never the content; one warning when others may read it).
+// A Consul ACL token file, as the daemon reads it (runtime::read_token_file: a regular file of
+// one line within its limit; the path in errors, never the content; one warning when others may
+// read it). An empty file means no token, as for the daemon.
 std::optional<std::string> read_token_file(const std::string& path, std::string& error) {
-  runtime::SecretReadOptions options;
-  options.max_bytes = 65536;
-  options.what = "the Consul ACL token file";
   std::string why;
-  std::optional<std::string> content = runtime::read_secret_file(path, why, options);
-  if (!content) {
-    error = "cannot read token file " + why;  // why: "<path>: <reason>"
+  std::optional<runtime::TokenFile> file =
+      runtime::read_token_file(path, why, "the Consul ACL token file");
+  if (!file) {
+    error = "cannot read token file " + path + ": " + why;
     return std::nullopt;
   }
-  return trim(*content);
+  return file->token;
 }
 
 // etcd TLS and authentication of `deregister` (--etcd-ca-file ... --etcd-password-file). Kept

@@ -1,8 +1,9 @@
 // `grpc-registrar drain`: tells a running daemon to deregister everything at once and keep
 // running until SIGTERM, so that deregistration can precede the application's own shutdown
 // (Kubernetes preStop, a load balancer's drain). Two ways:
-//   - HTTP (the default): POST /v1/drain on the daemon's status server; waits until the registry
-//     confirmed, and says so in the exit code;
+//   - the control socket (the default): POST /v1/drain on the daemon's Unix control socket,
+//     whose file mode says who may drain (the TCP status address refuses it); waits until the
+//     registry confirmed, and says so in the exit code;
 //   - --pid PID: SIGUSR1 to that process; fire and forget (needs no status server, but nothing
 //     confirms the result).
 #include <signal.h>
@@ -21,10 +22,11 @@
 namespace registrar::cli {
 
 void add_drain_options(CLI::App& cmd, ClientOptions& o) {
-  auto* address = cmd.add_option("--status-address", o.status_address,
-                                 "The daemon's status server (default: status.listen of the "
-                                 "manifest given by -c)")
-                      ->type_name("HOST:PORT");
+  auto* address = cmd.add_option("--control-socket", o.control_socket,
+                                 "The daemon's control socket (default: status.control_socket "
+                                 "of the manifest given by -c, else "
+                                 "/run/grpc-registrar/control.sock)")
+                      ->type_name("PATH");
   auto* pid = cmd.add_option("--pid", o.pid, "Send SIGUSR1 to this process instead of HTTP")
                   ->check(CLI::PositiveNumber);
   address->excludes(pid);
@@ -52,11 +54,20 @@ int drain_daemon(const ClientOptions& o, const std::string& config_path, bool /*
     return kExitUsage;
   }
   int code = kExitOk;
-  const auto address = find_status_address("drain", o.status_address, config_path, code);
-  if (!address) return code;
+  const auto target = find_status_target("drain", o, config_path, /*with_tcp=*/false, code);
+  if (!target) return code;
+  if (target->socket.empty()) {
+    std::string looked;
+    for (const auto& p : target->looked_at) looked += (looked.empty() ? "" : " or ") + p;
+    std::fprintf(stderr,
+                 "grpc-registrar drain: no control socket at %s (the daemon opens one when its "
+                 "status server is on, or status.control_socket is set); give --control-socket "
+                 "or --pid\n",
+                 looked.empty() ? "(status.control_socket: off)" : looked.c_str());
+    return kExitUnavailable;
+  }
   std::string error;
-  const auto r =
-      status::http_request(address->host, address->port, "POST", "/v1/drain", *timeout, error);
+  const auto r = status::http_request_unix(target->socket, "POST", "/v1/drain", *timeout, error);
   if (!r) {
     std::fprintf(stderr, "grpc-registrar drain: %s\n", error.c_str());
     return kExitUnavailable;

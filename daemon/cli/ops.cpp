@@ -6,6 +6,7 @@
 
 #include "config/enums.hpp"
 #include "config/listen_address.hpp"
+#include "config/status_policy.hpp"
 
 namespace registrar::cli {
 
@@ -25,24 +26,62 @@ Ops::Ops(boost::asio::any_io_executor executor, const runtime::Clock& clock,
       drain_poll_(executor, clock) {}
 
 bool Ops::listen(std::string& error) {
-  if (manifest_.status.listen.empty()) return true;
+  const std::string socket_path = config::control_socket_path(manifest_.status);
+  if (manifest_.status.listen.empty() && socket_path.empty()) return true;
+  status::HttpServerLimits limits;
+  limits.any_ip_host = manifest_.status.allow_remote;
+  server_ = std::make_unique<status::HttpServer>(executor_, service_.handler(), limits);
+  if (!manifest_.status.listen.empty() && !listen_tcp(error)) {
+    server_.reset();
+    return false;
+  }
+  if (!socket_path.empty() && !listen_control(socket_path, error)) {
+    server_.reset();
+    return false;
+  }
+  return true;
+}
+
+bool Ops::listen_tcp(std::string& error) {
   std::string why;
   const auto address = config::parse_listen_address(manifest_.status.listen, why);
   if (!address) {
     error = "status.listen: " + why;
     return false;
   }
-  server_ = std::make_unique<status::HttpServer>(executor_, service_.handler());
   try {
     server_->listen({boost::asio::ip::make_address(address->host), address->port});
   } catch (const std::system_error& e) {
     error = std::string("status.listen: ") + e.what();
-    server_.reset();
     return false;
   }
   const auto ep = server_->local_endpoint();
   spdlog::info("status: listening on {}",
                config::to_string(config::ListenAddress{ep.address().to_string(), ep.port()}));
+  if (const std::string w = config::remote_status_warning(manifest_.status); !w.empty())
+    spdlog::warn("status: {}", w);
+  return true;
+}
+
+// An explicit status.control_socket that cannot be bound stops the daemon (exit 78, like any
+// setting it cannot honour); the default path only costs the control socket, with a warning:
+// the daemon may run where /run/grpc-registrar is not writable, and SIGUSR1 still drains.
+bool Ops::listen_control(const std::string& path, std::string& error) {
+  try {
+    server_->listen_unix(path);
+  } catch (const std::system_error& e) {
+    if (!manifest_.status.control_socket.empty()) {
+      error = std::string("status.control_socket: ") + e.what();
+      return false;
+    }
+    spdlog::warn(
+        "status: {}; no control socket: `grpc-registrar drain` needs --pid (SIGUSR1), and "
+        "`grpc-registrar status` reads the TCP status address (set status.control_socket to a "
+        "writable path)",
+        e.what());
+    return true;
+  }
+  spdlog::info("status: control socket {} (mode 0660: drain by its owner and group)", path);
   return true;
 }
 
@@ -88,9 +127,12 @@ void Ops::stopping() {
                      " service(s)");
 }
 
+void Ops::close() {
+  if (server_) server_->stop();
+}
+
 void Ops::drain(std::function<void(status::DrainResult)> done) {
   if (!supervisor_) return done({false, "the daemon is not running yet"});
-  if (!supervisor_->draining()) spdlog::info("POST /v1/drain: draining");
   supervisor_->drain();
   monitor_->set_draining();
   drain_waiters_.push_back({std::move(done), clock_.now() + manifest_.shutdown_timeout});

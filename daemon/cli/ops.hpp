@@ -32,8 +32,9 @@ class Ops {
     return monitor_->wrap(std::move(inner));
   }
 
-  // Binds the status server when status.listen is set. Call before anything is registered, so
-  // that a taken port stops the daemon early. Returns false and sets `error` on failure.
+  // Binds the status server when status.listen is set, and the control socket
+  // (config::control_socket_path). Call before anything is registered, so that a taken port
+  // stops the daemon early. Returns false and sets `error` on failure.
   bool listen(std::string& error);
 
   // Once the supervisor exists: reads its state, drains it on POST /v1/drain.
@@ -42,8 +43,13 @@ class Ops {
   void start();
   // SIGTERM/SIGINT: STOPPING=1; /readyz answers 503 from here on.
   void stopping();
+  // After the loop: closes the status server and removes the control socket's file (a file left
+  // by a killed daemon is replaced at the next start).
+  void close();
 
  private:
+  bool listen_tcp(std::string& error);
+  bool listen_control(const std::string& path, std::string& error);
   void on_change();
   void drain(std::function<void(status::DrainResult)> done);
   // A drain request waiting for the registry to hold nothing, until its deadline.

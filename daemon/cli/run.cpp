@@ -14,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/ops.hpp"
+#include "cli/token_preflight.hpp"
 #include "config/duration.hpp"
 #include "config/error.hpp"
 #include "config/manifest_parser.hpp"
@@ -120,6 +121,8 @@ std::optional<config::Manifest> manifest_to_run(const RunOptions& options) {
     }
   }
   if (!options.status_listen.empty()) manifest.status.listen = options.status_listen;
+  if (options.status_allow_remote) manifest.status.allow_remote = true;
+  if (!options.control_socket.empty()) manifest.status.control_socket = options.control_socket;
   fill_in_identity(manifest, options.config_path);
   return manifest;
 }
@@ -215,6 +218,14 @@ int run_daemon(const RunOptions& options) {
   const std::optional<config::Manifest> loaded = manifest_to_run(options);
   if (!loaded) return kExitConfig;
   const config::Manifest& manifest = *loaded;
+  // A token file `check` refuses is refused here too, before anything is registered: running
+  // without the token it names would only fail later, request by request (docs/security.md).
+  if (const TokenFileFinding token = check_token_file(manifest); !token.error.empty()) {
+    std::fprintf(stderr, "%s: %s\n", manifest.source.c_str(), token.error.c_str());
+    return kExitConfig;
+  } else if (!token.warning.empty()) {
+    spdlog::warn("{}", token.warning);
+  }
   ::signal(SIGPIPE, SIG_IGN);
 
   boost::asio::io_context io;
@@ -260,6 +271,7 @@ int run_daemon(const RunOptions& options) {
     spdlog::critical("internal error: {}", e.what());
     leave(kExitSoftware);
   }
+  ops.close();  // leave() runs no destructor: remove the control socket's file now
   if (handler.handing_over()) {
     spdlog::info("grpc-registrar stopped for a hand-over (exit {})", kExitHandover);
     leave(kExitHandover);

@@ -1,19 +1,28 @@
-// Where a running daemon's status server is, for `drain` and `status`: --status-address, else
-// the manifest's status.listen (wildcards mean loopback).
+// Where a running daemon answers `drain` and `status`: the control socket (--control-socket,
+// else the manifest's status.control_socket, else the default paths of
+// config/status_policy.hpp, the first that exists), and for `status` also the TCP status
+// address (--status-address, else status.listen; wildcards mean loopback), used when no control
+// socket is there to ask or it refuses this user.
 #pragma once
 
 #include <optional>
 #include <string>
 
+#include "cli/commands.hpp"
 #include "config/listen_address.hpp"
 
 namespace registrar::cli {
 
+struct StatusTarget {
+  std::string socket;                        // "" = none found
+  std::vector<std::string> looked_at;        // the socket paths tried, for the error line
+  std::optional<config::ListenAddress> tcp;  // `status` only
+};
+
 // On failure prints one line to stderr prefixed with `command` and sets `exit_code` (64 for a
-// bad or missing address, 78 for a bad manifest).
-std::optional<config::ListenAddress> find_status_address(const std::string& command,
-                                                         const std::string& flag_value,
-                                                         const std::string& config_path,
-                                                         int& exit_code);
+// bad address, 78 for a bad manifest). `with_tcp`: also find the TCP status address.
+std::optional<StatusTarget> find_status_target(const std::string& command, const ClientOptions& o,
+                                               const std::string& config_path, bool with_tcp,
+                                               int& exit_code);
 
 }  // namespace registrar::cli

@@ -1,6 +1,9 @@
-// `grpc-registrar status`: asks a running daemon how it is, through its status server. Made for
-// health checks (Docker's HEALTHCHECK, a Kubernetes exec probe of the sidecar): exit 0 when the
-// daemon answers /healthz (or /readyz with --ready), 1 when it does not. Prints /v1/services.
+// `grpc-registrar status`: asks a running daemon how it is, through its control socket (or its
+// TCP status server). Made for health checks (Docker's HEALTHCHECK, a Kubernetes exec probe of
+// the sidecar): exit 0 when the daemon answers /healthz (or /readyz with --ready), 1 when it
+// does not. Prints /v1/services. The control socket is a separate way in, with its own
+// connection limits per user, so a local user who holds the TCP server's connections cannot make
+// this check fail (docs/security.md).
 #include <cstdio>
 
 #include "cli/commands.hpp"
@@ -12,10 +15,16 @@
 namespace registrar::cli {
 
 void add_status_options(CLI::App& cmd, ClientOptions& o) {
-  cmd.add_option("--status-address", o.status_address,
-                 "The daemon's status server (default: status.listen of the manifest given by "
-                 "-c)")
-      ->type_name("HOST:PORT");
+  auto* socket = cmd.add_option("--control-socket", o.control_socket,
+                                "The daemon's control socket (default: status.control_socket of "
+                                "the manifest given by -c, else /run/grpc-registrar/control.sock)")
+                     ->type_name("PATH");
+  auto* address = cmd.add_option("--status-address", o.status_address,
+                                 "Ask the TCP status server at this address instead (default: "
+                                 "status.listen, when no control socket answers)")
+                      ->type_name("HOST:PORT");
+  socket->excludes(address);
+  address->excludes(socket);
   cmd.add_flag("--ready", o.ready, "Exit 1 unless the daemon is ready (/readyz)");
   cmd.add_flag("-q,--quiet", o.quiet, "Print nothing; the exit code says it all");
   o.timeout = "5s";
@@ -23,6 +32,49 @@ void add_status_options(CLI::App& cmd, ClientOptions& o) {
       ->type_name("DURATION")
       ->capture_default_str();
 }
+
+namespace {
+
+// One GET to the daemon: on the control socket when there is one, else (or when it cannot be
+// used, e.g. this user may not connect to it) on the TCP status address. Says which on stderr
+// when it falls back, unless quiet.
+class StatusAsker {
+ public:
+  StatusAsker(const StatusTarget& target, std::chrono::milliseconds timeout, bool quiet)
+      : target_(target), timeout_(timeout), quiet_(quiet) {}
+
+  std::optional<status::HttpResult> get(const std::string& path, std::string& error) {
+    if (!target_.socket.empty() && !use_tcp_) {
+      auto r = status::http_request_unix(target_.socket, "GET", path, timeout_, error);
+      if (r || !target_.tcp) return r;
+      use_tcp_ = true;
+      if (!quiet_)
+        std::fprintf(stderr, "grpc-registrar status: %s; asking the status server at %s\n",
+                     error.c_str(), config::to_string(*target_.tcp).c_str());
+    }
+    if (!target_.tcp) {
+      error = "no control socket at " + joined(target_.looked_at) +
+              " and no status.listen with a fixed port; give --control-socket or "
+              "--status-address";
+      return std::nullopt;
+    }
+    return status::http_request(target_.tcp->host, target_.tcp->port, "GET", path, timeout_, error);
+  }
+
+ private:
+  static std::string joined(const std::vector<std::string>& paths) {
+    std::string out;
+    for (const auto& p : paths) out += (out.empty() ? "" : " or ") + p;
+    return out.empty() ? "(none configured)" : out;
+  }
+
+  const StatusTarget& target_;
+  std::chrono::milliseconds timeout_;
+  bool quiet_;
+  bool use_tcp_ = false;
+};
+
+}  // namespace
 
 int daemon_status(const ClientOptions& o, const std::string& config_path, bool /*config_given*/) {
   std::string why;
@@ -33,18 +85,17 @@ int daemon_status(const ClientOptions& o, const std::string& config_path, bool /
     return kExitUsage;
   }
   int code = kExitOk;
-  const auto address = find_status_address("status", o.status_address, config_path, code);
-  if (!address) return code;
+  const auto target = find_status_target("status", o, config_path, /*with_tcp=*/true, code);
+  if (!target) return code;
+  StatusAsker asker(*target, *timeout, o.quiet);
   std::string error;
-  const std::string check = o.ready ? "/readyz" : "/healthz";
-  const auto r = status::http_request(address->host, address->port, "GET", check, *timeout, error);
+  const auto r = asker.get(o.ready ? "/readyz" : "/healthz", error);
   if (!r) {
     if (!o.quiet) std::fprintf(stderr, "grpc-registrar status: %s\n", error.c_str());
     return kStatusUnhealthy;
   }
   if (!o.quiet) {
-    const auto services =
-        status::http_request(address->host, address->port, "GET", "/v1/services", *timeout, error);
+    const auto services = asker.get("/v1/services", error);
     if (services && services->status == 200) std::printf("%s", services->body.c_str());
     if (r->status != 200) std::fprintf(stderr, "grpc-registrar status: %s", r->body.c_str());
   }

@@ -7,6 +7,7 @@
 #include "config/address.hpp"
 #include "config/duration.hpp"
 #include "config/enums.hpp"
+#include "config/etcd_keepalive.hpp"
 #include "config/interpolate.hpp"
 
 namespace registrar::config {
@@ -111,6 +112,8 @@ void write_etcd(Writer& w, const EtcdSpec& e) {
   w.duration("lease_ttl", e.lease_ttl);
   w.duration("dial_timeout", e.dial_timeout);
   w.duration("resync_interval", e.resync_interval);
+  w.duration("keepalive_time", e.keepalive_time);
+  w.duration("keepalive_timeout", keepalive_timeout_of(e));
   if (!e.owner.empty()) w.text("owner", e.owner);  // default: decided by the daemon at start
   write_tls(w, e.tls, /*consul=*/false);
   if (!e.username.empty()) {
@@ -228,9 +231,11 @@ std::string render_effective(const Manifest& m) {
 
   w.duration("drain", m.drain);
   w.duration("shutdown_timeout", m.shutdown_timeout);
-  if (!m.status.listen.empty()) {
+  if (!m.status.listen.empty() || !m.status.control_socket.empty()) {
     w.begin_map("status");
-    w.text("listen", m.status.listen);
+    if (!m.status.listen.empty()) w.text("listen", m.status.listen);
+    if (m.status.allow_remote) w.word("allow_remote", "true");
+    if (!m.status.control_socket.empty()) w.text("control_socket", m.status.control_socket);
     w.end_map();
   }
   out << YAML::EndMap;

@@ -52,6 +52,14 @@ struct EtcdSpec {
   Duration dial_timeout{3000};      // connect + per-request deadline; 10ms to 10m
   Duration resync_interval{30000};  // re-read our keys to catch outside deletions; 0 = off,
                                     // else 1s to 24h
+  // gRPC keepalive on the channel: an HTTP/2 ping after keepalive_time without a ping (5s, the
+  // least etcd's default --grpc-keepalive-min-time accepts without GOAWAY too_many_pings, to
+  // 2h); the connection is closed when the ping, or any data sent, stays unacknowledged for
+  // keepalive_timeout (gRPC sets it as TCP_USER_TIMEOUT too). 0 = max(dial_timeout, 1s), at most
+  // 1m (config/etcd_keepalive.hpp); else 1s to 10m. The parser resolves 0 when the etcd section
+  // is present.
+  Duration keepalive_time{10000};
+  Duration keepalive_timeout{0};
   // Names this daemon's ownership record (/grpc-registrar/owners/<owner>), which lets its next
   // run find and clean up what this one left. "" = "<hostname>:<absolute manifest path>",
   // filled in by the daemon at start.
@@ -139,9 +147,15 @@ struct ServiceSpec {
   }
 };
 
-// The status HTTP server: /healthz, /readyz, /v1/services, /metrics, POST /v1/drain.
+// The status HTTP server (/healthz, /readyz, /v1/services, /metrics: reading) and the control
+// socket (the same endpoints, plus POST /v1/drain: acting). See config/status_policy.hpp.
 struct StatusSpec {
   std::string listen;  // "IP:port" ("[v6]:port"), normalised; "" = off (the default)
+  // A listen address that is not loopback is refused unless this is true.
+  bool allow_remote = false;
+  // The control socket: an absolute path; "" = the default path (status_policy.hpp), opened when
+  // the status server is on; "off" = none.
+  std::string control_socket;
 };
 
 struct Manifest {

@@ -6,6 +6,7 @@
 
 #include "config/address.hpp"
 #include "config/duration.hpp"
+#include "config/etcd_keepalive.hpp"
 #include "config/manifest_sections.hpp"
 
 namespace registrar::config {
@@ -13,9 +14,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::array<std::string_view, 10> kEtcdKeys{
-    "endpoints",       "prefix", "format", "lease_ttl", "dial_timeout",
-    "resync_interval", "owner",  "tls",    "username",  "password_file"};
+constexpr std::array<std::string_view, 12> kEtcdKeys{"endpoints",      "prefix",
+                                                     "format",         "lease_ttl",
+                                                     "dial_timeout",   "resync_interval",
+                                                     "keepalive_time", "keepalive_timeout",
+                                                     "owner",          "tls",
+                                                     "username",       "password_file"};
 
 // Each range keeps the value in the range its consumer can handle: the etcd client converts
 // dial_timeout to int milliseconds, etcd refuses very long lease TTLs (OUT_OF_RANGE, which the
@@ -23,6 +27,10 @@ constexpr std::array<std::string_view, 10> kEtcdKeys{
 constexpr DurationRange kDialTimeoutRange{10ms, 10min};
 constexpr DurationRange kLeaseTtlRange{2s, 24h};
 constexpr DurationRange kResyncIntervalRange{1s, 24h};  // or 0 (off)
+// etcd answers pings more frequent than its --grpc-keepalive-min-time (default 5s) with GOAWAY
+// too_many_pings. The timeout is also the socket's TCP_USER_TIMEOUT (int milliseconds).
+constexpr DurationRange kKeepaliveTimeRange{5s, 2h};
+constexpr DurationRange kKeepaliveTimeoutRange{1s, 10min};
 
 std::string endpoint(const Reader& r, const Value& v, std::string_view text_value) {
   std::string why;
@@ -118,6 +126,14 @@ EtcdSpec read_etcd(const Reader& r, const Value& v, bool in_use) {
   }
   if (auto t = Reader::find(keys, "resync_interval")) {
     e.resync_interval = r.duration_or_off(*t, kResyncIntervalRange);
+  }
+  if (auto t = Reader::find(keys, "keepalive_time")) {
+    e.keepalive_time = r.bounded_duration(*t, kKeepaliveTimeRange);
+  }
+  if (auto t = Reader::find(keys, "keepalive_timeout")) {
+    e.keepalive_timeout = r.bounded_duration(*t, kKeepaliveTimeoutRange);
+  } else {
+    e.keepalive_timeout = keepalive_timeout_of(e);
   }
   if (auto o = Reader::find(keys, "owner")) {
     e.owner = r.text(*o);

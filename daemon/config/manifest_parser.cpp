@@ -10,6 +10,7 @@
 #include "config/listen_address.hpp"
 #include "config/manifest_reader.hpp"
 #include "config/manifest_sections.hpp"
+#include "config/status_policy.hpp"
 #include "config/yaml_document.hpp"
 #include "runtime/bounded_file.hpp"
 
@@ -20,7 +21,7 @@ using namespace std::chrono_literals;
 
 constexpr std::array<std::string_view, 6> kRootKeys{"registry", "defaults",         "services",
                                                     "drain",    "shutdown_timeout", "status"};
-constexpr std::array<std::string_view, 1> kStatusKeys{"listen"};
+constexpr std::array<std::string_view, 3> kStatusKeys{"listen", "allow_remote", "control_socket"};
 
 constexpr DurationRange kDrainRange{0ms, 1h};
 constexpr DurationRange kShutdownTimeoutRange{100ms, 10min};
@@ -28,12 +29,19 @@ constexpr DurationRange kShutdownTimeoutRange{100ms, 10min};
 StatusSpec read_status(const Reader& r, const Value& v) {
   auto keys = r.fields(v, kStatusKeys);
   StatusSpec st;
+  if (auto a = Reader::find(keys, "allow_remote")) st.allow_remote = r.boolean(*a);
   if (auto l = Reader::find(keys, "listen")) {
     const std::string text_value = r.text(*l);
     std::string why;
     auto address = parse_listen_address(text_value, why);
     if (!address) r.fail(*l, why);
+    if (!st.allow_remote && !is_loopback(*address)) r.fail(*l, remote_refusal(*address));
     st.listen = to_string(*address);
+  }
+  if (auto c = Reader::find(keys, "control_socket")) {
+    st.control_socket = r.text(*c);
+    std::string why;
+    if (!valid_control_socket(st.control_socket, why)) r.fail(*c, why);
   }
   return st;
 }

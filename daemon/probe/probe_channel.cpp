@@ -15,6 +15,7 @@ using Millis = std::chrono::milliseconds;
 
 constexpr Millis kKeepaliveTime{10000};
 constexpr Millis kMinKeepaliveTimeout{1000};
+constexpr Millis kMinConnectTimeout{1000};
 
 int to_int_ms(Millis d) {
   return static_cast<int>(std::clamp<Millis::rep>(d.count(), 0, std::numeric_limits<int>::max()));
@@ -22,9 +23,14 @@ int to_int_ms(Millis d) {
 
 grpc::ChannelArguments channel_arguments(Millis timeout, const config::TlsSpec& tls) {
   grpc::ChannelArguments args;
-  // A restarted service is found again quickly.
+  // A restarted service is found again quickly: the first retry of a refused connection 100 ms
+  // later, at most 1 s between retries.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  // Despite its name, gRPC uses this as the shortest time one connection attempt may take (TCP,
+  // TLS handshake and the server's HTTP/2 SETTINGS), not as a backoff: at 100 ms a TLS handshake
+  // on a loaded host failed as "timed out before receiving SETTINGS frame". The probe's timeout
+  // (at least 1 s) is what a connection attempt may take, as a call may.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, to_int_ms(std::max(timeout, kMinConnectTimeout)));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   // HTTP/2 keepalive, so that a dead peer under an idle Watch stream is noticed. Caveat: gRPC's
   // default ping policy sends at most 2 pings without data in between (GRPC_ARG_HTTP2_MAX_PINGS_

@@ -1,5 +1,6 @@
 // A one-shot HTTP/1.1 client for the command line (`drain`, `status`): one request to a
-// running daemon's status server, bounded by a timeout. Blocking; not for the daemon's loop.
+// running daemon's status server or control socket, bounded by a timeout. Blocking; not for the
+// daemon's loop.
 #pragma once
 
 #include <chrono>
@@ -25,5 +26,12 @@ std::optional<HttpResult> http_request(const std::string& host, std::uint16_t po
                                        const std::string& method, const std::string& path,
                                        std::chrono::milliseconds timeout, std::string& error,
                                        const HttpHeaders& headers = {});
+
+// The same over the Unix socket at `socket_path` (the daemon's control socket). `error` names
+// the socket ("cannot connect to the control socket /run/...: Permission denied").
+std::optional<HttpResult> http_request_unix(const std::string& socket_path,
+                                            const std::string& method, const std::string& path,
+                                            std::chrono::milliseconds timeout, std::string& error,
+                                            const HttpHeaders& headers = {});
 
 }  // namespace registrar::status

@@ -1,6 +1,9 @@
-// A small HTTP/1.1 server on Boost.Beast for the status endpoints: one session per connection
-// (shared_from_this keeps it alive), keep-alive, every read and write bounded by a timeout,
-// small request bodies only, a cap on concurrent connections. Runs on the daemon's executor.
+// A small HTTP/1.1 server on Boost.Beast for the status endpoints, on TCP (reading: health,
+// readiness, services, metrics) and on a Unix control socket (acting: drain). One session per
+// connection (shared_from_this keeps it alive), keep-alive, every read and write bounded by a
+// timeout, small request bodies only; connections admitted per client (status/admission.hpp) and
+// requests screened before any endpoint sees them (status/request_policy.hpp). Runs on the
+// daemon's executor.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -12,6 +15,9 @@
 #include <utility>
 #include <vector>
 
+#include "status/admission.hpp"
+#include "status/peer.hpp"
+
 namespace registrar::status {
 
 struct HttpRequest {
@@ -19,6 +25,7 @@ struct HttpRequest {
   std::string path;    // the target without its query string
   std::string query;   // after '?', or ""
   std::string body;
+  Peer peer;  // who asked; peer.control_socket says the request came on the control socket
 };
 
 struct HttpResponse {
@@ -33,9 +40,13 @@ using HttpHandler =
     std::function<void(const HttpRequest&, std::function<void(HttpResponse)> respond)>;
 
 struct HttpServerLimits {
-  std::chrono::milliseconds io_timeout{10000};  // each read of a request, each write
+  // Reading one request, from the moment the connection waits for it (so also how long an idle
+  // keep-alive connection is kept): short, so that idle connections give their place back.
+  std::chrono::milliseconds request_timeout{3000};
+  std::chrono::milliseconds io_timeout{10000};  // each write
   std::size_t max_body_bytes = 16 * 1024;
-  std::size_t max_connections = 64;
+  AdmissionLimits connections;  // counted for TCP and the control socket separately
+  bool any_ip_host = false;     // status.allow_remote: Host may be any IP address
 };
 
 class HttpServer {
@@ -50,7 +61,12 @@ class HttpServer {
   void listen(const boost::asio::ip::tcp::endpoint& endpoint);
   // Where it listens (the real port when 0 was asked for).
   boost::asio::ip::tcp::endpoint local_endpoint() const;
-  // Stops accepting and closes every connection.
+  // Binds the control socket at `path` (mode 0660: the daemon's user and group may act) and
+  // starts accepting on it. Creates the parent directory (0755) when missing; replaces a stale
+  // socket file; refuses a path that another process still listens on or that is not a socket.
+  // Throws std::system_error with a message naming the path.
+  void listen_unix(const std::string& path);
+  // Stops accepting, closes every connection and removes the control socket's file.
   void stop();
 
   struct State;

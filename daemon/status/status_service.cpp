@@ -1,5 +1,7 @@
 #include "status/status_service.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -129,7 +131,17 @@ void StatusService::handle(const HttpRequest& req, std::function<void(HttpRespon
   }
   if (req.path == "/v1/drain") {
     if (req.method != "POST") return respond(method_not_allowed("POST"));
+    if (!req.peer.control_socket) {
+      // Reaching the TCP port proves nothing about who asks (any local user, a web page through
+      // DNS rebinding): acting needs the control socket, whose file mode says who may act.
+      spdlog::warn("POST /v1/drain from {} refused: drain is accepted on the control socket only",
+                   req.peer.describe());
+      return respond(text(403,
+                          "drain is accepted on the control socket only (grpc-registrar drain), "
+                          "not on the TCP status address\n"));
+    }
     if (!drain_) return respond(text(501, "drain is not available in this mode\n"));
+    spdlog::info("POST /v1/drain from {}: draining", req.peer.describe());
     return drain_([respond](DrainResult result) {
       nlohmann::ordered_json j;
       j["drained"] = true;

@@ -5,7 +5,8 @@
 //   GET  /v1/services  JSON: the registry's state and every service's probe and registration state
 //   GET  /metrics      Prometheus text format
 //   POST /v1/drain     deregister everything and keep running (calls the drain handler); answers
-//                      once the registry confirmed, or when the handler gives up
+//                      once the registry confirmed, or when the handler gives up. Accepted on the
+//                      control socket only (403 on TCP); the requester is logged
 #pragma once
 
 #include <functional>

@@ -282,8 +282,13 @@ func (s *server) serveControl(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]interface{}{"cleared": n})
 	case "/_double/state":
 		s.state.mu.Lock()
+		byStatus := map[string]int{}
+		for _, c := range s.state.checks {
+			byStatus[c.Status]++
+		}
 		st := map[string]interface{}{
 			"index": s.state.index, "services": len(s.state.services), "checks": len(s.state.checks),
+			"checks_by_status": byStatus, "ttl_missed": s.state.ttlMissed,
 		}
 		s.state.mu.Unlock()
 		writeJSON(w, http.StatusOK, st)

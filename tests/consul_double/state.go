@@ -104,6 +104,9 @@ type agentState struct {
 
 	services map[string]*service
 	checks   map[string]*check
+	// ttlMissed counts the TTL checks that expired since the double started (test-only
+	// diagnostics for /_double/state; Consul keeps no such counter).
+	ttlMissed uint64
 
 	// Catalog modelling: one raft-like index for the whole double. An entity's ModifyIndex and
 	// its service name's index move only when what the catalog would hold changes.
@@ -244,22 +247,25 @@ func (a *agentState) register(svc *service, checks []newCheck, replaceExisting b
 		a.checks[id] = c
 		a.armTimerLocked(c)
 	}
+	var changed []string // the checks this registration can have changed or removed
 	if replaceExisting {
 		for id, c := range a.checks {
 			if c.ServiceID == svc.ID && !keep[id] {
 				a.stopTimerLocked(c)
 				delete(a.checks, id)
+				changed = append(changed, id)
 			}
 		}
 	}
 	// Checks kept from an earlier registration follow the service's current name and tags.
-	for _, c := range a.checks {
+	for id, c := range a.checks {
 		if c.ServiceID == svc.ID {
 			c.ServiceName, c.ServiceTags = svc.Name, svc.Tags
+			changed = append(changed, id)
 		}
 	}
 	log.Printf("service %q (%s) registered with %d check(s)", svc.ID, svc.Name, len(checks))
-	a.commitLocked()
+	a.commitIDsLocked([]string{svc.ID}, changed)
 	return nil
 }
 
@@ -267,15 +273,17 @@ func (a *agentState) register(svc *service, checks []newCheck, replaceExisting b
 func (a *agentState) deregister(id string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	ok := a.removeServiceLocked(id)
+	var removed []string
+	ok := a.removeServiceLocked(id, &removed)
 	if ok {
 		log.Printf("service %q deregistered", id)
-		a.commitLocked()
+		a.commitIDsLocked([]string{id}, removed)
 	}
 	return ok
 }
 
-func (a *agentState) removeServiceLocked(id string) bool {
+// removeServiceLocked deletes the service and its checks, appending their ids to `removed`.
+func (a *agentState) removeServiceLocked(id string, removed *[]string) bool {
 	if _, ok := a.services[id]; !ok {
 		return false
 	}
@@ -284,6 +292,7 @@ func (a *agentState) removeServiceLocked(id string) bool {
 		if c.ServiceID == id {
 			a.stopTimerLocked(c)
 			delete(a.checks, cid)
+			*removed = append(*removed, cid)
 		}
 	}
 	return true
@@ -332,8 +341,9 @@ func (a *agentState) ttlExpired(id string, gen uint64) {
 		output = fmt.Sprintf("%s (last output before timeout follows): %s", output, c.lastOutput)
 	}
 	log.Printf("check %q missed TTL, is now critical", id)
+	a.ttlMissed++
 	a.updateCheckLocked(c, statusCritical, output)
-	a.commitLocked()
+	a.commitIDsLocked(nil, []string{id})
 }
 
 // updateCheckLocked is local.State.UpdateCheck: the critical clock starts on the first update to
@@ -368,7 +378,7 @@ func (a *agentState) setTTLStatus(id, status, output string) bool {
 	a.updateCheckLocked(c, status, output)
 	c.lastOutput = output
 	a.armTimerLocked(c)
-	a.commitLocked()
+	a.commitIDsLocked(nil, []string{id})
 	return true
 }
 
@@ -400,7 +410,8 @@ func (a *agentState) reapOnce() {
 			continue
 		}
 		if now.Sub(c.criticalSince) > c.reapAfter {
-			if a.removeServiceLocked(c.ServiceID) {
+			var removed []string
+			if a.removeServiceLocked(c.ServiceID, &removed) {
 				log.Printf("check %q for service %q has been critical for too long; deregistered service",
 					c.CheckID, c.ServiceID)
 				reaped = true
@@ -424,47 +435,44 @@ func fingerprint(v interface{}) string {
 // An idempotent write (same definition, same status and output) changes nothing, as the
 // anti-entropy sync skips entries that are in sync.
 func (a *agentState) commitLocked() {
+	a.commitScopedLocked(nil, nil, true)
+}
+
+// commitIDsLocked is commitLocked when only the given services and checks can have changed (or
+// gone): the same indexes move, without rendering every entity again. A full commit renders all
+// of them, which made every TTL update O(N) in the double (tens of ms at N = 1000 on a loaded
+// machine) and turned the double, not the daemon, into the bottleneck of the benchmarks.
+func (a *agentState) commitIDsLocked(services, checks []string) {
+	a.commitScopedLocked(services, checks, false)
+}
+
+func (a *agentState) commitScopedLocked(services, checks []string, all bool) {
 	next := a.index + 1
 	touched := map[string]bool{}
-
-	for id, s := range a.services {
-		fp := fingerprint(renderCatalogService(s))
-		if prev, ok := a.serviceView[id]; !ok || prev.fingerprint != fp {
-			if !ok {
-				s.createIndex = next
-			} else if prev.name != s.Name {
-				touched[strings.ToLower(prev.name)] = true
+	if all {
+		services, checks = nil, nil
+		for id := range a.services {
+			services = append(services, id)
+		}
+		for id := range a.serviceView {
+			if _, ok := a.services[id]; !ok {
+				services = append(services, id)
 			}
-			s.modifyIndex = next
-			a.serviceView[id] = catalogView{fingerprint: fp, name: s.Name}
-			touched[strings.ToLower(s.Name)] = true
+		}
+		for id := range a.checks {
+			checks = append(checks, id)
+		}
+		for id := range a.checkView {
+			if _, ok := a.checks[id]; !ok {
+				checks = append(checks, id)
+			}
 		}
 	}
-	for id, v := range a.serviceView {
-		if _, ok := a.services[id]; !ok {
-			delete(a.serviceView, id)
-			touched[strings.ToLower(v.name)] = true
-		}
+	for _, id := range services {
+		a.viewServiceLocked(id, next, touched)
 	}
-	for id, c := range a.checks {
-		fp := fingerprint(renderHealthCheck(c, "", 0, 0))
-		if prev, ok := a.checkView[id]; !ok || prev.fingerprint != fp {
-			if !ok || c.createIndex == 0 {
-				c.createIndex = next
-			}
-			if ok && prev.name != c.ServiceName {
-				touched[strings.ToLower(prev.name)] = true
-			}
-			c.modifyIndex = next
-			a.checkView[id] = catalogView{fingerprint: fp, name: c.ServiceName}
-			touched[strings.ToLower(c.ServiceName)] = true
-		}
-	}
-	for id, v := range a.checkView {
-		if _, ok := a.checks[id]; !ok {
-			delete(a.checkView, id)
-			touched[strings.ToLower(v.name)] = true
-		}
+	for _, id := range checks {
+		a.viewCheckLocked(id, next, touched)
 	}
 	if len(touched) == 0 {
 		return
@@ -482,6 +490,57 @@ func (a *agentState) commitLocked() {
 	}
 	close(a.changed)
 	a.changed = make(chan struct{})
+}
+
+// viewServiceLocked moves the indexes of one service whose catalog view changed, appeared or went.
+func (a *agentState) viewServiceLocked(id string, next uint64, touched map[string]bool) {
+	s, ok := a.services[id]
+	prev, had := a.serviceView[id]
+	if !ok {
+		if had {
+			delete(a.serviceView, id)
+			touched[strings.ToLower(prev.name)] = true
+		}
+		return
+	}
+	fp := fingerprint(renderCatalogService(s))
+	if had && prev.fingerprint == fp {
+		return
+	}
+	if !had {
+		s.createIndex = next
+	} else if prev.name != s.Name {
+		touched[strings.ToLower(prev.name)] = true
+	}
+	s.modifyIndex = next
+	a.serviceView[id] = catalogView{fingerprint: fp, name: s.Name}
+	touched[strings.ToLower(s.Name)] = true
+}
+
+// viewCheckLocked: the same for one check.
+func (a *agentState) viewCheckLocked(id string, next uint64, touched map[string]bool) {
+	c, ok := a.checks[id]
+	prev, had := a.checkView[id]
+	if !ok {
+		if had {
+			delete(a.checkView, id)
+			touched[strings.ToLower(prev.name)] = true
+		}
+		return
+	}
+	fp := fingerprint(renderHealthCheck(c, "", 0, 0))
+	if had && prev.fingerprint == fp {
+		return
+	}
+	if !had || c.createIndex == 0 {
+		c.createIndex = next
+	}
+	if had && prev.name != c.ServiceName {
+		touched[strings.ToLower(prev.name)] = true
+	}
+	c.modifyIndex = next
+	a.checkView[id] = catalogView{fingerprint: fp, name: c.ServiceName}
+	touched[strings.ToLower(c.ServiceName)] = true
 }
 
 // hasInstancesLocked: whether any service is registered under `key` (a lowercased name).

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "consul_itest.hpp"
 #include "support/paths.hpp"
@@ -147,8 +148,10 @@ TEST_CASE("consul: 500s, timeouts and closed connections are retried with backof
     std::string gaps;
     for (std::size_t i = 1; i < at.size(); ++i) gaps += std::to_string(at[i] - at[i - 1]) + " ";
     record("consul: gaps between retries after 500s (backoff 50ms..400ms), ms", gaps);
-    // Logged once when it went wrong and once when it came back, not once per attempt.
-    CHECK(count_lines(daemon.log(), std::regex("unreachable")) == 1);
+    // Logged once when it went wrong and once when it came back, not once per attempt. A 500 is
+    // an answer: the agent is failing, not unreachable (issue 17, item 4), and says so.
+    CHECK(count_lines(daemon.log(), std::regex("answering with server errors")) == 1);
+    CHECK(count_lines(daemon.log(), std::regex("unreachable")) == 0);
     CHECK(count_lines(daemon.log(), std::regex("Consul agent reachable")) == 1);
     CHECK(daemon.terminate().exited_with(0));
   }
@@ -323,5 +326,60 @@ TEST_CASE("consul: a service the reaper removes while critical returns once it p
   const auto back = wait_for_check(consul, "grpc-registrar:hello-1", "passing", t1, 5s);
   REQUIRE(back);
   record_ms("consul: SERVING again to registered and passing", back->count());
+  CHECK(daemon.terminate().exited_with(0));
+}
+
+// Issue 17, item 4: a burst of agent errors shorter than a third of the TTL never costs a
+// registration. Seen before: five 500s with check_ttl 2s and backoff.initial 1s made the daemon
+// back off for 14 s while the check went critical ("TTL expired") 2.2 s after the burst.
+TEST_CASE("consul: five 500s in a row never let the check expire (check_ttl 2s, backoff 1s)",
+          "[consul]") {
+  if (!have_consul_double()) return;
+  ConsulDouble consul;
+  HelloService hello;
+  ConsulParams p;
+  p.address = consul.address();
+  p.check_ttl = "2s";  // refreshed every 666 ms
+  p.reconcile_interval = "1m";
+  p.backoff_initial = "1s";
+  p.backoff_max = "30s";
+  p.services = {entry(hello, "hello-1")};
+  Daemon daemon(consul_manifest_yaml(p));
+  DumpOnFailure dump(daemon.process());
+  REQUIRE(wait_for_check(consul, "grpc-registrar:hello-1", "passing", Clock::now(), 15s));
+  const auto since = consul.requests().back().at("seq").get<std::uint64_t>();
+
+  const std::size_t log_before = consul.process()->stderr_text().size();
+  // No reads of ours while the faults are armed: all five 500s are the daemon's requests.
+  consul.fail_next(5, 500);
+  std::vector<long long> failed;
+  REQUIRE(wait_until(
+      [&] {
+        failed.clear();
+        for (const auto& r : daemon_requests(consul, since))
+          if (r.value("fault", "") == "fail") failed.push_back(r.at("time_ms").get<long long>());
+        return failed.size() == 5;
+      },
+      15s));
+  // Two TTLs after the burst: the check must have been passing all along. The double logs every
+  // status change of a check, and "missed TTL" when one expires.
+  std::this_thread::sleep_for(std::chrono::milliseconds(4000));
+  const auto check = try_check(consul, "grpc-registrar:hello-1");
+  REQUIRE(check);
+  CHECK(check->at("Status") == "passing");
+  const std::string agent_log = consul.process()->stderr_text().substr(log_before);
+  CHECK(agent_log.find("missed TTL") == std::string::npos);
+  CHECK(agent_log.find("\"grpc-registrar:hello-1\" is now critical") == std::string::npos);
+  std::string gaps;
+  for (std::size_t i = 1; i < failed.size(); ++i)
+    gaps += std::to_string(failed[i] - failed[i - 1]) + " ";
+  record("consul: gaps between retries of a failed refresh (TTL 2s, backoff 1s..30s), ms", gaps);
+  record("consul: five 500s, from the first to the last, ms",
+         std::to_string(failed.back() - failed.front()));
+  // What it was, told once, and its end.
+  CHECK(count_lines(daemon.log(), std::regex("answering with server errors .*500")) == 1);
+  CHECK(count_lines(daemon.log(), std::regex("unreachable")) == 0);
+  // Reachable at start, and again once after the burst.
+  CHECK(count_lines(daemon.log(), std::regex("Consul agent reachable")) == 2);
   CHECK(daemon.terminate().exited_with(0));
 }

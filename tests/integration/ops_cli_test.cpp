@@ -105,7 +105,7 @@ TEST_CASE("ops cli: usage errors exit 64 with one line, --version and --help exi
             "--meta", "novalue"},
            {"register", "--consul-token"},  // a secret flag without its value
            {"deregister", "--name", "a"},
-           {"drain", "--status-address", "nope"},
+           {"drain", "--control-socket", "nope"},
            {"status", "--status-address", "1.2.3.4"}}) {
     const auto r = run_registrar(args);
     std::string cmd;

@@ -69,7 +69,8 @@ TEST_CASE("ops kubernetes: the documented pod is a native sidecar that drains in
   CHECK(pre_stop[0] == "/usr/bin/grpc-registrar");
   CHECK(pre_stop[1] == "drain");
   std::vector<std::string> drain(pre_stop.begin() + 1, pre_stop.end());
-  drain.insert(drain.end(), {"--status-address", "127.0.0.1:" + std::to_string(free_port())});
+  const TempDir no_daemon("registrar-k8s");
+  drain.insert(drain.end(), {"--control-socket", (no_daemon.path() / "control.sock").string()});
   const auto r = run_registrar(drain, {}, 20s);
   INFO(r.err);
   CHECK(r.status.exited_with(69));

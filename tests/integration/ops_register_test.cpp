@@ -68,8 +68,9 @@ TEST_CASE("ops register: flags alone register, follow health, and SIGTERM deregi
   CHECK(daemon->stderr_text().find("from <flags>") != std::string::npos);
 }
 
-TEST_CASE("ops drain: POST /v1/drain and SIGUSR1 deregister at once and keep the daemon running",
-          "[ops][drain]") {
+TEST_CASE(
+    "ops drain: the control socket and SIGUSR1 deregister at once and keep the daemon running",
+    "[ops][drain]") {
   if (!have_binaries()) return;
   EtcdServer etcd;
   const Etcdctl ctl = etcd.ctl();
@@ -79,7 +80,7 @@ TEST_CASE("ops drain: POST /v1/drain and SIGUSR1 deregister at once and keep the
   m.services = {entry_for(hello, "hello-1")};
   std::string yaml = manifest_yaml(m) + "status:\n  listen: 127.0.0.1:0\n";
 
-  SECTION("through the status server, with `grpc-registrar drain`") {
+  SECTION("through the control socket, with `grpc-registrar drain`") {
     Daemon d(yaml);
     DumpOnFailure dump(d.process());
     const auto port = wait_for_status_port(d.process());
@@ -89,7 +90,7 @@ TEST_CASE("ops drain: POST /v1/drain and SIGUSR1 deregister at once and keep the
     auto r = run_registrar({"status", "--status-address", address, "--ready", "--quiet"});
     CHECK(r.status.exited_with(0));
 
-    r = run_registrar({"drain", "--status-address", address});
+    r = run_registrar({"drain", "--control-socket", d.control_socket()});
     INFO(r.err);
     CHECK(r.status.exited_with(0));
     CHECK(r.out.rfind("drained: ", 0) == 0);
@@ -107,7 +108,7 @@ TEST_CASE("ops drain: POST /v1/drain and SIGUSR1 deregister at once and keep the
     CHECK(r.err.find("not ready: draining") != std::string::npos);
     CHECK(nlohmann::json::parse(r.out)["draining"] == true);
     // Draining again answers at once.
-    CHECK(run_registrar({"drain", "--status-address", address}).status.exited_with(0));
+    CHECK(run_registrar({"drain", "--control-socket", d.control_socket()}).status.exited_with(0));
 
     CHECK(d.terminate().exited_with(0));
   }
@@ -125,8 +126,11 @@ TEST_CASE("ops drain: POST /v1/drain and SIGUSR1 deregister at once and keep the
 
   SECTION("the manifest named by -c tells `drain` and `status` where the daemon listens") {
     const std::uint16_t port = free_port();
-    const std::string fixed =
-        manifest_yaml(m) + "status:\n  listen: 127.0.0.1:" + std::to_string(port) + "\n";
+    const TempDir run_dir("registrar-run");
+    const std::string socket = (run_dir.path() / "control.sock").string();
+    const std::string fixed = manifest_yaml(m) +
+                              "status:\n  listen: 127.0.0.1:" + std::to_string(port) +
+                              "\n  control_socket: " + socket + "\n";
     Daemon d(fixed);
     DumpOnFailure dump(d.process());
     REQUIRE(wait_for_status_port(d.process()));
@@ -150,12 +154,14 @@ TEST_CASE("ops status: nothing listening is exit 1 (a failed health check), not 
                                 "127.0.0.1:" + std::to_string(free_port()), "--timeout", "1s"});
   CHECK(r.status.exited_with(1));
   CHECK(non_empty_lines(r.err).size() == 1);
-  const auto d = run_registrar(
-      {"drain", "--status-address", "127.0.0.1:" + std::to_string(free_port()), "--timeout", "1s"});
+  const TempDir no_daemon("registrar-none");
+  const auto d = run_registrar({"drain", "--control-socket",
+                                (no_daemon.path() / "control.sock").string(), "--timeout", "1s"});
   CHECK(d.status.exited_with(69));
-  // A manifest without status.listen: say what to do.
-  const ManifestFile file("services: []\n");
+  CHECK(non_empty_lines(d.err).size() == 1);
+  // A manifest without a control socket: say what to do.
+  const ManifestFile file("services: []\nstatus:\n  control_socket: \"off\"\n");
   const auto s = run_registrar({"drain", "-c", file.path().string()});
-  CHECK(s.status.exited_with(64));
-  CHECK(s.err.find("has no status.listen; give --status-address or --pid") != std::string::npos);
+  CHECK(s.status.exited_with(69));
+  CHECK(s.err.find("give --control-socket or --pid") != std::string::npos);
 }

@@ -25,7 +25,15 @@ Daemon::Daemon(const std::string& manifest_yaml, DaemonOptions options) : manife
   if (!options.log_level.empty()) args.insert(args.end(), {"--log-level", options.log_level});
   if (!options.log_format.empty()) args.insert(args.end(), {"--log-format", options.log_format});
   args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
-  process_ = std::make_unique<Process>(require_registrar_bin(), args, EnvVars{}, "grpc-registrar");
+  // The default control socket is $RUNTIME_DIRECTORY/control.sock: each daemon gets its own, in
+  // its manifest's directory, as systemd's RuntimeDirectory= gives each service its own.
+  process_ = std::make_unique<Process>(
+      require_registrar_bin(), args,
+      EnvVars{{"RUNTIME_DIRECTORY", manifest_.path().parent_path().string()}}, "grpc-registrar");
+}
+
+std::string Daemon::control_socket() const {
+  return (manifest_.path().parent_path() / "control.sock").string();
 }
 
 ExitStatus Daemon::terminate(Millis timeout) {

@@ -52,6 +52,9 @@ class Daemon {
   }
 
   const std::filesystem::path& manifest_path() const { return manifest_.path(); }
+  // The default control socket of this daemon (it sets $RUNTIME_DIRECTORY to the manifest's
+  // directory), when its manifest has a status section and names no other.
+  std::string control_socket() const;
   Process& process() { return *process_; }
 
  private:

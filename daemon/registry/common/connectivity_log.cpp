@@ -6,7 +6,8 @@
 
 namespace registrar::registry::common {
 
-bool ConnectivityLog::set(Connectivity c, const std::string& error, const std::string& cause) {
+bool ConnectivityLog::set(Connectivity c, const std::string& error, const std::string& cause,
+                          const std::string& condition) {
   const bool changed = c != state_->connectivity;
   const bool recovered = changed && state_->connectivity == Connectivity::Down;
   state_->connectivity = c;
@@ -19,14 +20,14 @@ bool ConnectivityLog::set(Connectivity c, const std::string& error, const std::s
     if (c == Connectivity::Down && !cause.empty() && causes_.size() < kMaxCauses &&
         std::find(causes_.begin(), causes_.end(), cause) == causes_.end()) {
       causes_.push_back(cause);
-      spdlog::warn("registry: {} still unreachable, now: {}; retrying with backoff",
-                   words_.unreachable(), error);
+      spdlog::warn("registry: {} still {}, now: {}; retrying with backoff", words_.unreachable(),
+                   condition, error);
     }
     return false;
   }
   if (c == Connectivity::Down && !cause.empty()) causes_.assign(1, cause);
   if (c == Connectivity::Down)
-    spdlog::warn("registry: {} unreachable ({}); retrying with backoff", words_.unreachable(),
+    spdlog::warn("registry: {} {} ({}); retrying with backoff", words_.unreachable(), condition,
                  error);
   else if (c == Connectivity::Up)
     spdlog::info("registry: {}", words_.reachable());

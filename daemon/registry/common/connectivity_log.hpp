@@ -35,8 +35,11 @@ class ConnectivityLog {
 
   // The registry is `c` now. `error` becomes RegistryState::last_error (when up: the problem
   // that stands while it answers, if any). `cause`, while down: the transport's own error text,
-  // which tells apart the outage's successive causes. Returns true on a change.
-  bool set(Connectivity c, const std::string& error, const std::string& cause = "");
+  // which tells apart the outage's successive causes. `condition`, while down: what the log line
+  // calls it ("unreachable"; a registry that answers with server errors is not unreachable, and
+  // may say so: "answering with server errors"). Returns true on a change.
+  bool set(Connectivity c, const std::string& error, const std::string& cause = "",
+           const std::string& condition = "unreachable");
 
   Connectivity current() const { return state_->connectivity; }
 

@@ -1,5 +1,7 @@
 #include "registry/common/retry_schedule.hpp"
 
+#include <algorithm>
+
 namespace registrar::registry::common {
 
 RetrySchedule::RetrySchedule(boost::asio::any_io_executor executor, const runtime::Clock& clock,
@@ -20,6 +22,12 @@ void RetrySchedule::later(runtime::Backoff& backoff) {
   if (pending() || stopped_) return;
   // `this` is safe: the timer is a member, and a destroyed timer never fires.
   timer_.arm_after(backoff.next(), [this] { due_(); });
+}
+
+void RetrySchedule::later_within(runtime::Clock::duration cap) {
+  if (pending() || stopped_) return;
+  const runtime::Clock::duration delay = backoff_.next();
+  timer_.arm_after(std::min(delay, cap), [this] { due_(); });
 }
 
 bool RetrySchedule::cut_short() {

@@ -26,6 +26,10 @@ class RetrySchedule {
   void later() { later(backoff_); }
   // The same with another backoff of the backend's (leases lost in a row, say).
   void later(runtime::Backoff& backoff);
+  // Waits the backoff's next delay, but at most `cap`: a retry that must come within a deadline
+  // of the registry's own (a TTL about to expire) even while the backoff has grown. The backoff
+  // still advances, so once the deadline is gone later() goes on from where it was.
+  void later_within(runtime::Clock::duration cap);
   // The connection came back: the waiting retry, if any, is dropped, and true is returned; the
   // caller runs its loop now instead of waiting out the backoff.
   bool cut_short();

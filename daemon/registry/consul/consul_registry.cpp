@@ -75,124 +75,59 @@ std::optional<config::ConsulWeights> ConsulRegistry::weights_of(const std::strin
   return spec_.consul.weights;
 }
 
+namespace {
+
+// Equal but for the health and the probe's output: the same registration in the agent.
+bool same_registration(const Registration& a, const Registration& b) {
+  return a.name == b.name && a.id == b.id && a.address == b.address && a.port == b.port &&
+         a.tags == b.tags && a.meta == b.meta;
+}
+
+}  // namespace
+
+// O(N) in the desired set handed over (once per supervisor turn, not per agent answer); the
+// fingerprint (a register body) is rendered only for a registration that changed.
 void ConsulRegistry::apply(const DesiredSet& desired) {
   if (loop_.stopped()) return;
   applied_ = true;
   const auto now = clock_.now();
   for (const auto& [id, reg] : desired) {
     Entry& e = entries_[id];
+    if (e.desired && *e.desired == reg && !e.stale) continue;  // unchanged
     if (e.desired && e.desired->health != reg.health) {
       e.push_now = true;  // a health change goes out at once, not at the next refresh
       e.changed_at = now;
     }
-    e.fingerprint = fingerprint_of(reg);
+    if (!e.desired || !same_registration(*e.desired, reg)) e.fingerprint = fingerprint_of(reg);
     e.desired = reg;
     e.stale = false;
+    touch(id);
   }
   for (auto& [id, e] : entries_) {
     if (e.desired && !desired.contains(id)) {
       e.desired.reset();
       e.changed_at = now;
+      touch(id);
     }
   }
-  update_sync_state();  // not in sync until the difference is written
+  publish_state();  // not in sync until the difference is written
   reconcile();
 }
 
-// One pass of the loop: nothing is in flight, no retry waits. Sends the most urgent request, or
-// arms the timer for the next routine one.
+// One pass of the loop: nothing is in flight, no retry waits. Sends what the first due entry
+// needs (deregistrations, registrations and health changes are due at once; TTL refreshes and
+// read-backs when their time comes), or arms the timer for the next due time.
 void ConsulRegistry::pass() {
   if (!applied_) return;
   if (!swept_) return sweep();
   const auto now = clock_.now();
-  if (next_urgent(now) || next_routine(now)) return;
-  update_sync_state();
+  if (act_on_due(now)) return;
+  publish_state();
   arm_tick(now);
 }
 
-// Deregistrations, registrations and health changes: what makes the agent differ from the
-// desired set. Returns true when a request was sent.
-bool ConsulRegistry::next_urgent(time_point now) {
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    const std::string& id = it->first;
-    Entry& e = it->second;
-    if (!e.desired) {
-      if (waiting(e, now)) {
-        ++it;
-        continue;
-      }
-      if (!e.foreign && (e.registered || e.attempted || e.stale)) {
-        deregister(id);
-        return true;
-      }
-      it = entries_.erase(it);
-      continue;
-    }
-    ++it;
-    if (e.foreign || waiting(e, now)) continue;
-    if (e.reaped) {
-      if (e.desired->health != Health::Passing) continue;
-      e.reaped = false;
-    }
-    if (!e.registered || e.registered_fingerprint != e.fingerprint) {
-      register_service(id);
-      return true;
-    }
-    // Flapped back to what the agent already holds: nothing to push.
-    if (e.push_now && e.pushed == e.desired->health) e.push_now = false;
-    if (e.output_pending || e.push_now) {
-      update_check(id);
-      return true;
-    }
-  }
-  return false;
-}
-
-// TTL refreshes, then reads of the registrations (reconcile_interval).
-bool ConsulRegistry::next_routine(time_point now) {
-  const auto refresh = refresh_interval(check_.ttl);
-  for (auto& [id, e] : entries_) {
-    if (!e.desired || e.foreign || e.reaped || !e.registered || waiting(e, now)) continue;
-    if (now - e.refreshed_at >= refresh) {
-      update_check(id);
-      return true;
-    }
-  }
-  const auto every = spec_.consul.reconcile_interval;
-  if (every.count() == 0) return false;
-  for (auto& [id, e] : entries_) {
-    if (!e.desired || e.reaped || !(e.registered || e.foreign) || waiting(e, now)) continue;
-    if (now - e.verified_at >= every) {
-      verify(id);
-      return true;
-    }
-  }
-  return false;
-}
-
-void ConsulRegistry::arm_tick(time_point now) {
-  std::optional<time_point> due;
-  auto consider = [&due](time_point t) {
-    if (!due || t < *due) due = t;
-  };
-  const auto refresh = refresh_interval(check_.ttl);
-  const auto every = spec_.consul.reconcile_interval;
-  for (const auto& [id, e] : entries_) {
-    if (waiting(e, now)) {
-      consider(*e.retry_at);
-      continue;
-    }
-    if (!e.desired || e.reaped) continue;
-    if (e.registered && !e.foreign) consider(e.refreshed_at + refresh);
-    if (every.count() > 0 && (e.registered || e.foreign)) consider(e.verified_at + every);
-  }
-  if (!due) return tick_.cancel();
-  const auto delay = std::max(milliseconds(1), std::chrono::ceil<milliseconds>(*due - now));
-  tick_.arm_after(delay, [this] { reconcile(); });
-}
-
 void ConsulRegistry::send(const RequestKind& kind, Method method, std::string target,
-                          std::string body, Completion on_done) {
+                          std::string body, const std::string& id, Completion on_done) {
   loop_.begin();
   tick_.cancel();       // the request's completion decides what comes next
   if (reload_token_) {  // the agent refused the token: a rotated token file is picked up now
@@ -200,18 +135,19 @@ void ConsulRegistry::send(const RequestKind& kind, Method method, std::string ta
     log_reload_token();
   }
   transport_->send(HttpRequest{method, std::move(target), std::move(body), token_.value()},
-                   common::bind_weak(this, &ConsulRegistry::on_answer, &kind, meter_.sent(),
+                   common::bind_weak(this, &ConsulRegistry::on_answer, &kind, meter_.sent(), id,
                                      std::move(on_done)));
 }
 
 // Every answer to a request of the loop: its completion updates the state, then the next pass.
-void ConsulRegistry::on_answer(const RequestKind* kind, time_point sent, const Completion& on_done,
-                               HttpResult r) {
+void ConsulRegistry::on_answer(const RequestKind* kind, time_point sent, const std::string& id,
+                               const Completion& on_done, HttpResult r) {
   if (loop_.stopped()) return;
   loop_.end();
   if (r.error == HttpResult::Error::Cancelled) return;
   observe(*kind, r, sent);
   on_done(std::move(r));
+  if (!id.empty()) touch(id);
   reconcile();
 }
 
@@ -231,6 +167,7 @@ void ConsulRegistry::on_success(bool was_write, const std::string& id) {
     if (!e.refusal.empty())
       spdlog::info("registry: the Consul agent accepts our requests for {} again", id);
     e.refusal.clear();
+    refused_ids_.erase(id);
     e.retry_at.reset();
     if (e.backoff) e.backoff->reset();
   }
@@ -243,12 +180,16 @@ void ConsulRegistry::on_failure(const std::string& what, const HttpResult& r,
   if (r.error == HttpResult::Error::Cancelled) return;
   if (!r.answered()) {
     unreachable(what + ": " + r.error_text, r.error_text);
-    return retry_.later();
+    return retry_within_ttl();
   }
-  std::string message = what + ": " + token_.scrub(describe_answer(r.status, r.body));
+  std::string message = what + ": " + token_.describe(r.status, r.body);
   if (r.status >= 500 || r.status == 429) {
-    unreachable(message);
-    return retry_.later();
+    // The agent answers, so it is not unreachable; it fails (a 5xx: its servers have no leader,
+    // an internal error) or limits our rate (429). Either way nothing we sent was applied.
+    unreachable(
+        message, "",
+        r.status == 429 ? "limiting our request rate (429)" : "answering with server errors");
+    return retry_within_ttl();
   }
   if (r.status == 403) {
     message += " (ACL token: " + token_.source() + ")";
@@ -275,8 +216,9 @@ void ConsulRegistry::refused(const std::string& message, const std::string& id) 
     e.refusal = message;
     if (!e.backoff) e.backoff.emplace(retry_.make_backoff());
     e.retry_at = clock_.now() + e.backoff->next();
+    refused_ids_.insert(id);
     reachable();
-    update_sync_state();
+    publish_state();
     return;
   }
   if (message != refusal_)
@@ -305,47 +247,20 @@ void ConsulRegistry::reachable() {
   connectivity_.set(Connectivity::Up, !refusal_.empty() ? refusal_ : conflict_);
 }
 
-void ConsulRegistry::unreachable(const std::string& error, const std::string& cause) {
-  connectivity_.set(Connectivity::Down, error, cause);
+void ConsulRegistry::unreachable(const std::string& error, const std::string& cause,
+                                 const std::string& condition) {
+  connectivity_.set(Connectivity::Down, error, cause, condition);
 }
 
 void ConsulRegistry::on_connectivity_change(bool recovered) {
   if (recovered) {
     // Refreshes were missed meanwhile, and the agent may have restarted: refresh every check now
-    // (an unknown check is registered again at once).
+    // (an unknown check is registered again at once). Once per outage, so O(N log N) is fine.
     const auto due = clock_.now() - refresh_interval(check_.ttl);
     for (auto& [id, e] : entries_) e.refreshed_at = std::min(e.refreshed_at, due);
+    touch_all();
   }
-  update_sync_state();
-}
-
-void ConsulRegistry::update_sync_state() {
-  bool in_sync = swept_;
-  std::set<std::string> ids;
-  conflict_.clear();
-  for (const auto& [id, e] : entries_) {
-    if (!e.refusal.empty() && conflict_.empty()) conflict_ = e.refusal;
-  }
-  for (const auto& [id, e] : entries_) {
-    if (e.registered) ids.insert(id);
-    if (e.desired && e.foreign && conflict_.empty())
-      conflict_ = "service id " + id + " belongs to another owner in Consul";
-    if (!e.desired) {
-      if (!e.foreign && (e.registered || e.attempted || e.stale)) in_sync = false;
-      continue;
-    }
-    if (e.reaped) continue;
-    if (e.foreign || !e.registered || e.registered_fingerprint != e.fingerprint ||
-        e.output_pending || e.pushed != e.desired->health)
-      in_sync = false;
-  }
-  if (state_.connectivity != Connectivity::Down)
-    state_.last_error = !refusal_.empty() ? refusal_ : conflict_;
-  const bool changed = in_sync != state_.in_sync || ids != state_.registered_ids;
-  state_.in_sync = in_sync;
-  state_.registered = ids.size();
-  state_.registered_ids = std::move(ids);
-  if (changed && on_state_) on_state_(state_);
+  publish_state();
 }
 
 }  // namespace registrar::registry::consul

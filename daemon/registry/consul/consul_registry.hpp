@@ -3,9 +3,10 @@
 // a service deregistered behind our back, a reaped check), the reaction is "make the agent hold
 // the desired set again". The mechanics every backend shares (the one-request loop, retries,
 // timers, connectivity, shutdown, metrics) come from registry/common/; this class is the state
-// machine: consul_registry.cpp (the loop and its outcomes), consul_registry_startup.cpp (the
-// start-up sweep and adoption), consul_registry_requests.cpp (one request per change, and what
-// each answer means), consul_registry_shutdown.cpp.
+// machine: consul_registry.cpp (the loop and its outcomes), consul_registry_schedule.cpp (what
+// each entry needs next and when: a due-time queue, so that a pass costs O(log N)),
+// consul_registry_startup.cpp (the start-up sweep and adoption), consul_registry_requests.cpp
+// (one request per change, and what each answer means), consul_registry_shutdown.cpp.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -19,6 +20,7 @@
 #include "config/manifest.hpp"
 #include "metrics/registry_observer.hpp"
 #include "registry/common/connectivity_log.hpp"
+#include "registry/common/due_queue.hpp"
 #include "registry/common/reconcile_loop.hpp"
 #include "registry/common/request_meter.hpp"
 #include "registry/common/retry_schedule.hpp"
@@ -81,17 +83,25 @@ class ConsulRegistry final : public Registry, public std::enable_shared_from_thi
     std::string refusal;
     std::optional<time_point> retry_at;
     std::optional<runtime::Backoff> backoff;
+    bool unsynced = false;  // counted in unsynced_ (the agent differs from what is desired)
+  };
+
+  // What an entry needs next (consul_registry_schedule.cpp), and from when.
+  enum class Action { None, Forget, Deregister, Register, Push, Refresh, Verify };
+  struct Plan {
+    Action action = Action::None;
+    time_point at{};
   };
 
   // The loop (consul_registry.cpp).
   void reconcile() { loop_.run(); }
   void pass();
-  bool next_urgent(time_point now);
-  bool next_routine(time_point now);
-  void arm_tick(time_point now);
+  // `id`: the service the request concerns ("" for listings); its entry is rescheduled once the
+  // answer has been handled.
   void send(const RequestKind& kind, Method method, std::string target, std::string body,
-            Completion on_done);
-  void on_answer(const RequestKind* kind, time_point sent, const Completion& on_done, HttpResult r);
+            const std::string& id, Completion on_done);
+  void on_answer(const RequestKind* kind, time_point sent, const std::string& id,
+                 const Completion& on_done, HttpResult r);
   // Reports one answered (or failed) request, sent at `sent`, to the observer.
   void observe(const RequestKind& kind, const HttpResult& r, time_point sent);
   void on_success(bool was_write, const std::string& id = "");
@@ -100,16 +110,30 @@ class ConsulRegistry final : public Registry, public std::enable_shared_from_thi
   // A 2xx answer whose body does not parse (`why`): a failing agent, as a 502 would be.
   void on_unreadable(const std::string& what, HttpResult&& r, const std::string& why,
                      const std::string& id = "");
-  bool waiting(const Entry& e, time_point now) const { return e.retry_at && *e.retry_at > now; }
   void reachable();
-  // `cause`: the transport's error text, when the agent did not answer at all.
-  void unreachable(const std::string& error, const std::string& cause = "");
+  // `cause`: the transport's error text, when the agent did not answer at all. `condition`: what
+  // the log line calls it (an agent answering 5xx is not unreachable).
+  void unreachable(const std::string& error, const std::string& cause = "",
+                   const std::string& condition = "unreachable");
   void on_connectivity_change(bool recovered);
-  void update_sync_state();
   void log_reload_token();
   std::string fingerprint_of(const Registration& reg) const;
   std::optional<config::ConsulWeights> weights_of(const std::string& id) const;
 
+  // Scheduling (consul_registry_schedule.cpp): O(log N) per entry that changes, never a scan.
+  Plan plan(const Entry& e) const;
+  // Sends what the first due entry needs; false when nothing is due at `now`.
+  bool act_on_due(time_point now);
+  // Re-plans `id` after its entry changed (or went): its due time, and the sync bookkeeping.
+  void touch(const std::string& id);
+  void touch_all();
+  void forget(std::map<std::string, Entry>::iterator it);
+  void arm_tick(time_point now);
+  // The agent unreachable or failing: retry on the backoff, but soon enough that a check still
+  // alive is refreshed before its TTL runs out (a short burst of errors costs no check).
+  void retry_within_ttl();
+  // Publishes in_sync, registered ids and last_error, calling on_state_ on a change.
+  void publish_state();
   // Start-up (consul_registry_startup.cpp).
   void sweep();
   void on_services_listed(HttpResult&& r);
@@ -151,6 +175,12 @@ class ConsulRegistry final : public Registry, public std::enable_shared_from_thi
   DoneCallback shutdown_done_;
 
   std::map<std::string, Entry> entries_;
+  common::DueQueue<std::string> due_;        // when each entry next needs a request
+  common::DueQueue<std::string> refreshed_;  // live TTL checks, by their last confirmed reset
+  std::size_t unsynced_ = 0;                 // entries whose agent state differs from desired
+  std::set<std::string> refused_ids_;        // entries the agent refused (their own backoff)
+  std::set<std::string> foreign_ids_;        // desired ids registered by another owner
+  bool ids_changed_ = false;                 // state_.registered_ids changed since published
   bool applied_ = false;       // apply() was called at least once: the desired set is known
   bool swept_ = false;         // the start-up look at the agent is done
   std::string refusal_;        // the last refusal (403, 400), logged once per change

@@ -14,7 +14,7 @@ void ConsulRegistry::register_service(const std::string& id) {
   const Registration reg = *e.desired;
   e.attempted = true;
   send(kRegister, Method::Put, register_target(),
-       register_body(reg, weights_of(id), spec_.consul.owner, check_),
+       register_body(reg, weights_of(id), spec_.consul.owner, check_), id,
        std::bind_front(&ConsulRegistry::on_registered, this, id, e.fingerprint, reg.health));
 }
 
@@ -53,13 +53,13 @@ void ConsulRegistry::on_registered(const std::string& id, const std::string& fin
 
 void ConsulRegistry::update_check(const std::string& id) {
   const Registration& reg = *entries_.at(id).desired;
-  send(kCheckUpdate, Method::Put, update_target(id), update_body(reg.health, reg.output),
+  send(kCheckUpdate, Method::Put, update_target(id), update_body(reg.health, reg.output), id,
        std::bind_front(&ConsulRegistry::on_check_updated, this, id, reg.health));
 }
 
 void ConsulRegistry::on_check_updated(const std::string& id, Health health, HttpResult&& r) {
   if (r.answered() && check_unknown(r.status, r.body))
-    return lost(id, "the agent answered " + token_.scrub(describe_answer(r.status, r.body)));
+    return lost(id, "the agent answered " + token_.describe(r.status, r.body));
   if (!r.ok()) return on_failure("updating check " + check_id(id), r, id);
   auto it = entries_.find(id);
   if (it == entries_.end()) return on_success(true);
@@ -91,7 +91,7 @@ void ConsulRegistry::on_check_updated(const std::string& id, Health health, Http
 
 // Reconcile: does the agent still hold what we registered?
 void ConsulRegistry::verify(const std::string& id) {
-  send(kServiceGet, Method::Get, service_target(id), "",
+  send(kServiceGet, Method::Get, service_target(id), "", id,
        std::bind_front(&ConsulRegistry::on_service_read, this, id));
 }
 
@@ -145,7 +145,7 @@ void ConsulRegistry::on_service_read(const std::string& id, HttpResult&& r) {
 }
 
 void ConsulRegistry::deregister(const std::string& id) {
-  send(kDeregister, Method::Put, deregister_target(id), "",
+  send(kDeregister, Method::Put, deregister_target(id), "", id,
        std::bind_front(&ConsulRegistry::on_deregistered, this, id));
 }
 
@@ -168,7 +168,7 @@ void ConsulRegistry::on_deregistered(const std::string& id, HttpResult&& r) {
     e.registered = e.attempted = e.stale = e.lost = false;
     e.pushed.reset();
   } else {
-    entries_.erase(it);
+    forget(it);
   }
 }
 

@@ -60,7 +60,7 @@ void ConsulRegistry::on_shutdown_deregistered(const std::string& id, time_point 
       it->second.registered = it->second.attempted = it->second.stale = false;
   } else {
     spdlog::warn("registry: the Consul agent refused deregistering {}: {}", id,
-                 token_.scrub(describe_answer(r.status, r.body)));
+                 token_.describe(r.status, r.body));
     clean = false;
   }
   latch_.settle(clean);

@@ -13,7 +13,7 @@ namespace registrar::registry::consul {
 // while we were down) and are deregistered; ours that are still wanted and unchanged are kept as
 // they are (no write); a wanted id that belongs to someone else is left alone.
 void ConsulRegistry::sweep() {
-  send(kServicesList, Method::Get, kServicesTarget, "",
+  send(kServicesList, Method::Get, kServicesTarget, "", "",
        std::bind_front(&ConsulRegistry::on_services_listed, this));
 }
 
@@ -30,12 +30,14 @@ void ConsulRegistry::on_services_listed(HttpResult&& r) {
     const bool wanted = it != entries_.end() && it->second.desired;
     if (mine && !wanted) {
       entries_[id].stale = true;
+      touch(id);
       ++stale;
     } else if (mine) {
       ours.emplace(id, std::move(svc));
     } else if (wanted) {
       it->second.foreign = true;
       it->second.verified_at = clock_.now();
+      touch(id);
       auto by = svc.meta.find(kOwnerKey);
       const std::string other = by != svc.meta.end() ? "grpc-registrar-owner \"" + by->second + "\""
                                                      : "no grpc-registrar-owner in its Meta";
@@ -52,7 +54,7 @@ void ConsulRegistry::on_services_listed(HttpResult&& r) {
   on_success(false);
   if (ours.empty()) {
     swept_ = true;
-    return;
+    return publish_state();
   }
   adopt(std::move(ours));
 }
@@ -61,7 +63,7 @@ void ConsulRegistry::on_services_listed(HttpResult&& r) {
 // fields, and our check with the same Notes, i.e. the same TTL settings), so that a restart of
 // the daemon writes nothing and clients see no change.
 void ConsulRegistry::adopt(std::map<std::string, AgentService> ours) {
-  send(kChecksList, Method::Get, kChecksTarget, "",
+  send(kChecksList, Method::Get, kChecksTarget, "", "",
        std::bind_front(&ConsulRegistry::on_checks_listed, this, std::move(ours)));
 }
 
@@ -79,6 +81,7 @@ void ConsulRegistry::on_checks_listed(const std::map<std::string, AgentService>&
     if (it == entries_.end() || !it->second.desired) continue;
     Entry& e = it->second;
     e.attempted = true;  // it is in the agent: ours to deregister at shutdown
+    touch(id);
     auto c = checks->find(check_id(id));
     const bool same =
         same_service(svc, expected_service(*e.desired, weights_of(id), spec_.consul.owner)) &&
@@ -90,6 +93,7 @@ void ConsulRegistry::on_checks_listed(const std::map<std::string, AgentService>&
     e.refreshed_at = e.verified_at = now;
     if (e.pushed == Health::Critical) e.critical_since = now;
     if (e.pushed == Health::Passing) inherited.insert(id);
+    touch(id);
     ++kept;
   }
   if (kept > 0)
@@ -98,6 +102,7 @@ void ConsulRegistry::on_checks_listed(const std::map<std::string, AgentService>&
         services(kept), inherited.size());
   swept_ = true;
   on_success(false);
+  publish_state();
   // The supervisor starts these healthy, so that a restart of the daemon leaves no gap; their
   // probes decide from there (the next refresh pushes what they say).
   if (!inherited.empty()) {

@@ -1,9 +1,11 @@
 #include "registry/consul/token.hpp"
 
-#include <cstring>
+#include <algorithm>
 
 #include "config/effective.hpp"
-#include "runtime/secret_file.hpp"
+#include "registry/consul/consul_api.hpp"
+#include "runtime/redact.hpp"
+#include "runtime/token_file.hpp"
 
 namespace registrar::registry::consul {
 
@@ -50,23 +52,30 @@ std::string Token::source() const {
   return source_;
 }
 
-std::string Token::scrub(std::string text) const {
-  if (value_.empty()) return text;
-  for (std::size_t at = text.find(value_); at != std::string::npos;
-       at = text.find(value_, at + std::strlen(config::kRedacted))) {
-    text.replace(at, value_.size(), config::kRedacted);
-  }
-  return text;
+std::string Token::scrub(std::string_view text) const {
+  std::string out = runtime::redact(text, value_, config::kRedacted);
+  // The inline token too, when a file's token is in use: the agent may echo either.
+  if (from_file_ && !inline_token_.empty())
+    out = runtime::redact(out, inline_token_, config::kRedacted);
+  return out;
+}
+
+std::string Token::describe(int status, std::string_view body) const {
+  // Redact, then cut: describe_answer keeps the first line's first 200 bytes. A window that long
+  // plus a token's length holds every occurrence that could start within those bytes, and
+  // keeps redaction linear in a bounded size whatever the body's.
+  constexpr std::size_t kWindow = 4096;
+  const std::size_t longest = std::max(value_.size(), inline_token_.size());
+  return describe_answer(status, scrub(body.substr(0, std::min(body.size(), kWindow + longest))));
 }
 
 std::optional<std::string> Token::read_file(const std::string& path, std::string& error) {
-  runtime::SecretReadOptions options;
-  options.max_bytes = 65536;
-  options.what = "the Consul ACL token file";
-  std::optional<std::string> content = runtime::read_secret_file(path, error, options);
-  // read_secret_file names the path ("<path>: <reason>"); load() names it already.
-  if (!content && error.rfind(path + ": ", 0) == 0) error.erase(0, path.size() + 2);
-  return content;
+  // The checks of every token file (runtime/token_file.hpp): a regular file, one line, within
+  // the limit; the reason alone in `error`, load() names the path.
+  std::optional<runtime::TokenFile> file =
+      runtime::read_token_file(path, error, "the Consul ACL token file");
+  if (!file) return std::nullopt;
+  return file->token;
 }
 
 }  // namespace registrar::registry::consul

@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "config/manifest.hpp"
 
@@ -13,7 +14,8 @@ namespace registrar::registry::consul {
 class Token {
  public:
   // Reads a whole file; on failure returns nullopt and sets `error` (e.g. strerror).
-  // read_file() is runtime::read_secret_file (a world-readable file gets one warning).
+  // read_file() is runtime::read_token_file (a regular file of one line within its limit; a
+  // world-readable file gets one warning), returning the token trimmed.
   using ReadFile =
       std::function<std::optional<std::string>(const std::string& path, std::string& error)>;
 
@@ -29,9 +31,12 @@ class Token {
   // "CONSUL_HTTP_TOKEN", or "no ACL token configured".
   std::string source() const;
 
-  // `text` with every occurrence of the token replaced by "<redacted>": for texts that come from
-  // outside (the agent's answers) before they are logged.
-  std::string scrub(std::string text) const;
+  // `text` with every occurrence of the token, in any letter case, and every run of at least
+  // runtime::kMinRedactedPrefix characters that starts it, replaced by "<redacted>": for texts
+  // that come from outside (the agent's answers) before they are logged.
+  std::string scrub(std::string_view text) const;
+  // describe_answer(status, body) of an agent's answer, redacted before it is cut.
+  std::string describe(int status, std::string_view body) const;
 
   static std::optional<std::string> read_file(const std::string& path, std::string& error);
 

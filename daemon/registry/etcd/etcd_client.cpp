@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <mutex>
 
+#include "config/etcd_keepalive.hpp"
 #include "registry/etcd/connect_diagnosis.hpp"
 #include "registry/etcd/etcd_auth.hpp"
 #include "registry/etcd/tls_credentials.hpp"
@@ -62,10 +63,18 @@ struct detail::Connection : std::enable_shared_from_this<detail::Connection> {
   // (Re)creates the channel; with TLS, reads the files first. False when they cannot be used.
   bool connect() {
     grpc::ChannelArguments args;
-    // etcd answers client pings faster than every 5 s with GOAWAY (too_many_pings).
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
-                static_cast<int>(std::clamp<std::int64_t>(dial_timeout.count(), 1000, 60000)));
+    // A connection that goes silent (a partition, a peer gone without FIN or RST) is closed
+    // after an unanswered ping, or after any data left unacknowledged for the timeout: gRPC sets
+    // the timeout as the socket's TCP_USER_TIMEOUT too, so a keepalive sent every TTL/3 shows a
+    // dead connection within TTL/3 + timeout instead of TCP's ~15 minutes of retransmissions.
+    // etcd answers pings faster than its --grpc-keepalive-min-time (5 s) with GOAWAY
+    // (too_many_pings), and pings without a call in flight too: we always have the keepalive
+    // stream open while we hold a lease, and ping only then.
+    config::EtcdSpec timing = spec;  // before configure(): the dial_timeout given to the client
+    timing.dial_timeout = dial_timeout;
+    const auto timeout = config::keepalive_timeout_of(timing);
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(spec.keepalive_time.count()));
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(timeout.count()));
     args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
     // Keep reconnecting at least every second, so that our own backoff decides the pace.
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);

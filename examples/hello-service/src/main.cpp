@@ -30,6 +30,7 @@ struct ServerOptions {
   std::vector<std::string> services;
   int numbered_services = 0;  // --services N: N more names, <service_prefix>0 .. <prefix>N-1
   std::string service_prefix = "svc-";
+  int extra_ports = 0;  // --extra-ports N: N more free ports on the --listen host, same services
   bool not_serving = false;
   bool no_watch = false;
   std::string tls_cert;       // serve TLS with this certificate (chain) ...
@@ -142,6 +143,12 @@ int RunServer(const ServerOptions& options) {
   const auto credentials = ServerCredentials(options);
   if (!credentials) return 1;
   builder.AddListeningPort(options.listen, credentials, &port);
+  // Many servers in one process, for benchmarks of distinct targets: every port serves the same
+  // services (and the same health), each a separate listener the prober reaches on a channel of
+  // its own.
+  std::vector<int> extra_ports(static_cast<std::size_t>(options.extra_ports), 0);
+  for (int& p : extra_ports)
+    builder.AddListeningPort(HostOf(options.listen) + ":0", credentials, &p);
   builder.RegisterService(&health);
   builder.RegisterService(&hello);
   builder.RegisterService(&ping);
@@ -157,6 +164,18 @@ int RunServer(const ServerOptions& options) {
                options.tls_cert.empty()        ? ""
                : options.tls_client_ca.empty() ? ", TLS"
                                                : ", mTLS: client certificates required");
+  if (!extra_ports.empty()) {
+    std::string list;
+    for (int p : extra_ports) {
+      if (p == 0) {
+        spdlog::error("cannot listen on {}:0 (--extra-ports)", HostOf(options.listen));
+        return 1;
+      }
+      list += (list.empty() ? "" : ",") + std::to_string(p);
+    }
+    // Before "listening on", so that a reader waiting for that line has both.
+    std::cout << "also listening on ports " << list << std::endl;
+  }
   std::cout << "listening on " << HostOf(options.listen) << ':' << port << std::endl;
 
   // The signal-handling loop; it ends on SIGTERM or SIGINT.
@@ -234,6 +253,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();
   app.add_option("--service-prefix", server.service_prefix, "PREFIX of the --services names")
+      ->capture_default_str();
+  app.add_option("--extra-ports", server.extra_ports,
+                 "Listen on N more free ports of the --listen host, serving the same services "
+                 "(many servers in one process, for benchmarks)")
+      ->check(CLI::Range(0, 10000))
       ->capture_default_str();
   app.add_flag("--not-serving", server.not_serving, "Every name starts NOT_SERVING");
   app.add_flag("--no-watch", server.no_watch, "Health.Watch answers UNIMPLEMENTED");

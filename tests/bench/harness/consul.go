@@ -1,8 +1,10 @@
 package main
 
 // Figure 5: the daemon's Consul backend against the agent double (tests/consul_double): TTL
-// check refreshes per minute, other agent requests, CPU and RSS, at N = 100 and 1000 (the sizes
-// above 1 of --sizes). No peer: the figure is the ratio to N.
+// check refreshes per minute and the interval between two refreshes of one check, whether any
+// check went critical (the double counts TTL expiries), other agent requests, CPU and RSS,
+// start -> all registered and SIGTERM -> all gone, at the sizes of --consul-sizes. No peer: the
+// figure is the ratio to N and the targets of issue 21.
 
 import (
 	"encoding/json"
@@ -23,8 +25,18 @@ type ConsulRow struct {
 	OtherPerMin   float64
 	CPUPerMin     float64
 	RSS           []float64
-	Err           string
+	// Intervals between two refreshes of one check in the window (ms): largest, median, and the
+	// share within TTL/3 +- 10 %.
+	GapMaxMs, GapMedianMs, GapWithin10 float64
+	// Checks that expired in the window (the double's TTL expiry counter), and the most checks
+	// not passing in one sample (one a second).
+	TTLMissed, NotPassingMax int
+	StartMs, GoneMs          float64 // exec -> all N in the agent; SIGTERM -> none left
+	Err                      string
 }
+
+// consulTTL is the manifest's check_ttl: refreshes are due every TTL/3.
+const consulTTL = 10 * time.Second
 
 type ConsulResults struct {
 	Skipped string
@@ -71,6 +83,46 @@ func lastLine(s string) string {
 type doubleRequest struct {
 	Method string `json:"method"`
 	Path   string `json:"path"`
+	TimeMs int64  `json:"time_ms"`
+}
+
+// doubleState is GET /_double/state (test-only diagnostics of the double).
+type doubleState struct {
+	Services       int            `json:"services"`
+	Checks         int            `json:"checks"`
+	ChecksByStatus map[string]int `json:"checks_by_status"`
+	TTLMissed      int            `json:"ttl_missed"`
+}
+
+func fetchDoubleState(base string) (doubleState, error) {
+	var st doubleState
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(base + "/_double/state")
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return st, fmt.Errorf("GET /_double/state: HTTP %d", resp.StatusCode)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	return st, err
+}
+
+// refreshGaps: the intervals (ms) between two refreshes of the same check in the log.
+func refreshGaps(log []doubleRequest) []float64 {
+	last := map[string]int64{}
+	var gaps []float64
+	for _, r := range log {
+		if !isRefresh(r) {
+			continue
+		}
+		if t, ok := last[r.Path]; ok {
+			gaps = append(gaps, float64(r.TimeMs-t))
+		}
+		last[r.Path] = r.TimeMs
+	}
+	return gaps
 }
 
 func fetchDoubleLog(base string) ([]doubleRequest, error) {
@@ -141,13 +193,10 @@ func (b *Bench) consul() *ConsulResults {
 		return res
 	}
 	if b.hello == nil {
-		res.Skipped = "needs the lifecycle or footprint figures (their hello-service)"
+		res.Skipped = "no hello-service was started"
 		return res
 	}
-	for _, n := range b.cfg.sizes {
-		if n < 100 {
-			continue
-		}
+	for _, n := range b.cfg.consulSizes {
 		row := b.consulRow(n)
 		if row.Err != "" {
 			b.res.Errors = append(b.res.Errors, fmt.Sprintf("consul N=%d: %s", n, row.Err))
@@ -182,18 +231,24 @@ func (b *Bench) consulRow(n int) ConsulRow {
 	defer p.Stop(30 * time.Second)
 	deadline := time.Now().Add(60*time.Second + time.Duration(n)*20*time.Millisecond)
 	for {
-		c, err := countServices(base)
-		if err == nil && c == n {
+		// The double's own counters: not a Consul request, so not in the request log.
+		st, err := fetchDoubleState(base)
+		if err == nil && st.Services == n {
+			row.StartMs = float64(time.Since(p.Started).Microseconds()) / 1000
 			break
 		}
 		if p.Exited() || time.Now().After(deadline) {
-			return fail(fmt.Errorf("%d of %d services registered in the double (%v)", c, n, err))
+			return fail(fmt.Errorf("%d of %d services registered in the double (%v)", st.Services, n, err))
 		}
-		time.Sleep(200 * time.Millisecond) // poll interval of a bounded wait
+		time.Sleep(20 * time.Millisecond) // poll interval of a bounded wait
 	}
 	time.Sleep(b.cfg.warmup) // measurement design: let start-up transients settle
 	// The window's requests are the log's contents at its end, once it is cleared at its start.
 	if err := clearDoubleLog(base); err != nil {
+		return fail(err)
+	}
+	st0, err := fetchDoubleState(base)
+	if err != nil {
 		return fail(err)
 	}
 	cpu0, t0 := cpuSeconds(p.Pid(), false), time.Now()
@@ -202,9 +257,19 @@ func (b *Bench) consulRow(n int) ConsulRow {
 		<-tick.C
 		rss, _ := rssMiB(p.Pid(), false)
 		row.RSS = append(row.RSS, rss)
+		if st, err := fetchDoubleState(base); err == nil {
+			if np := st.Checks - st.ChecksByStatus["passing"]; np > row.NotPassingMax {
+				row.NotPassingMax = np
+			}
+		}
 	}
 	tick.Stop()
 	cpu1, t1 := cpuSeconds(p.Pid(), false), time.Now()
+	st1, err := fetchDoubleState(base)
+	if err != nil {
+		return fail(err)
+	}
+	row.TTLMissed = st1.TTLMissed - st0.TTLMissed
 	log, err := fetchDoubleLog(base)
 	if err != nil {
 		return fail(err)
@@ -224,10 +289,29 @@ func (b *Bench) consulRow(n int) ConsulRow {
 	row.RefreshPerMin = float64(refresh) * perMin
 	row.OtherPerMin = float64(other) * perMin
 	row.CPUPerMin = (cpu1 - cpu0) * perMin
+	if gaps := refreshGaps(log); len(gaps) > 0 {
+		_, row.GapMedianMs, row.GapMaxMs, _ = stats(gaps)
+		third := float64(consulTTL.Milliseconds()) / 3
+		within := 0
+		for _, g := range gaps {
+			if g >= third*0.9 && g <= third*1.1 {
+				within++
+			}
+		}
+		row.GapWithin10 = float64(within) / float64(len(gaps))
+	}
+	sigterm := time.Now()
 	_ = p.Signal(syscall.SIGTERM)
+	for deadline := sigterm.Add(60 * time.Second); time.Now().Before(deadline); {
+		if st, err := fetchDoubleState(base); err == nil && st.Services == 0 {
+			row.GoneMs = float64(time.Since(sigterm).Microseconds()) / 1000
+			break
+		}
+		time.Sleep(5 * time.Millisecond) // poll interval of a bounded wait
+	}
 	if code, ok := p.Wait(60 * time.Second); !ok || code != 0 {
 		row.Err = fmt.Sprintf("exit after SIGTERM: exited=%v code=%d", ok, code)
 	}
-	b.logf("consul N=%d: %.0f refreshes/min, %.0f other requests/min, CPU %.2f s/min", n, row.RefreshPerMin, row.OtherPerMin, row.CPUPerMin)
+	b.logf("consul N=%d: %.0f refreshes/min, largest gap %.0f ms, %d TTL expiries, %.0f other requests/min, CPU %.2f s/min", n, row.RefreshPerMin, row.GapMaxMs, row.TTLMissed, row.OtherPerMin, row.CPUPerMin)
 	return row
 }

@@ -21,24 +21,26 @@ import (
 type Config struct {
 	registrar, hello, gokit, sidecar, etcdBin, etcdctl, consulDouble string
 
-	sizes        []int
-	runs         int
-	steady       time.Duration
-	warmup       time.Duration
-	slice        time.Duration
-	detectRounds int
-	pollRounds   int
-	sidecarMax   int
-	peers        []string
-	only         map[string]bool
-	workDir      string
-	dataBase     string
-	doc          string
-	jsonOut      string
-	mdOut        string
-	command      string
-	buildType    string
-	smoke        bool
+	sizes         []int
+	consulSizes   []int
+	distinctSizes []int
+	runs          int
+	steady        time.Duration
+	warmup        time.Duration
+	slice         time.Duration
+	detectRounds  int
+	pollRounds    int
+	sidecarMax    int
+	peers         []string
+	only          map[string]bool
+	workDir       string
+	dataBase      string
+	doc           string
+	jsonOut       string
+	mdOut         string
+	command       string
+	buildType     string
+	smoke         bool
 }
 
 type Bench struct {
@@ -74,6 +76,7 @@ type Results struct {
 	Detection []Detection
 	Groups    []*Group
 	Consul    *ConsulResults
+	Distinct  []DistinctRow
 	Errors    []string
 }
 
@@ -93,7 +96,7 @@ func splitList(s string) []string {
 
 func run() int {
 	cfg := &Config{}
-	var sizes, peers, only string
+	var sizes, consulSizes, distinctSizes, peers, only string
 	flag.StringVar(&cfg.registrar, "registrar", "", "grpc-registrar binary (required)")
 	flag.StringVar(&cfg.hello, "hello", "", "hello-service binary (required)")
 	flag.StringVar(&cfg.gokit, "gokit", "", "gokit-registrar peer binary")
@@ -102,6 +105,8 @@ func run() int {
 	flag.StringVar(&cfg.etcdctl, "etcdctl", "/usr/bin/etcdctl", "etcdctl binary (for the sidecar peer)")
 	flag.StringVar(&cfg.consulDouble, "consul-double", "", "consul-double binary (figure 5)")
 	flag.StringVar(&sizes, "sizes", "1,100,1000", "numbers of services N")
+	flag.StringVar(&consulSizes, "consul-sizes", "100,1000,10000", "numbers of services N for figure 5 (Consul)")
+	flag.StringVar(&distinctSizes, "distinct-sizes", "100,1000", "numbers of services N for figure 6 (each on a port of its own)")
 	flag.IntVar(&cfg.runs, "runs", 3, "start-up/deregistration runs per implementation and N")
 	flag.DurationVar(&cfg.steady, "steady", 60*time.Second, "footprint: length of the steady-state window")
 	flag.DurationVar(&cfg.warmup, "warmup", 5*time.Second, "footprint: wait after start-up before the window")
@@ -110,7 +115,7 @@ func run() int {
 	flag.IntVar(&cfg.pollRounds, "poll-rounds", 10, "detection: flips each way in poll mode")
 	flag.IntVar(&cfg.sidecarMax, "sidecar-max", 100, "largest N for the etcdctl sidecar (two processes per service start-up, one per service resident)")
 	flag.StringVar(&peers, "peers", "gokit,sidecar", "peers to run: gokit, gokit-shared, sidecar")
-	flag.StringVar(&only, "only", "detection,lifecycle,footprint,consul", "figures to measure")
+	flag.StringVar(&only, "only", "detection,lifecycle,footprint,consul,distinct", "figures to measure")
 	flag.StringVar(&cfg.workDir, "work-dir", "", "logs and manifests go here (default: a new temporary directory)")
 	flag.StringVar(&cfg.dataBase, "etcd-data", "/dev/shm", "parent directory of etcd's data directories (tmpfs keeps fsync out of the figures)")
 	flag.StringVar(&cfg.doc, "doc", "", "splice the report into this Markdown file between its markers")
@@ -131,6 +136,22 @@ func run() int {
 			return 2
 		}
 		cfg.sizes = append(cfg.sizes, n)
+	}
+	for _, s := range splitList(consulSizes) {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "--consul-sizes: bad size %q\n", s)
+			return 2
+		}
+		cfg.consulSizes = append(cfg.consulSizes, n)
+	}
+	for _, s := range splitList(distinctSizes) {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 10001 {
+			fmt.Fprintf(os.Stderr, "--distinct-sizes: bad size %q\n", s)
+			return 2
+		}
+		cfg.distinctSizes = append(cfg.distinctSizes, n)
 	}
 	cfg.peers = splitList(peers)
 	cfg.only = map[string]bool{}
@@ -184,11 +205,18 @@ func (b *Bench) full() int {
 			}
 		}
 	}
-	if cfg.only["lifecycle"] || cfg.only["footprint"] {
+	if cfg.only["lifecycle"] || cfg.only["footprint"] || cfg.only["consul"] {
 		max := 0
 		for _, n := range cfg.sizes {
 			if n > max {
 				max = n
+			}
+		}
+		if cfg.only["consul"] {
+			for _, n := range cfg.consulSizes {
+				if n > max {
+					max = n
+				}
 			}
 		}
 		// One hello-service hosts svc-0 .. svc-(max-1) for every run.
@@ -208,6 +236,9 @@ func (b *Bench) full() int {
 			runs = 1
 		}
 		for _, n := range cfg.sizes {
+			if !cfg.only["lifecycle"] && !cfg.only["footprint"] {
+				break // the hello-service was started for the Consul figure only
+			}
 			for _, im := range b.impls() {
 				if im.MaxN > 0 && n > im.MaxN {
 					continue
@@ -222,6 +253,9 @@ func (b *Bench) full() int {
 	}
 	if cfg.only["consul"] {
 		r.Consul = b.consul()
+	}
+	if cfg.only["distinct"] {
+		r.Distinct = b.distinct()
 	}
 	r.Machine.LoadEnd = loadavg()
 	r.Elapsed = time.Since(r.Started).Round(time.Second).String()

@@ -237,16 +237,33 @@ func (r *Results) Markdown() string {
 		if r.Consul.Skipped != "" {
 			w("Not measured: %s\n\n", r.Consul.Skipped)
 		} else {
-			w("| N | TTL refresh requests/min | other agent requests/min | CPU s/min | RSS MiB | refreshes/min per service |\n|---|---|---|---|---|---|\n")
+			w("check_ttl 10s: each check is due for a refresh every 3333 ms. Interval: between two refreshes of one check in the window. Critical: TTL expiries the double counted in the window / most checks not passing in one sample (one a second).\n\n")
+			w("| N | exec -> all registered ms | TTL refresh requests/min | refreshes/min per service | interval median / max ms | intervals within TTL/3 +-10 %% | critical (expired / most not passing) | other agent requests/min | CPU s/min | RSS MiB | SIGTERM -> all gone ms |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 			for _, c := range r.Consul.Rows {
 				if c.Err != "" {
-					w("| %d | failed: %s | | | | |\n", c.N, c.Err)
+					w("| %d | failed: %s | | | | | | | | | |\n", c.N, c.Err)
 					continue
 				}
-				w("| %d | %s | %s | %s | %s | %s |\n", c.N, num(c.RefreshPerMin), num(c.OtherPerMin), num(c.CPUPerMin), mmm(c.RSS), num(c.RefreshPerMin/float64(c.N)))
+				w("| %d | %s | %s | %s | %s / %s | %.1f %% | %d / %d | %s | %s | %s | %s |\n", c.N, num(c.StartMs), num(c.RefreshPerMin), num(c.RefreshPerMin/float64(c.N)),
+					num(c.GapMedianMs), num(c.GapMaxMs), 100*c.GapWithin10, c.TTLMissed, c.NotPassingMax, num(c.OtherPerMin), num(c.CPUPerMin), mmm(c.RSS), num(c.GoneMs))
 			}
 			w("\n")
 		}
+	}
+
+	// 6. Distinct servers.
+	if len(r.Distinct) > 0 {
+		w("### 6. Services on distinct servers (etcd, the daemon only)\n\n")
+		w("N services, each on a port of its own (one hello-service listening on N ports): N channels, one liveness Check per channel and interval (1 s). Compare figure 4's rows for N names on one server.\n\n")
+		w("| N | exec -> all registered ms | CPU s/min | RSS MiB |\n|---|---|---|---|\n")
+		for _, d := range r.Distinct {
+			if d.Err != "" {
+				w("| %d | failed: %s | | |\n", d.N, d.Err)
+				continue
+			}
+			w("| %d | %s | %s | %s |\n", d.N, num(d.StartMs), num(d.CPUPerMin), mmm(d.RSS))
+		}
+		w("\n")
 	}
 
 	// Targets.
@@ -316,6 +333,38 @@ func (r *Results) Targets() []Target {
 			same := a > 0 && z <= a*1.25 && z >= a*0.75
 			out = append(out, Target{"keepalive traffic independent of N",
 				fmt.Sprintf("%s/min at N = %d, %s/min at N = %d", num(a), small.N, num(z), big), metStr(same)})
+		}
+	}
+	out = append(out, r.consulTargets()...)
+	for _, d := range r.Distinct {
+		if d.N == 1000 && d.Err == "" {
+			out = append(out, Target{"CPU at N = 1000 distinct servers under 2 CPU-s/min (defaults)",
+				fmt.Sprintf("%s s/min", num(d.CPUPerMin)), metStr(d.CPUPerMin < 2)})
+		}
+	}
+	return out
+}
+
+// consulTargets: issue 21's targets for figure 5, at N = 1000 and 10,000 where measured.
+func (r *Results) consulTargets() []Target {
+	var out []Target
+	if r.Consul == nil {
+		return out
+	}
+	third := float64(consulTTL.Milliseconds()) / 3
+	for _, c := range r.Consul.Rows {
+		if c.Err != "" || (c.N != 1000 && c.N != 10000) {
+			continue
+		}
+		out = append(out,
+			Target{fmt.Sprintf("Consul N = %d: largest interval between two refreshes of a check under TTL/2 (5000 ms)", c.N),
+				fmt.Sprintf("%s ms", num(c.GapMaxMs)), metStr(c.GapMaxMs > 0 && c.GapMaxMs < float64(consulTTL.Milliseconds())/2)},
+			Target{fmt.Sprintf("Consul N = %d: every check refreshed every TTL/3 +- 10 %% (%.0f ms)", c.N, third),
+				fmt.Sprintf("%.1f %% of intervals within, median %s ms", 100*c.GapWithin10, num(c.GapMedianMs)), metStr(c.GapWithin10 >= 0.999)},
+			Target{fmt.Sprintf("Consul N = %d: zero checks critical in the steady window", c.N),
+				fmt.Sprintf("%d expired, at most %d not passing", c.TTLMissed, c.NotPassingMax), metStr(c.TTLMissed == 0 && c.NotPassingMax == 0)})
+		if c.N == 1000 {
+			out = append(out, Target{"Consul N = 1000: CPU at most 1 CPU-s/min", fmt.Sprintf("%s s/min", num(c.CPUPerMin)), metStr(c.CPUPerMin <= 1)})
 		}
 	}
 	return out

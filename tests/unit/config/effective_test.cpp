@@ -21,6 +21,8 @@ void check_same_config(const Manifest& a, const Manifest& b) {
   CHECK(a.registry.etcd.lease_ttl == b.registry.etcd.lease_ttl);
   CHECK(a.registry.etcd.dial_timeout == b.registry.etcd.dial_timeout);
   CHECK(a.registry.etcd.resync_interval == b.registry.etcd.resync_interval);
+  CHECK(a.registry.etcd.keepalive_time == b.registry.etcd.keepalive_time);
+  CHECK(a.registry.etcd.keepalive_timeout == b.registry.etcd.keepalive_timeout);
   CHECK(a.registry.backoff.initial == b.registry.backoff.initial);
   CHECK(a.registry.backoff.max == b.registry.backoff.max);
   CHECK(a.registry.backoff.multiplier == b.registry.backoff.multiplier);
@@ -49,6 +51,8 @@ registry:
     lease_ttl: 10s
     dial_timeout: 3s
     resync_interval: 30s
+    keepalive_time: 10s
+    keepalive_timeout: 3s
   backoff:
     initial: 1s
     max: 30s
@@ -91,6 +95,8 @@ TEST_CASE("render_effective round-trips: parse(render(m)) == m") {
     lease_ttl: 1m
     dial_timeout: 1s500ms
     resync_interval: 0
+    keepalive_time: 7s
+    keepalive_timeout: 2s500ms
   backoff: {initial: 100ms, max: 1h, multiplier: 1.25, jitter: 0.05}
 defaults:
   probe: {mode: poll, interval: 250ms, timeout: 2s, rise: 3, fall: 2}

@@ -272,8 +272,8 @@ TEST_CASE("config/services.example.yaml parses and sets every key") {
   YAML::Node doc = YAML::LoadFile(kConfigDir + "/services.example.yaml");
   const YAML::Node registry = doc["registry"];
   for (const char* key : {"kind", "etcd", "backoff"}) CHECK(registry[key].IsDefined());
-  for (const char* key :
-       {"endpoints", "prefix", "format", "lease_ttl", "dial_timeout", "resync_interval"}) {
+  for (const char* key : {"endpoints", "prefix", "format", "lease_ttl", "dial_timeout",
+                          "resync_interval", "keepalive_time", "keepalive_timeout"}) {
     INFO(key);
     CHECK(registry["etcd"][key].IsDefined());
   }

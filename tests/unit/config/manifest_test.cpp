@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "config/effective.hpp"
+#include "config/etcd_keepalive.hpp"
 #include "config/manifest_parser.hpp"
 #include "test_env.hpp"
 
@@ -97,6 +98,8 @@ TEST_CASE("everything left out takes the struct defaults") {
   CHECK(m.registry.etcd.lease_ttl == ms{10000});
   CHECK(m.registry.etcd.dial_timeout == ms{3000});
   CHECK(m.registry.etcd.resync_interval == ms{30000});
+  CHECK(m.registry.etcd.keepalive_time == ms{10000});
+  CHECK(keepalive_timeout_of(m.registry.etcd) == ms{3000});  // dial_timeout's
   CHECK(m.registry.backoff.initial == ms{1000});
   CHECK(m.registry.backoff.max == ms{30000});
   CHECK(m.registry.backoff.multiplier == 1.6);
@@ -343,6 +346,18 @@ shutdown_timeout: 10m
   CHECK(hi.drain == ms{3600000});
   CHECK(hi.shutdown_timeout == ms{600000});
 
+  // keepalive_timeout follows dial_timeout unless set, never under 1s (gRPC's TCP_USER_TIMEOUT)
+  // nor over 1m; keepalive_time's least is etcd's default --grpc-keepalive-min-time
+  CHECK(parse("registry:\n  etcd: {dial_timeout: 10ms}\n").registry.etcd.keepalive_timeout ==
+        ms{1000});
+  CHECK(parse("registry:\n  etcd: {dial_timeout: 2m}\n").registry.etcd.keepalive_timeout ==
+        ms{60000});
+  const Manifest ka =
+      parse("registry:\n  etcd: {dial_timeout: 2m, keepalive_time: 5s, keepalive_timeout: 10m}\n");
+  CHECK(ka.registry.etcd.keepalive_time == ms{5000});
+  CHECK(ka.registry.etcd.keepalive_timeout == ms{600000});
+  CHECK(parse("registry:\n  etcd: {keepalive_time: 2h, keepalive_timeout: 1s}\n")
+            .registry.etcd.keepalive_time == ms{7200000});
   // resync_interval 0 turns resyncing off
   CHECK(parse("registry:\n  etcd: {resync_interval: 0s}\n").registry.etcd.resync_interval == ms{0});
 }

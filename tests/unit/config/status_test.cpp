@@ -19,7 +19,8 @@ TEST_CASE("status: listen addresses are normalised", "[config][status]") {
   CHECK(parse("status: {listen: 127.0.0.1:9901}\n").status.listen == "127.0.0.1:9901");
   CHECK(parse("status: {listen: \"localhost:9901\"}\n").status.listen == "127.0.0.1:9901");
   CHECK(parse("status: {listen: \"[::1]:9901\"}\n").status.listen == "[::1]:9901");
-  CHECK(parse("status: {listen: \"0.0.0.0:0\"}\n").status.listen == "0.0.0.0:0");
+  CHECK(parse("status: {listen: \"0.0.0.0:0\", allow_remote: true}\n").status.listen ==
+        "0.0.0.0:0");
   CHECK(parse("status:\n  listen: ${ADDR:-127.0.0.1:1}\n").status.listen == "127.0.0.1:1");
 }
 
@@ -47,8 +48,9 @@ TEST_CASE("status: bad listen addresses are refused with their position", "[conf
       R"(m.yaml:2:11: status.listen: "nope" is not an IPv6 address (e.g. 127.0.0.1:9901 or [::1]:9901))");
   CHECK(error_of("status:\n  listen: [a]\n") ==
         R"(m.yaml:2:11: status.listen: expected a string, got a list)");
-  CHECK(error_of("status:\n  port: 1\n") ==
-        R"(m.yaml:2:3: status.port: unknown key "port" (allowed: listen))");
+  CHECK(
+      error_of("status:\n  port: 1\n") ==
+      R"(m.yaml:2:3: status.port: unknown key "port" (allowed: listen, allow_remote, control_socket))");
 }
 
 // inet_pton reads a C string: before the fix "[::1<NUL>...]:379" passed as [::1] (found by the

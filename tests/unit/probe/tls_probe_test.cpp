@@ -26,6 +26,7 @@
 #include "support/certs.hpp"
 #include "support/temp_dir.hpp"
 #include "unit/probe/health_server_fixture.hpp"
+#include "unit/probe/prober_harness.hpp"
 
 using namespace std::chrono_literals;
 using registrar::config::ProbeMode;
@@ -35,6 +36,8 @@ using registrar::probe::Outcome;
 using registrar::probe::Prober;
 using registrar::probe::Result;
 using registrar::test::HealthServerFixture;
+using registrar::test::kDeadline;
+using registrar::test::run_until;
 using registrar::test::TempDir;
 using registrar::test::TestPki;
 using HealthCheckResponse = grpc::health::v1::HealthCheckResponse;
@@ -43,8 +46,6 @@ using Millis = std::chrono::milliseconds;
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr Millis kDeadline = 10s;
 
 // One PKI for the whole binary: openssl runs about a dozen times to make it.
 const TestPki& pki() {
@@ -93,7 +94,7 @@ HealthServerFixture::Options tls_server_options(bool require_client_cert) {
   return o;
 }
 
-ServiceSpec make_spec(const std::string& target, ProbeMode mode, const TlsSpec& tls) {
+ServiceSpec tls_spec(const std::string& target, ProbeMode mode, const TlsSpec& tls) {
   ServiceSpec spec;
   spec.name = "svc";
   spec.address = "127.0.0.1";
@@ -105,19 +106,7 @@ ServiceSpec make_spec(const std::string& target, ProbeMode mode, const TlsSpec& 
   return spec;
 }
 
-template <class Pred>
-bool run_until(boost::asio::io_context& io, Pred done, Millis limit = kDeadline) {
-  const auto deadline = SteadyClock::now() + limit;
-  while (!done()) {
-    const auto now = SteadyClock::now();
-    if (now >= deadline) return false;
-    if (io.stopped()) io.restart();
-    io.run_one_for(std::min<SteadyClock::duration>(deadline - now, 50ms));
-  }
-  return true;
-}
-
-struct Harness {
+struct TlsHarness {
   registrar::runtime::SteadyClock clock;
   boost::asio::io_context io;
   std::vector<Result> results;
@@ -127,7 +116,7 @@ struct Harness {
     prober = registrar::probe::make_grpc_health_prober(io.get_executor(), spec, clock);
     prober->start([this](const Result& r) { results.push_back(r); });
   }
-  ~Harness() {
+  ~TlsHarness() {
     if (prober) prober->stop();
     prober.reset();
     const auto deadline = SteadyClock::now() + kDeadline;
@@ -370,8 +359,8 @@ TEST_CASE("TLS prober: a TLS server is probed with its CA, in watch and poll mod
   HealthServerFixture server(tls_server_options(false));
   server.set_status("", HealthCheckResponse::SERVING);
   for (const ProbeMode mode : {ProbeMode::Watch, ProbeMode::Poll}) {
-    Harness h;
-    h.start(make_spec(server.target(), mode, tls_with(pki().ca())));
+    TlsHarness h;
+    h.start(tls_spec(server.target(), mode, tls_with(pki().ca())));
     const auto serving = h.wait_for(Outcome::Serving);
     INFO(h.dump());
     REQUIRE(serving);
@@ -387,8 +376,8 @@ TEST_CASE("TLS prober: a wrong CA is a failed probe that says to check probe.tls
   HealthServerFixture server(tls_server_options(false));
   server.set_status("", HealthCheckResponse::SERVING);
   for (const ProbeMode mode : {ProbeMode::Watch, ProbeMode::Poll}) {
-    Harness h;
-    h.start(make_spec(server.target(), mode, tls_with(pki().other_ca())));
+    TlsHarness h;
+    h.start(tls_spec(server.target(), mode, tls_with(pki().other_ca())));
     const auto failed = h.wait_for(Outcome::Unreachable);
     INFO(h.dump());
     REQUIRE(failed);
@@ -405,8 +394,8 @@ TEST_CASE("TLS prober: mTLS needs the client certificate", "[tls]") {
   HealthServerFixture server(tls_server_options(true));
   server.set_status("", HealthCheckResponse::SERVING);
   {
-    Harness h;
-    h.start(make_spec(server.target(), ProbeMode::Watch, tls_with(pki().ca())));
+    TlsHarness h;
+    h.start(tls_spec(server.target(), ProbeMode::Watch, tls_with(pki().ca())));
     const auto failed = h.wait_for(Outcome::Unreachable);
     INFO(h.dump());
     REQUIRE(failed);
@@ -414,17 +403,17 @@ TEST_CASE("TLS prober: mTLS needs the client certificate", "[tls]") {
     check_no_key_material(h.dump());
   }
   {
-    Harness h;
+    TlsHarness h;
     h.start(
-        make_spec(server.target(), ProbeMode::Poll, tls_with(pki().ca(), &pki().foreign_client())));
+        tls_spec(server.target(), ProbeMode::Poll, tls_with(pki().ca(), &pki().foreign_client())));
     const auto failed = h.wait_for(Outcome::Unreachable);
     INFO(h.dump());
     REQUIRE(failed);
     CHECK(failed->detail.find("may not accept the client certificate") != std::string::npos);
   }
   {
-    Harness h;
-    h.start(make_spec(server.target(), ProbeMode::Watch, tls_with(pki().ca(), &pki().client())));
+    TlsHarness h;
+    h.start(tls_spec(server.target(), ProbeMode::Watch, tls_with(pki().ca(), &pki().client())));
     const bool serving = h.wait_for(Outcome::Serving).has_value();
     INFO(h.dump());
     CHECK(serving);
@@ -438,16 +427,16 @@ TEST_CASE("TLS prober: TLS to a plaintext server, and plaintext to a TLS server"
   HealthServerFixture secure(tls_server_options(false));
   secure.set_status("", HealthCheckResponse::SERVING);
   {
-    Harness h;
-    h.start(make_spec(plain.target(), ProbeMode::Poll, tls_with(pki().ca())));
+    TlsHarness h;
+    h.start(tls_spec(plain.target(), ProbeMode::Poll, tls_with(pki().ca())));
     const auto failed = h.wait_for(Outcome::Unreachable);
     INFO(h.dump());
     REQUIRE(failed);
     CHECK(failed->detail.find("does not speak TLS") != std::string::npos);
   }
   {
-    Harness h;
-    h.start(make_spec(secure.target(), ProbeMode::Watch, TlsSpec{}));
+    TlsHarness h;
+    h.start(tls_spec(secure.target(), ProbeMode::Watch, TlsSpec{}));
     const auto failed = h.wait_for(Outcome::Unreachable);
     INFO(h.dump());
     REQUIRE(failed);
@@ -464,8 +453,8 @@ TEST_CASE("TLS prober: an unreadable key is a failed probe, retried until the fi
   tls.key_file = (dir / "client-key.pem").string();  // not there yet
   for (const ProbeMode mode : {ProbeMode::Watch, ProbeMode::Poll}) {
     fs::remove(tls.key_file);
-    Harness h;
-    h.start(make_spec(server.target(), mode, tls));
+    TlsHarness h;
+    h.start(tls_spec(server.target(), mode, tls));
     const auto failed = h.wait_for(Outcome::Unreachable);
     INFO(h.dump());
     REQUIRE(failed);
@@ -486,8 +475,8 @@ TEST_CASE("TLS prober: a CA file rotated after a failed handshake is read again"
   for (const ProbeMode mode : {ProbeMode::Watch, ProbeMode::Poll}) {
     TempDir dir("probe-tls");
     const fs::path ca = dir.write_file("ca.pem", read_text(pki().other_ca()));
-    Harness h;
-    h.start(make_spec(server.target(), mode, tls_with(ca)));
+    TlsHarness h;
+    h.start(tls_spec(server.target(), mode, tls_with(ca)));
     const bool failed = h.wait_for(Outcome::Unreachable).has_value();
     INFO(h.dump());
     REQUIRE(failed);
@@ -506,8 +495,8 @@ TEST_CASE("TLS prober: one log line when the TLS problem starts, one when it end
     TempDir dir("probe-tls");
     const fs::path ca = dir.write_file("ca.pem", read_text(pki().other_ca()));
     CapturedLog log;
-    Harness h;
-    h.start(make_spec(server.target(), mode, tls_with(ca)));
+    TlsHarness h;
+    h.start(tls_spec(server.target(), mode, tls_with(ca)));
     // Several failed probes (retries, repeats) in a row: still one line, naming service and cause.
     const bool failed_often = run_until(h.io, [&] {
       int n = 0;

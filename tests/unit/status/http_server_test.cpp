@@ -104,9 +104,10 @@ TEST_CASE("http: a GET and a POST through the one-shot client", "[status]") {
 
 TEST_CASE("http: keep-alive serves several requests on one connection", "[status]") {
   Server s;
-  const std::string out = raw_exchange(s.port,
-                                       "GET /one HTTP/1.1\r\nHost: x\r\n\r\n"
-                                       "GET /two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string out =
+      raw_exchange(s.port,
+                   "GET /one HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                   "GET /two HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   CHECK(out.find("GET /one q= body=") != std::string::npos);
   CHECK(out.find("GET /two q= body=") != std::string::npos);
   CHECK(out.find("Cache-Control: no-store") != std::string::npos);
@@ -116,8 +117,9 @@ TEST_CASE("http: a body over the limit gets 413", "[status]") {
   HttpServerLimits limits;
   limits.max_body_bytes = 10;
   Server s(limits);
-  const std::string out = raw_exchange(
-      s.port, "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'a'));
+  const std::string out =
+      raw_exchange(s.port, "POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n" +
+                               std::string(100, 'a'));
   CHECK(out.rfind("HTTP/1.1 413", 0) == 0);
 }
 

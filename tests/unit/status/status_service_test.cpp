@@ -13,9 +13,14 @@ using O = probe::Outcome;
 
 namespace {
 
-HttpResponse call(StatusService& s, const std::string& method, const std::string& path) {
+HttpResponse call(StatusService& s, const std::string& method, const std::string& path,
+                  bool control_socket = false) {
   std::optional<HttpResponse> out;
-  s.handle(HttpRequest{method, path, "", ""}, [&](HttpResponse r) { out = std::move(r); });
+  HttpRequest req;
+  req.method = method;
+  req.path = path;
+  req.peer.control_socket = control_socket;
+  s.handle(req, [&](HttpResponse r) { out = std::move(r); });
   REQUIRE(out);
   return *out;
 }
@@ -107,12 +112,17 @@ TEST_CASE("status: /metrics is Prometheus text and follows the probes", "[status
 TEST_CASE("status: POST /v1/drain answers once the drain handler is done", "[status]") {
   Harness h({spec("a")});
   StatusService svc(h.monitor, h.metrics, "9.9.9");
-  CHECK(call(svc, "POST", "/v1/drain").status == 501);  // no handler: e.g. a one-off mode
+  CHECK(call(svc, "POST", "/v1/drain", true).status == 501);  // no handler: e.g. a one-off mode
 
   std::function<void(DrainResult)> finish;
   svc.set_drain_handler([&](std::function<void(DrainResult)> done) { finish = std::move(done); });
   std::optional<HttpResponse> out;
-  svc.handle(HttpRequest{"POST", "/v1/drain", "", ""}, [&](HttpResponse r) { out = std::move(r); });
+  HttpRequest req;
+  req.method = "POST";
+  req.path = "/v1/drain";
+  req.peer.control_socket = true;
+  req.peer.uid = 0;
+  svc.handle(req, [&](HttpResponse r) { out = std::move(r); });
   CHECK_FALSE(out);  // waits for the registry
   REQUIRE(finish);
   finish(DrainResult{true, "deregistered 1 service(s)"});
@@ -122,4 +132,28 @@ TEST_CASE("status: POST /v1/drain answers once the drain handler is done", "[sta
   CHECK(j["drained"] == true);
   CHECK(j["clean"] == true);
   CHECK(j["message"] == "deregistered 1 service(s)");
+}
+
+TEST_CASE("status: POST /v1/drain on TCP is refused, whoever asks", "[status]") {
+  Harness h({spec("a")});
+  StatusService svc(h.monitor, h.metrics, "9.9.9");
+  bool drained = false;
+  svc.set_drain_handler([&](std::function<void(DrainResult)> done) {
+    drained = true;
+    done(DrainResult{true, ""});
+  });
+  HttpRequest req;
+  req.method = "POST";
+  req.path = "/v1/drain";
+  req.peer.address = "127.0.0.1:50000";
+  req.peer.uid = 0;  // even root: reaching the port says nothing of who asks
+  std::optional<HttpResponse> out;
+  svc.handle(req, [&](HttpResponse r) { out = std::move(r); });
+  REQUIRE(out);
+  CHECK(out->status == 403);
+  CHECK(out->body.find("control socket") != std::string::npos);
+  CHECK_FALSE(drained);
+  // Reading works on both.
+  CHECK(call(svc, "GET", "/healthz").status == 200);
+  CHECK(call(svc, "GET", "/healthz", true).status == 200);
 }

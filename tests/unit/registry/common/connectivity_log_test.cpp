@@ -117,3 +117,17 @@ TEST_CASE("connectivity log: the causes told in one outage are bounded") {
     h.log.set(Connectivity::Down, "e" + std::to_string(i), "cause " + std::to_string(i));
   CHECK(captured.lines().size() == ConnectivityLog::kMaxCauses);
 }
+
+TEST_CASE("connectivity log: a registry that answers with errors is called what it is") {
+  CapturedLog captured;
+  Harness h;
+  CHECK(h.log.set(Connectivity::Down, "PUT /x: 500 internal error", "",
+                  "answering with server errors"));
+  CHECK(h.log.set(Connectivity::Up, ""));
+  CHECK(captured.lines() ==
+        std::vector<std::string>{
+            "warning: registry: Registry at r:1 answering with server errors (PUT /x: 500 "
+            "internal error); retrying with backoff",
+            "info: registry: Registry reachable at r:1"});
+  CHECK(h.reported.front().connectivity == Connectivity::Down);  // not answering usefully
+}

@@ -109,3 +109,23 @@ TEST_CASE("retry schedule: stopped, it drops the waiting retry and schedules no 
   h.advance(1s);
   CHECK(h.due.empty());
 }
+
+TEST_CASE("retry schedule: later_within caps the wait, and the backoff still grows behind it") {
+  Harness h;
+  const auto start = h.clock.now();
+  h.retry.later_within(150ms);  // backoff 100 ms: under the cap
+  h.advance(100ms);
+  h.retry.later_within(150ms);  // backoff 200 ms: capped
+  h.advance(149ms);
+  CHECK(h.retry.pending());
+  h.advance(1ms);
+  CHECK_FALSE(h.retry.pending());
+  h.retry.later();  // the backoff went on counting: 400 ms
+  h.advance(400ms);
+  CHECK(h.due ==
+        std::vector<runtime::Clock::time_point>{start + 100ms, start + 250ms, start + 650ms});
+  h.retry.later();
+  h.retry.later_within(1ms);  // one retry waits already: nothing changes
+  h.advance(1ms);
+  CHECK(h.retry.pending());
+}

@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
 
+#include "runtime/redact.hpp"
 #include "support/secrets.hpp"
 
 using namespace registrar;
@@ -117,5 +119,38 @@ TEST_CASE("read_file reads a real file") {
   auto content = Token::read_file(path.string(), error);
   std::filesystem::remove(path);
   REQUIRE(content);
-  CHECK((*content == std::string(kKnownToken) + "\n"));  // trimmed by load()
+  CHECK((*content == kKnownToken));  // trimmed, as runtime::read_token_file returns it
+  // Whatever is not a regular file of one line within the limit is refused with its reason.
+  CHECK_FALSE(Token::read_file("/dev/zero", error));
+  CHECK(error == "it is a character device, not a regular file");
+  CHECK_FALSE(Token::read_file(std::filesystem::temp_directory_path().string(), error));
+  CHECK(error == "it is a directory, not a regular file");
+}
+
+TEST_CASE("scrub redacts case variants and prefixes of the token") {
+  Files f;
+  const std::string token = kKnownToken;
+  Token t(spec(token, "", "registry.consul.token"), f.reader());
+  std::string upper = token;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  CHECK(t.scrub("echo " + upper) == "echo <redacted>");
+  CHECK(t.scrub("echo " + token.substr(0, 20) + "...") == "echo <redacted>...");
+}
+
+TEST_CASE("describe redacts before it cuts: no part of a token after 180 bytes shows") {
+  Files f;
+  const std::string token = kKnownToken;
+  Token t(spec(token, "", "registry.consul.token"), f.reader());
+  // The report of issue 18: a 403 body of 180 bytes followed by the token. Cut first, the first
+  // 20 characters of the token were left, which no search for the whole token finds.
+  const std::string body = std::string(180, 'x') + token + " rest";
+  const std::string text = t.describe(403, body);
+  CHECK(text.rfind("403 " + std::string(180, 'x') + "<redacted>", 0) == 0);
+  CHECK(text.find(token.substr(0, registrar::runtime::kMinRedactedPrefix)) == std::string::npos);
+  // And in every position around the cut.
+  for (std::size_t pad = 150; pad < 210; ++pad) {
+    const std::string d = t.describe(403, std::string(pad, 'y') + token + std::string(300, 'z'));
+    INFO(pad);
+    CHECK(d.find(token.substr(0, registrar::runtime::kMinRedactedPrefix)) == std::string::npos);
+  }
 }

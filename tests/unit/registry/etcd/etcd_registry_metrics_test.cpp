@@ -4,59 +4,42 @@
 #include <catch2/catch.hpp>
 
 #include "registry/etcd/etcd_registry.hpp"
-#include "unit/registry/etcd/fake_transport.hpp"
+#include "unit/registry/etcd/etcd_harness.hpp"
 #include "unit/registry/recording_observer.hpp"
 
 using namespace registrar;
 using namespace registrar::registry;
 using namespace registrar::registry::etcd;
 using registrar::test::FakeTransport;
+using registrar::test::one_passing;
 using registrar::test::RecordingObserver;
 using std::chrono::milliseconds;
 using Strings = std::vector<std::string>;
 
 namespace {
 
-DesiredSet one_passing(const std::string& id) {
-  return {{id, {"svc", id, "10.0.0.1", 5000, {}, {}, Health::Passing, "SERVING"}}};
+config::RegistrySpec metrics_spec() {
+  config::RegistrySpec s;
+  s.etcd.lease_ttl = std::chrono::seconds(10);
+  s.etcd.resync_interval = milliseconds(0);
+  s.backoff.initial = milliseconds(1);
+  s.backoff.max = milliseconds(5);
+  return s;
 }
 
-struct Harness {
-  boost::asio::io_context io;
-  runtime::ManualClock clock;
+struct ObserverHolder {
   RecordingObserver observer;
-  FakeTransport* fake = nullptr;
-  std::shared_ptr<EtcdRegistry> registry;
+};
 
-  Harness() {
-    config::RegistrySpec s;
-    s.etcd.lease_ttl = std::chrono::seconds(10);
-    s.etcd.resync_interval = milliseconds(0);
-    s.backoff.initial = milliseconds(1);
-    s.backoff.max = milliseconds(5);
-    auto t = std::make_unique<FakeTransport>();
-    t->executor = io.get_executor();
-    fake = t.get();
-    registry = std::make_shared<EtcdRegistry>(
-        io.get_executor(), s, std::move(t), clock, [] { return 0.5; }, observer);
-    registry->start([](const RegistryState&) {});
-  }
-  void settle() {
-    for (int i = 0; i < 100 && io.poll() > 0; ++i) {
-    }
-    io.restart();
-  }
-  void let_time_pass(milliseconds d = milliseconds(30)) {
-    io.run_for(d);
-    io.restart();
-    settle();
-  }
+// The shared harness, reporting to a RecordingObserver (constructed first: a base before it).
+struct MetricsHarness : ObserverHolder, registrar::test::EtcdHarness {
+  MetricsHarness() : EtcdHarness(metrics_spec(), {.observer = &observer}) {}
 };
 
 }  // namespace
 
 TEST_CASE("etcd metrics: a grant and a txn are reported with their outcome and latency") {
-  Harness h;
+  MetricsHarness h;
   h.registry->apply(one_passing("a"));
   h.clock.advance(milliseconds(3));
   h.fake->grant(100);
@@ -78,7 +61,7 @@ TEST_CASE("etcd metrics: a grant and a txn are reported with their outcome and l
 }
 
 TEST_CASE("etcd metrics: a keepalive round trip, and a broken keepalive stream is an error") {
-  Harness h;
+  MetricsHarness h;
   h.fake->grant(100);
   h.settle();  // the keepalive stream opens, the first keepalive goes out
   REQUIRE(h.fake->streams.size() == 1);
@@ -97,7 +80,7 @@ TEST_CASE("etcd metrics: a keepalive round trip, and a broken keepalive stream i
 }
 
 TEST_CASE("etcd metrics: a lost lease granted again counts one re-grant") {
-  Harness h;
+  MetricsHarness h;
   h.fake->grant(100);
   h.settle();
   h.registry->apply(one_passing("a"));
@@ -127,7 +110,7 @@ TEST_CASE("etcd metrics: a lost lease granted again counts one re-grant") {
 }
 
 TEST_CASE("etcd metrics: shutdown reports the revoke of our lease") {
-  Harness h;
+  MetricsHarness h;
   h.fake->grant(100);
   h.settle();
   bool done = false;

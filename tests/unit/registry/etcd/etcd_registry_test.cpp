@@ -7,7 +7,7 @@
 #include <catch2/catch.hpp>
 #include <deque>
 
-#include "unit/registry/etcd/fake_transport.hpp"
+#include "unit/registry/etcd/etcd_harness.hpp"
 
 using namespace registrar;
 using namespace registrar::registry;
@@ -43,43 +43,9 @@ config::RegistrySpec spec(std::chrono::milliseconds ttl = std::chrono::seconds(1
   return s;
 }
 
-struct Harness {
-  boost::asio::io_context io;
-  runtime::ManualClock clock;
-  FakeTransport* fake = nullptr;
-  std::shared_ptr<EtcdRegistry> registry;
-
-  std::vector<RegistryState> states;                   // every state reported
-  std::function<void(const RegistryState&)> on_state;  // the supervisor's part, if any
-
-  explicit Harness(config::RegistrySpec s = spec()) {
-    auto t = std::make_unique<FakeTransport>();
-    t->executor = io.get_executor();
-    fake = t.get();
-    registry = std::make_shared<EtcdRegistry>(io.get_executor(), s, std::move(t), clock,
-                                              [] { return 0.5; });
-    registry->start([this](const RegistryState& st) {
-      states.push_back(st);
-      if (on_state) on_state(st);
-    });
-  }
-  // Runs what is ready, including zero-delay timers.
-  void settle() {
-    for (int i = 0; i < 100 && io.poll() > 0; ++i) {
-    }
-    io.restart();
-  }
-  // Lets backoff timers (a few ms here) fire.
-  void let_time_pass(milliseconds d = milliseconds(30)) {
-    io.run_for(d);
-    io.restart();
-    settle();
-  }
-  std::set<std::string> keys() const {
-    std::set<std::string> out;
-    for (const auto& [k, v] : fake->kv) out.insert(k);
-    return out;
-  }
+// The shared harness, with this file's default settings.
+struct Harness : registrar::test::EtcdHarness {
+  explicit Harness(const config::RegistrySpec& s = spec()) : EtcdHarness(s) {}
 };
 
 }  // namespace

@@ -5,20 +5,17 @@
 #include <catch2/catch.hpp>
 
 #include "registry/etcd/etcd_registry.hpp"
-#include "unit/registry/etcd/fake_transport.hpp"
+#include "unit/registry/etcd/etcd_harness.hpp"
 
 using namespace registrar;
 using namespace registrar::registry;
 using namespace registrar::registry::etcd;
 using registrar::test::FakeTransport;
+using registrar::test::one_passing;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 namespace {
-
-DesiredSet one_passing(const std::string& id) {
-  return {{id, {"svc", id, "10.0.0.1", 5000, {}, {}, Health::Passing, "SERVING"}}};
-}
 
 // Backoff without jitter, so that every delay is known exactly.
 config::RegistrySpec exact_spec(milliseconds backoff) {
@@ -31,36 +28,15 @@ config::RegistrySpec exact_spec(milliseconds backoff) {
   return s;
 }
 
-struct Harness {
-  boost::asio::io_context io;
-  runtime::ManualClock clock;
-  FakeTransport* fake = nullptr;
-  std::shared_ptr<EtcdRegistry> registry;
-
-  explicit Harness(const config::RegistrySpec& s) {
-    clock.drive_timers(true);  // timers fire when advance() reaches them, never on real time
-    auto t = std::make_unique<FakeTransport>();
-    t->executor = io.get_executor();
-    fake = t.get();
-    registry = std::make_shared<EtcdRegistry>(io.get_executor(), s, std::move(t), clock,
-                                              [] { return 0.5; });
-    registry->start([](const RegistryState&) {});
-  }
-  void settle() {
-    for (int i = 0; i < 100 && io.poll() > 0; ++i) {
-    }
-    io.restart();
-  }
-  void advance(milliseconds d) {
-    clock.advance(d);
-    settle();
-  }
+// The shared harness, its timers driven by the ManualClock alone.
+struct TimingHarness : registrar::test::EtcdHarness {
+  explicit TimingHarness(const config::RegistrySpec& s) : EtcdHarness(s, {.drive_timers = true}) {}
 };
 
 }  // namespace
 
 TEST_CASE("etcd timing: keepalives go every third of the granted TTL on the registry's clock") {
-  Harness h(exact_spec(milliseconds(100)));
+  TimingHarness h(exact_spec(milliseconds(100)));
   h.fake->grant(100, 3);
   h.settle();
   REQUIRE(h.fake->streams.size() == 1);
@@ -78,7 +54,7 @@ TEST_CASE("etcd timing: keepalives go every third of the granted TTL on the regi
 }
 
 TEST_CASE("etcd timing: keepalive silence past the TTL loses the lease at the next renewal") {
-  Harness h(exact_spec(milliseconds(100)));
+  TimingHarness h(exact_spec(milliseconds(100)));
   h.fake->grant(100, 3);
   h.settle();
   // No answer: the renewals at 1 s, 2 s and 3 s find the silence within the TTL...
@@ -90,7 +66,7 @@ TEST_CASE("etcd timing: keepalive silence past the TTL loses the lease at the ne
 }
 
 TEST_CASE("etcd timing: a failed grant is retried after exactly its backoff") {
-  Harness h(exact_spec(milliseconds(2000)));
+  TimingHarness h(exact_spec(milliseconds(2000)));
   h.fake->connected = true;  // the connection stays up: the outage poll triggers nothing
   h.fake->fail_grant();
   CHECK(h.registry->state().connectivity == Connectivity::Down);
@@ -103,7 +79,7 @@ TEST_CASE("etcd timing: a failed grant is retried after exactly its backoff") {
 }
 
 TEST_CASE("etcd timing: the connection back cuts a long backoff short at the next poll") {
-  Harness h(exact_spec(milliseconds(60'000)));
+  TimingHarness h(exact_spec(milliseconds(60'000)));
   h.fake->connected = false;
   h.fake->fail_grant();
   h.advance(kReadyPoll);  // the poll sees the connection down
@@ -116,7 +92,7 @@ TEST_CASE("etcd timing: the connection back cuts a long backoff short at the nex
 }
 
 TEST_CASE("etcd timing: shutdown with etcd unreachable gives up at its timeout, not clean") {
-  Harness h(exact_spec(milliseconds(100)));
+  TimingHarness h(exact_spec(milliseconds(100)));
   h.fake->grant(100, 3);
   h.settle();
   h.registry->apply(one_passing("a"));
