@@ -10,6 +10,8 @@ inline constexpr int kExitUsage = 64;                    // EX_USAGE: bad flags 
 inline constexpr int kExitUnavailable = 69;              // EX_UNAVAILABLE: a registry or a running
                                                          // daemon could not be reached
 inline constexpr int kExitSoftware = 70;                 // EX_SOFTWARE: internal error
+inline constexpr int kExitHandover = 75;                 // EX_TEMPFAIL: SIGUSR2 left every entry
+                                                         // registered for the next run to adopt
 inline constexpr int kExitConfig = config::kExitConfig;  // EX_CONFIG (78): invalid manifest
 // A second SIGTERM/SIGINT during deregistration exits at once with 128 + signal number.
 

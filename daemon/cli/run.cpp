@@ -41,6 +41,8 @@ const char* signal_name(int signo) {
       return "SIGHUP";
     case SIGUSR1:
       return "SIGUSR1";
+    case SIGUSR2:
+      return "SIGUSR2";
     default:
       return "signal";
   }
@@ -126,7 +128,10 @@ std::optional<config::Manifest> manifest_to_run(const RunOptions& options) {
 }
 
 // The daemon's signals: SIGHUP reloads, SIGUSR1 drains, the first SIGTERM/SIGINT deregisters
-// and then stops the loop, a second one leaves at once.
+// and then stops the loop, a second one leaves at once. SIGUSR2 hands over: the loop stops with
+// every entry left registered (etcd: the lease is neither revoked nor kept alive; Consul: the
+// services stay), for the next run to adopt as it adopts a crashed run's, so a restart
+// (systemd's RestartForceExitStatus, a package upgrade) causes no gap.
 class SignalHandler {
  public:
   SignalHandler(boost::asio::io_context& io, boost::asio::signal_set& signals,
@@ -145,6 +150,9 @@ class SignalHandler {
     });
   }
 
+  // SIGUSR2 stopped the loop: exit with kExitHandover, nothing deregistered.
+  bool handing_over() const { return handing_over_; }
+
  private:
   void on_signal(int signo) {
     if (signo == SIGHUP || signo == SIGUSR1) {
@@ -162,6 +170,7 @@ class SignalHandler {
       }
       return wait();
     }
+    if (signo == SIGUSR2) return hand_over();
     if (stopping_) {
       spdlog::warn("second {} received: exiting without waiting for deregistration",
                    signal_name(signo));
@@ -177,6 +186,22 @@ class SignalHandler {
     wait();
   }
 
+  void hand_over() {
+    if (stopping_) {
+      spdlog::warn("SIGUSR2 received while stopping: ignored (deregistration goes on)");
+      return wait();
+    }
+    stopping_ = true;
+    handing_over_ = true;
+    const registry::RegistryState state = supervisor_.registry_state();
+    spdlog::info(
+        "SIGUSR2 received: handing over: {} entr{} left registered for the next run to "
+        "adopt (etcd: until the lease expires; Consul: until the check goes critical)",
+        state.registered, state.registered == 1 ? "y" : "ies");
+    ops_.stopping();
+    io_.stop();
+  }
+
   boost::asio::io_context& io_;
   boost::asio::signal_set& signals_;
   const RunOptions& options_;
@@ -184,6 +209,7 @@ class SignalHandler {
   supervisor::Supervisor& supervisor_;
   Ops& ops_;
   bool stopping_ = false;
+  bool handing_over_ = false;
 };
 
 }  // namespace
@@ -206,6 +232,7 @@ int run_daemon(const RunOptions& options) {
   // Signals first, so that a SIGTERM during start-up is handled like any other.
   boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   signals.add(SIGUSR1);
+  signals.add(SIGUSR2);
   runtime::SteadyClock clock;
   auto executor = io.get_executor();
   // Before the registry: the backend reports to its metrics, so Ops must outlive it.
@@ -245,6 +272,10 @@ int run_daemon(const RunOptions& options) {
     leave(kExitSoftware);
   }
   ops.close();  // leave() runs no destructor: remove the control socket's file now
+  if (handler.handing_over()) {
+    spdlog::info("grpc-registrar stopped for a hand-over (exit {})", kExitHandover);
+    leave(kExitHandover);
+  }
   spdlog::info("grpc-registrar stopped");
   leave(kExitOk);
 }

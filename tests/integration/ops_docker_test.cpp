@@ -165,9 +165,10 @@ TEST_CASE("ops docker: every COPY source and stage reference exists", "[ops][doc
   const auto stages = parse_dockerfile(read_text(root / "docker/Dockerfile"));
   std::set<std::string> names;
   for (const auto& s : stages) names.insert(s.name);
-  CHECK(names == std::set<std::string>{"build", "hello-service", "etcd", "runtime"});
+  CHECK(names == std::set<std::string>{"build", "package", "hello-service", "etcd", "runtime"});
   CHECK(stages.back().name == "runtime");  // the default target is the sidecar
   CHECK(stage(stages, "build").base == "debian:bookworm");
+  CHECK(stage(stages, "package").base == "scratch");  // the .deb alone, for `build -o DIR`
   for (const std::string s : {"hello-service", "etcd", "runtime"})
     CHECK(stage(stages, s).base == "debian:bookworm-slim");
   for (const auto& s : stages) {

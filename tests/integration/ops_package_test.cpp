@@ -61,6 +61,11 @@ TEST_CASE("ops package: cpack builds a .deb that dpkg-deb lists its contents", "
   CHECK(info.out.find("Package: grpc-registrar") != std::string::npos);
   CHECK(info.out.find("libgrpc++1.51") != std::string::npos);  // from dpkg-shlibdeps
   CHECK(info.out.find("conffiles") != std::string::npos);
+  // The maintainer scripts: hand-over restart on upgrade, stop on removal, purge clean-up.
+  for (const std::string script : {" postinst", " prerm", " postrm"}) {
+    INFO(script);
+    CHECK(info.out.find(script) != std::string::npos);
+  }
   // The packaged unit names /usr/bin, wherever this build installs by hand.
   TempDir x("registrar-deb-x");
   REQUIRE(
