@@ -112,4 +112,12 @@ TEST_CASE("ops kubernetes: the documented pod is a native sidecar that drains in
   CHECK(sidecar["volumeMounts"][0]["mountPath"].as<std::string>() == "/etc/grpc-registrar");
   CHECK(pod["volumes"][0]["configMap"]["name"].as<std::string>() ==
         config["metadata"]["name"].as<std::string>());
+  // Under a read-only root, the control socket's directory (the preStop drain's way in) is a
+  // writable volume.
+  REQUIRE(sidecar["securityContext"]["readOnlyRootFilesystem"].as<bool>());
+  REQUIRE(sidecar["volumeMounts"].size() >= 2);
+  CHECK(sidecar["volumeMounts"][1]["mountPath"].as<std::string>() == "/run/grpc-registrar");
+  CHECK(sidecar["volumeMounts"][1]["name"].as<std::string>() ==
+        pod["volumes"][1]["name"].as<std::string>());
+  CHECK(pod["volumes"][1]["emptyDir"].IsDefined());
 }
