@@ -20,9 +20,11 @@
 #include "ops_itest.hpp"
 #include "support/paths.hpp"
 #include "support/ports.hpp"
+#include "support/raw_tcp.hpp"
 #include "support/require.hpp"
 
 using namespace registrar::itest;
+using registrar::test::raw_exchange;
 
 namespace {
 
@@ -52,29 +54,6 @@ CommandResult run_as_nobody(const std::vector<std::string>& args) {
 bool can_switch_users() {
   return registrar::test::need(::geteuid() == 0 && ::access("/usr/bin/setpriv", X_OK) == 0,
                                "root and /usr/bin/setpriv, to act as user 65534");
-}
-
-// A raw request on 127.0.0.1:port; the whole answer.
-std::string raw_request(std::uint16_t port, const std::string& raw) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::write(fd, raw.data(), raw.size()) == static_cast<ssize_t>(raw.size()));
-  std::string out;
-  char buf[4096];
-  for (int i = 0; i < 100; ++i) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return out;
 }
 
 // The child's loop, as user 65534: keeps as many connections to the TCP status port open as the
@@ -141,9 +120,9 @@ TEST_CASE("ops status guard: a cross-site post does not drain, and only a permit
   const std::string form =
       "POST /v1/drain HTTP/1.1\r\nHost: attacker.example\r\nOrigin: http://attacker.example\r\n"
       "Content-Type: text/plain\r\nContent-Length: 3\r\n\r\nx=1";
-  CHECK(raw_request(*port, form).rfind("HTTP/1.1 403", 0) == 0);
+  CHECK(raw_exchange(*port, form).rfind("HTTP/1.1 403", 0) == 0);
   // And DNS rebinding, reading the services.
-  CHECK(raw_request(*port, "GET /v1/services HTTP/1.1\r\nHost: attacker.example:80\r\n\r\n")
+  CHECK(raw_exchange(*port, "GET /v1/services HTTP/1.1\r\nHost: attacker.example:80\r\n\r\n")
             .rfind("HTTP/1.1 421", 0) == 0);
   // Even a plain local POST on TCP: reachability is not permission.
   const auto tcp_drain = http(*port, "/v1/drain", "POST");

@@ -20,11 +20,15 @@
 
 #include "status/http_client.hpp"
 #include "status/http_server.hpp"
+#include "support/raw_tcp.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace registrar::status;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
+using registrar::test::connect_loopback;
+using registrar::test::raw_exchange;
+using registrar::test::read_to_close;
 using registrar::test::TempDir;
 
 namespace {
@@ -69,39 +73,6 @@ struct HardenedServer {
   }
 };
 
-int connect_loopback(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  return fd;
-}
-
-// Everything the server sends on `fd` until it closes the connection (or 5 s pass).
-std::string read_to_close(int fd) {
-  std::string out;
-  char buf[4096];
-  for (int i = 0; i < 1000; ++i) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  return out;
-}
-
-std::string send_raw(std::uint16_t port, const std::string& raw) {
-  const int fd = connect_loopback(port);
-  REQUIRE(::write(fd, raw.data(), raw.size()) == static_cast<ssize_t>(raw.size()));
-  std::string out = read_to_close(fd);
-  ::close(fd);
-  return out;
-}
-
 // Whether the server closed `fd` (read returns 0 or an error) within `within`.
 bool closed_by_server(int fd, std::chrono::milliseconds within) {
   pollfd p{fd, POLLIN, 0};
@@ -118,10 +89,10 @@ TEST_CASE("http: an unknown Transfer-Encoding is 501 and closes, nothing smuggle
   for (const std::string te : {"xchunked", "gzip", "gzip, chunked"}) {
     INFO(te);
     const std::string out =
-        send_raw(s.port,
-                 "POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
-                 "\r\nTransfer-Encoding: " +
-                     te + "\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        raw_exchange(s.port,
+                     "POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+                     "\r\nTransfer-Encoding: " +
+                         te + "\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     CHECK(out.rfind("HTTP/1.1 501", 0) == 0);
     CHECK(out.find("Connection: close") != std::string::npos);
     CHECK(out.find("HTTP/1.1", 1) == std::string::npos);  // one answer only
@@ -135,13 +106,13 @@ TEST_CASE("http: browser-shaped requests never reach a handler", "[status][harde
   const std::string form =
       "POST /v1/drain HTTP/1.1\r\nHost: attacker.example\r\nOrigin: http://attacker.example\r\n"
       "Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nx=1\r\n";
-  CHECK(send_raw(s.port, form).rfind("HTTP/1.1 403", 0) == 0);
+  CHECK(raw_exchange(s.port, form).rfind("HTTP/1.1 403", 0) == 0);
   // DNS rebinding: the page's own name in Host, no Origin on a simple GET.
-  CHECK(send_raw(s.port, "GET /v1/services HTTP/1.1\r\nHost: attacker.example:9901\r\n\r\n")
+  CHECK(raw_exchange(s.port, "GET /v1/services HTTP/1.1\r\nHost: attacker.example:9901\r\n\r\n")
             .rfind("HTTP/1.1 421", 0) == 0);
-  CHECK(send_raw(s.port,
-                 "GET /v1/services HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                 "Sec-Fetch-Mode: no-cors\r\n\r\n")
+  CHECK(raw_exchange(s.port,
+                     "GET /v1/services HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     "Sec-Fetch-Mode: no-cors\r\n\r\n")
             .rfind("HTTP/1.1 403", 0) == 0);
   CHECK(s.handled == 0);
   std::string error;

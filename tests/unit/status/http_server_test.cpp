@@ -13,9 +13,11 @@
 #include <thread>
 
 #include "status/http_client.hpp"
+#include "support/raw_tcp.hpp"
 
 using namespace registrar::status;
 using namespace std::chrono_literals;
+using registrar::test::raw_exchange;
 namespace asio = boost::asio;
 
 namespace {
@@ -63,29 +65,6 @@ struct Server {
     done.get_future().wait();
   }
 };
-
-// Writes `raw` on a fresh connection and reads until the server closes it (or 5 s).
-std::string raw_exchange(std::uint16_t port, const std::string& raw) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::write(fd, raw.data(), raw.size()) == static_cast<ssize_t>(raw.size()));
-  std::string out;
-  char buf[4096];
-  for (int i = 0; i < 1000; ++i) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
 
 }  // namespace
 
