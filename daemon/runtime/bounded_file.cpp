@@ -24,6 +24,12 @@ std::optional<std::string> read_bounded_file(const std::string& path, std::size_
     ::close(fd);
     return std::nullopt;
   }
+  std::optional<std::string> content = read_bounded_fd(fd, max_bytes, error);
+  ::close(fd);
+  return content;
+}
+
+std::optional<std::string> read_bounded_fd(int fd, std::size_t max_bytes, std::string& error) {
   std::string content;
   char buf[4096];
   while (true) {
@@ -31,19 +37,15 @@ std::optional<std::string> read_bounded_file(const std::string& path, std::size_
     if (n < 0) {
       if (errno == EINTR) continue;
       error = std::strerror(errno);
-      ::close(fd);
       return std::nullopt;
     }
-    if (n == 0) break;
+    if (n == 0) return content;
     content.append(buf, static_cast<std::size_t>(n));
     if (content.size() > max_bytes) {
-      ::close(fd);
       error = "larger than " + std::to_string(max_bytes) + " bytes";
       return std::nullopt;
     }
   }
-  ::close(fd);
-  return content;
 }
 
 }  // namespace registrar::runtime

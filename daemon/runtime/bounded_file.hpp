@@ -18,4 +18,8 @@ inline constexpr std::size_t kMaxCredentialFileBytes = 1 << 20;
 std::optional<std::string> read_bounded_file(const std::string& path, std::size_t max_bytes,
                                              std::string& error);
 
+// The same for a descriptor the caller opened (and checked, e.g. with fstat) and closes: reads it
+// to its end, but never more than max_bytes + 1 bytes. The same reasons on failure.
+std::optional<std::string> read_bounded_fd(int fd, std::size_t max_bytes, std::string& error);
+
 }  // namespace registrar::runtime

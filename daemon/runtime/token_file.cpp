@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "runtime/bounded_file.hpp"
 #include "runtime/secret_file.hpp"
 
 namespace registrar::runtime {
@@ -25,25 +26,6 @@ const char* kind_of(mode_t mode) {
 std::string too_large() {
   return "it is larger than " + std::to_string(kMaxTokenFileBytes) +
          " bytes, the limit for a token file";
-}
-
-// Reads at most kMaxTokenFileBytes + 1 bytes from a regular file, so that a file that grows
-// between fstat and read is still refused as too large rather than read whole.
-std::optional<std::string> read_capped(int fd, std::string& error) {
-  std::string content;
-  char buf[4096];
-  while (content.size() <= kMaxTokenFileBytes) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      error = std::strerror(errno);
-      return std::nullopt;
-    }
-    if (n == 0) return content;
-    content.append(buf, static_cast<std::size_t>(n));
-  }
-  error = too_large();
-  return std::nullopt;
 }
 
 std::string trimmed(const std::string& s) {
@@ -72,7 +54,9 @@ std::optional<TokenFile> read_token_file(const std::string& path, std::string& e
   } else if (static_cast<std::size_t>(st.st_size) > kMaxTokenFileBytes) {
     error = too_large();
   } else {
-    content = read_capped(fd, error);
+    // Bounded again: a file that grows between fstat and read is refused, not read whole.
+    content = read_bounded_fd(fd, kMaxTokenFileBytes, error);
+    if (!content && error.starts_with("larger than ")) error = too_large();
   }
   ::close(fd);
   if (!content) return std::nullopt;
