@@ -238,7 +238,7 @@ Snapshot Monitor::snapshot() const {
     }
     if (s.registry.registered_ids.contains(st.id)) {
       v.registration = Registration::Registered;
-    } else if (st.healthy) {
+    } else if (st.healthy && !draining_ && !stopping_) {  // drained: nothing is to be written
       v.registration = Registration::Pending;
       ++pending;
     }

@@ -136,6 +136,21 @@ TEST_CASE("monitor: draining and stopping end readiness", "[status]") {
   CHECK(h.exposition().find("result=\"serving\"") == std::string::npos);
 }
 
+TEST_CASE("monitor: after a drain a healthy service is not_registered, not pending", "[status]") {
+  // "pending" means healthy and about to be written; after a drain nothing will be.
+  Harness h({spec("a")});
+  h.result("a", O::Serving);
+  h.registry_state(Connectivity::Up, {"a"});
+  h.monitor.set_draining();
+  h.registry_state(Connectivity::Up, {}, "an error before the drain");
+  const auto s = h.monitor.snapshot();
+  REQUIRE(s.services.size() == 1);
+  CHECK(s.services[0].healthy);
+  CHECK(s.services[0].registration == Registration::NotRegistered);
+  CHECK(s.services[0].last_error.empty());
+  CHECK(to_string(s.services[0].registration) == std::string("not_registered"));
+}
+
 TEST_CASE("monitor: on_change runs on every refresh, so STATUS= can follow", "[status]") {
   Harness h({spec("a")});
   const int before = h.changes;
