@@ -107,14 +107,21 @@ void Ops::start() {
 }
 
 void Ops::on_change() {
-  const std::string summary = monitor_->summary();
+  const status::Snapshot snapshot = monitor_->snapshot();
+  const std::string summary = status::Monitor::summary_of(snapshot);
   if (monitor_->first_pass_done()) {
-    if (!notifier_.sent_ready()) {
+    // systemd's READY=1 means started (the first pass is done, even with the registry down, so
+    // that the unit does not hang); the log says "ready" only when /readyz would.
+    if (snapshot.ready && !logged_ready_) {
+      logged_ready_ = true;
       spdlog::info("ready: {}", summary);
-      notifier_.ready(summary);
-    } else {
-      notifier_.status(summary);
+    } else if (!notifier_.sent_ready()) {
+      spdlog::info("started, not ready ({}): {}", snapshot.not_ready_reason, summary);
     }
+    if (!notifier_.sent_ready())
+      notifier_.ready(summary);
+    else
+      notifier_.status(summary);
   } else {
     notifier_.status("starting: " + summary);
   }

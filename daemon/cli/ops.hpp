@@ -74,6 +74,7 @@ class Ops {
   supervisor::Supervisor* supervisor_ = nullptr;
   std::vector<DrainWaiter> drain_waiters_;
   runtime::Timer drain_poll_;
+  bool logged_ready_ = false;  // "ready: ..." logged once, when /readyz first says so
 };
 
 }  // namespace registrar::cli

@@ -273,7 +273,10 @@ Snapshot Monitor::snapshot() const {
 }
 
 std::string Monitor::summary() const {
-  const Snapshot s = snapshot();
+  return summary_of(snapshot());
+}
+
+std::string Monitor::summary_of(const Snapshot& s) {
   std::size_t healthy = 0;
   for (const auto& v : s.services) healthy += v.healthy ? 1 : 0;
   std::string out;

@@ -118,6 +118,7 @@ class Monitor : public std::enable_shared_from_this<Monitor> {
   Snapshot snapshot() const;
   // "2/3 healthy, 2 registered in etcd (up, in sync)"; used for systemd's STATUS=.
   std::string summary() const;
+  static std::string summary_of(const Snapshot& s);
 
  private:
   struct Track {

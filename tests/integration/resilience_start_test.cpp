@@ -23,9 +23,15 @@ TEST_CASE("fault 1: etcd down at start: the daemon probes, retries, and register
   Daemon daemon(yaml);
   DumpOnFailure dump(daemon.process());
 
-  // It starts anyway, says once that etcd is unreachable, and probes.
+  // It starts anyway, says once that etcd is unreachable, and probes. It has started (systemd's
+  // READY=1), but is not ready, and says so: /readyz answers 503 meanwhile.
   REQUIRE(daemon.wait_for_log(std::regex("registry: etcd unreachable"), 10s));
   REQUIRE(daemon.wait_for_log(std::regex("service hello-1 is healthy"), 10s));
+  CHECK(daemon.wait_for_log(
+      std::regex(
+          R"(started, not ready \(etcd down: .*\): 1/1 healthy, 0 registered in etcd \(down\))"),
+      10s));
+  CHECK_FALSE(daemon.find_log(std::regex(R"(info ready: )")).has_value());
   CHECK(daemon.running());
   // The outage lasts through the 2 s and 8 s steps (attempts at about 0, 2.5 and 11 s, each
   // waiting 500 ms for a connection): the step pending after it is 32 s. The daemon must stay up
@@ -47,4 +53,26 @@ TEST_CASE("fault 1: etcd down at start: the daemon probes, retries, and register
   const std::string log = daemon.log();
   CHECK(count_lines(log, std::regex("registry: etcd unreachable")) == 1);
   CHECK(count_lines(log, std::regex("registry: etcd reachable")) == 1);
+  // "ready" once, when it is.
+  CHECK(count_lines(
+            daemon.log(),
+            std::regex(R"(info ready: 1/1 healthy, 1 registered in etcd \(up, in sync\))")) == 1);
+}
+
+TEST_CASE("fault 1: SIGTERM while etcd was never reached: nothing to deregister, and said so",
+          "[resilience][fault-1]") {
+  if (!have_binaries()) return;
+  EtcdServer etcd(/*start_now=*/false);
+  HelloService hello;
+  ManifestParams m;
+  m.endpoints = {etcd.endpoint()};
+  m.dial_timeout = "500ms";
+  m.services = {entry_for(hello, "hello-1")};
+  Daemon daemon(manifest_yaml(m));
+  DumpOnFailure dump(daemon.process());
+  REQUIRE(daemon.wait_for_log(std::regex("started, not ready"), 10s));
+  CHECK(daemon.terminate().exited_with(0));
+  CHECK(daemon.find_log(std::regex("registry: no lease held, nothing to deregister")).has_value());
+  // It used to add that every entry was removed and the lease revoked.
+  CHECK_FALSE(daemon.find_log(std::regex("lease revoked")).has_value());
 }

@@ -211,6 +211,7 @@ void EtcdRegistry::shutdown(std::chrono::milliseconds timeout, DoneCallback done
 
   std::vector<std::int64_t> leases(stale_leases_);
   if (lease_id_ != 0) leases.push_back(lease_id_);
+  revoking_ = !leases.empty();
   if (leases.empty()) {
     spdlog::info("registry: no lease held, nothing to deregister");
     return shutdown_.finish_soon(true);
@@ -248,7 +249,7 @@ void EtcdRegistry::on_shutdown_finished(bool clean, const DoneCallback& done) {
   state_.registered = 0;
   state_.registered_ids.clear();
   state_.in_sync = desired_entries_.empty();
-  if (clean) spdlog::info("registry: all entries removed and lease revoked");
+  if (clean && revoking_) spdlog::info("registry: all entries removed and lease revoked");
   client_.cancel_all();
   done(clean);
 }

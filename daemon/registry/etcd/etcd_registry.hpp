@@ -172,7 +172,8 @@ class EtcdRegistry final : public Registry, public std::enable_shared_from_this<
   std::int64_t lease_id_ = 0;
   std::int64_t lease_ttl_s_ = 0;
   std::vector<std::int64_t> stale_leases_;  // earlier leases of ours, revoked once in sync
-  bool regrant_pending_ = false;            // a lease was lost: the next grant is a re-grant
+  bool revoking_ = false;         // shutdown revokes a lease: "all entries removed" is then true
+  bool regrant_pending_ = false;  // a lease was lost: the next grant is a re-grant
   time_point granted_at_{};
   time_point last_keepalive_ok_{};
   time_point last_verify_{};
