@@ -12,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/flag_duration.hpp"
 #include "config/address.hpp"
 #include "config/consul_tls_env.hpp"
 #include "config/duration.hpp"
@@ -403,10 +404,8 @@ int deregister(const DeregisterOptions& o) {
     ~Restore() { spdlog::set_default_logger(logger); }
   } restore{previous_logger};
   std::string why;
-  auto timeout = config::parse_duration(o.timeout, why);
-  if (!timeout || timeout->count() == 0)
-    return usage("--timeout: invalid duration \"" + o.timeout + "\"" +
-                 (why.empty() ? "" : ": " + why));
+  const auto timeout = flag_duration("--timeout", o.timeout, why);
+  if (!timeout) return usage(why);
   if (o.etcd.empty() && !o.consul) return usage("--etcd or --consul is required");
   if (o.consul) return deregister_consul(o, *timeout);
   if (o.name.empty()) return usage("--name is required with --etcd");

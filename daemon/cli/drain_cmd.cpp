@@ -14,9 +14,9 @@
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/flag_duration.hpp"
 #include "cli/signal_daemon.hpp"
 #include "cli/status_address.hpp"
-#include "config/duration.hpp"
 #include "status/http_client.hpp"
 
 namespace registrar::cli {
@@ -49,10 +49,9 @@ int drain_daemon(const ClientOptions& o, const std::string& config_path, bool /*
     return kExitOk;
   }
   std::string why;
-  const auto timeout = config::parse_duration(o.timeout, why);
-  if (!timeout || timeout->count() == 0) {
-    std::fprintf(stderr, "grpc-registrar drain: --timeout: invalid duration \"%s\"\n",
-                 o.timeout.c_str());
+  const auto timeout = flag_duration("--timeout", o.timeout, why);
+  if (!timeout) {
+    std::fprintf(stderr, "grpc-registrar drain: %s\n", why.c_str());
     return kExitUsage;
   }
   int code = kExitOk;

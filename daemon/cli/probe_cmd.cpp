@@ -13,6 +13,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/flag_duration.hpp"
 #include "config/duration.hpp"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "probe/grpc_health_prober.hpp"
@@ -173,12 +174,8 @@ int probe_once(const ProbeOptions& o) {
   auto duration = [](const std::string& flag,
                      const std::string& text) -> std::optional<config::Duration> {
     std::string why;
-    auto d = config::parse_duration(text, why);
-    if (!d || d->count() == 0) {
-      std::fprintf(stderr, "error: %s: invalid duration \"%s\"%s\n", flag.c_str(), text.c_str(),
-                   why.empty() ? " (must be above 0)" : (": " + why).c_str());
-      return std::nullopt;
-    }
+    auto d = flag_duration(flag, text, why);
+    if (!d) std::fprintf(stderr, "error: %s\n", why.c_str());
     return d;
   };
   const auto connect_timeout = duration("--connect-timeout", o.connect_timeout);

@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/flag_duration.hpp"
 #include "cli/status_address.hpp"
 #include "config/duration.hpp"
 #include "status/http_client.hpp"
@@ -78,10 +79,9 @@ class StatusAsker {
 
 int daemon_status(const ClientOptions& o, const std::string& config_path, bool /*config_given*/) {
   std::string why;
-  const auto timeout = config::parse_duration(o.timeout, why);
-  if (!timeout || timeout->count() == 0) {
-    std::fprintf(stderr, "grpc-registrar status: --timeout: invalid duration \"%s\"\n",
-                 o.timeout.c_str());
+  const auto timeout = flag_duration("--timeout", o.timeout, why);
+  if (!timeout) {
+    std::fprintf(stderr, "grpc-registrar status: %s\n", why.c_str());
     return kExitUsage;
   }
   int code = kExitOk;

@@ -140,6 +140,20 @@ TEST_CASE("ops cli: usage errors exit 64 with one line, --version and --help exi
                      "1", "--probe-interval", "fast"});
   CHECK(r.err.rfind("grpc-registrar register: --probe-interval: invalid duration \"fast\"", 0) ==
         0);
+  // One duration message for every subcommand (drain and status used to leave out the reason).
+  const std::string missing_unit =
+      ": --timeout: invalid duration \"5\": missing unit (ms, s, m, h), e.g. 10s\n";
+  r = run_registrar({"drain", "--timeout", "5"});
+  CHECK(r.status.exited_with(64));
+  CHECK(r.err == "grpc-registrar drain" + missing_unit);
+  r = run_registrar({"status", "--timeout", "5"});
+  CHECK(r.status.exited_with(64));
+  CHECK(r.err == "grpc-registrar status" + missing_unit);
+  r = run_registrar({"deregister", "--etcd", "127.0.0.1:1", "--name", "a", "--timeout", "5"});
+  CHECK(r.status.exited_with(64));
+  CHECK(r.err == "grpc-registrar deregister" + missing_unit);
+  r = run_registrar({"drain", "--timeout", "0s"});
+  CHECK(r.err == "grpc-registrar drain: --timeout: invalid duration \"0s\" (must be above 0)\n");
 
   r = run_registrar({"--version"});
   CHECK(r.status.exited_with(0));
