@@ -314,6 +314,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
                          HttpResult r;
                          r.status = static_cast<int>(res.result_int());
                          r.body = std::move(res.body());
+                         r.consul_index = std::string(res["X-Consul-Index"]);
                          if (c->reused) ++self->reused;
                          if (!res.keep_alive()) self->drop(c->conn);
                          self->finish(c, std::move(r));

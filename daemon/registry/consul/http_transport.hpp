@@ -28,6 +28,7 @@ struct HttpResult {
   std::string error_text;  // human-readable, when error != None
   int status = 0;          // HTTP status, when error == None
   std::string body;
+  std::string consul_index;  // the X-Consul-Index header ("" = none): blocking queries' index
 
   bool answered() const { return error == Error::None; }
   bool ok() const { return answered() && status >= 200 && status < 300; }
