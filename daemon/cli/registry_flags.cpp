@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "cli/exit_codes.hpp"
@@ -204,6 +205,13 @@ std::string describe_registry(const config::RegistrySpec& spec) {
   std::string endpoints;
   for (const auto& e : spec.etcd.endpoints) endpoints += (endpoints.empty() ? "" : ",") + e;
   return "etcd at " + endpoints;
+}
+
+void leave(int code) {
+  spdlog::shutdown();
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::_Exit(code);
 }
 
 StderrLog::StderrLog(const std::string& who) : previous_(spdlog::default_logger()) {

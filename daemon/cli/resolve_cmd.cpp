@@ -24,29 +24,26 @@ namespace {
 
 constexpr int kExitNone = 1;
 
-// One list() of the registry within `timeout`: the event, or an error naming the timeout.
-discovery::Event read_once(const ReadSetup& setup) {
-  boost::asio::io_context ioc;
-  runtime::SteadyClock clock;
+// One list() of the registry within `timeout`: the event, or an error naming the timeout. The
+// io_context and the reader stay alive after it: the caller leaves the process without
+// destroying them (leave()), since a cancelled call may still complete on gRPC's threads.
+discovery::Event read_once(const ReadSetup& setup, boost::asio::io_context& ioc,
+                           discovery::Instancer& instancer, const runtime::Clock& clock) {
   std::optional<discovery::Event> result;
-  auto instancer =
-      discovery::make_instancer(ioc.get_executor(), setup.registry, setup.query, clock);
   runtime::Timer deadline(ioc.get_executor(), clock);
-  // The clients' own deadlines are --timeout too; this one also covers resolving and a TLS
-  // handshake, so that the command never waits longer than it was told.
+  // The clients' own deadlines are a little under --timeout; this one also covers resolving and
+  // a TLS handshake, so that the command never waits longer than it was told.
   deadline.arm_after(setup.timeout, [&] {
     if (!result)
       result = discovery::Event::failure(describe_registry(setup.registry) + ": no answer within " +
                                          config::format_duration(setup.timeout));
   });
-  instancer->list([&](const discovery::Event& e) {
+  instancer.list([&](const discovery::Event& e) {
     if (!result) result = e;
   });
   for (int i = 0; !result && i < 1'000'000 && ioc.run_one() > 0; ++i) {
   }
-  instancer->stop();
-  deadline.cancel();
-  ioc.poll();  // completions of what stop() cancelled
+  instancer.stop();
   return result ? *result : discovery::Event::failure(describe_registry(setup.registry));
 }
 
@@ -105,10 +102,14 @@ int resolve(const ReadOptions& o, const std::string& config_path, bool config_gi
     checking = check_settings(o.check_options, who);
     if (!checking) return kExitUsage;
   }
-  const discovery::Event event = read_once(*setup);
+  boost::asio::io_context ioc;
+  runtime::SteadyClock clock;
+  auto instancer =
+      discovery::make_instancer(ioc.get_executor(), setup->registry, setup->query, clock);
+  const discovery::Event event = read_once(*setup, ioc, *instancer, clock);
   if (!event.ok()) {
     std::fprintf(stderr, "%s: %s\n", who.c_str(), event.error.c_str());
-    return kExitUnavailable;
+    leave(kExitUnavailable);
   }
   const discovery::InstanceSet& set = *event.set;
   std::optional<CheckResults> checks;
@@ -122,14 +123,14 @@ int resolve(const ReadOptions& o, const std::string& config_path, bool config_gi
     std::fprintf(stderr, "%s: no %sinstance of %s in %s\n", who.c_str(),
                  o.healthy_only ? "passing " : "", o.name.c_str(),
                  describe_registry(setup->registry).c_str());
-    return kExitNone;
+    leave(kExitNone);
   }
   if (checks && std::none_of(checks->begin(), checks->end(),
                              [](const auto& c) { return c.second.serving; })) {
     std::fprintf(stderr, "%s: no instance of %s answered SERVING\n", who.c_str(), o.name.c_str());
-    return kExitNone;
+    leave(kExitNone);
   }
-  return kExitOk;
+  leave(kExitOk);
 }
 
 }  // namespace registrar::cli

@@ -93,8 +93,7 @@ int watch(const ReadOptions& o, const std::string& config_path, bool config_give
     if (event.ok() && runner) runner->submit(render(*event.set, format));
   });
   ioc.run();
-  std::fflush(stdout);
-  return kExitOk;
+  leave(kExitOk);
 }
 
 }  // namespace registrar::cli
