@@ -20,19 +20,35 @@ std::chrono::milliseconds blocking_timeout(const config::ConsulSpec& spec) {
 std::shared_ptr<ConsulInstancer> ConsulInstancer::create(boost::asio::any_io_executor executor,
                                                          const config::RegistrySpec& spec,
                                                          Query query, const runtime::Clock& clock) {
+  auto client = std::make_unique<registry::consul::HttpClient>(
+      executor, spec.consul.address, spec.consul.request_timeout, spec.consul.tls);
+  auto blocking = std::make_unique<registry::consul::HttpClient>(
+      executor, spec.consul.address, blocking_timeout(spec.consul), spec.consul.tls);
+  return create(spec, std::move(query), clock, std::move(executor), std::move(client),
+                std::move(blocking));
+}
+
+std::shared_ptr<ConsulInstancer> ConsulInstancer::create(
+    const config::RegistrySpec& spec, Query query, const runtime::Clock& clock,
+    boost::asio::any_io_executor executor, std::unique_ptr<registry::consul::HttpTransport> client,
+    std::unique_ptr<registry::consul::HttpTransport> blocking,
+    registry::consul::Token::ReadFile read_token) {
   return std::shared_ptr<ConsulInstancer>(
-      new ConsulInstancer(std::move(executor), spec, std::move(query), clock));
+      new ConsulInstancer(std::move(executor), spec, std::move(query), clock, std::move(client),
+                          std::move(blocking), std::move(read_token)));
 }
 
 ConsulInstancer::ConsulInstancer(boost::asio::any_io_executor executor,
                                  const config::RegistrySpec& spec, Query query,
-                                 const runtime::Clock& clock)
+                                 const runtime::Clock& clock,
+                                 std::unique_ptr<registry::consul::HttpTransport> client,
+                                 std::unique_ptr<registry::consul::HttpTransport> blocking,
+                                 registry::consul::Token::ReadFile read_token)
     : spec_(spec.consul),
       query_(std::move(query)),
-      client_(executor, spec.consul.address, spec.consul.request_timeout, spec.consul.tls),
-      blocking_client_(executor, spec.consul.address, blocking_timeout(spec.consul),
-                       spec.consul.tls),
-      token_(spec.consul),
+      client_(std::move(client)),
+      blocking_(std::move(blocking)),
+      token_(spec.consul, std::move(read_token)),
       retry_timer_(executor, clock),
       backoff_(spec.backoff.initial, spec.backoff.max, spec.backoff.multiplier, spec.backoff.jitter,
                runtime::default_random()) {
@@ -67,7 +83,7 @@ void ConsulInstancer::query(registry::consul::HttpTransport& client, std::uint64
 }
 
 void ConsulInstancer::list(OnEvent done) {
-  query(client_, 0, [done = std::move(done)](Event event, std::string_view) { done(event); });
+  query(*client_, 0, [done = std::move(done)](Event event, std::string_view) { done(event); });
 }
 
 void ConsulInstancer::watch(OnEvent on_event) {
@@ -78,13 +94,13 @@ void ConsulInstancer::watch(OnEvent on_event) {
 void ConsulInstancer::stop() {
   stopped_ = true;
   retry_timer_.cancel();
-  client_.cancel_all();
-  blocking_client_.cancel_all();
+  client_->cancel_all();
+  blocking_->cancel_all();
 }
 
 void ConsulInstancer::next_query() {
   if (stopped_) return;
-  query(blocking_client_, index_, [this](Event event, std::string_view index_header) {
+  query(*blocking_, index_, [this](Event event, std::string_view index_header) {
     on_answer(std::move(event), index_header);
   });
 }

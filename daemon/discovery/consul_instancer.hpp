@@ -6,6 +6,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <memory>
+#include <string_view>
 
 #include "config/manifest.hpp"
 #include "discovery/instancer.hpp"
@@ -27,13 +28,24 @@ class ConsulInstancer final : public Instancer,
   static std::shared_ptr<ConsulInstancer> create(boost::asio::any_io_executor executor,
                                                  const config::RegistrySpec& spec, Query query,
                                                  const runtime::Clock& clock);
+  // The same on given transports (tests script the agent): `client` for list(), `blocking` for
+  // watch()'s blocking queries, whose deadline must exceed kBlockingWait.
+  static std::shared_ptr<ConsulInstancer> create(
+      const config::RegistrySpec& spec, Query query, const runtime::Clock& clock,
+      boost::asio::any_io_executor executor,
+      std::unique_ptr<registry::consul::HttpTransport> client,
+      std::unique_ptr<registry::consul::HttpTransport> blocking,
+      registry::consul::Token::ReadFile read_token = registry::consul::Token::read_file);
   void list(OnEvent done) override;
   void watch(OnEvent on_event) override;
   void stop() override;
 
  private:
   ConsulInstancer(boost::asio::any_io_executor executor, const config::RegistrySpec& spec,
-                  Query query, const runtime::Clock& clock);
+                  Query query, const runtime::Clock& clock,
+                  std::unique_ptr<registry::consul::HttpTransport> client,
+                  std::unique_ptr<registry::consul::HttpTransport> blocking,
+                  registry::consul::Token::ReadFile read_token);
   // One GET on `client`; `done` gets the set and the answer's X-Consul-Index, or an error.
   void query(registry::consul::HttpTransport& client, std::uint64_t index,
              std::function<void(Event, std::string_view index_header)> done);
@@ -42,9 +54,8 @@ class ConsulInstancer final : public Instancer,
 
   config::ConsulSpec spec_;
   Query query_;
-  registry::consul::HttpClient client_;  // list(): request_timeout
-  registry::consul::HttpClient
-      blocking_client_;  // watch(): kBlockingWait and Consul's jitter on top
+  std::unique_ptr<registry::consul::HttpTransport> client_;    // list(): request_timeout
+  std::unique_ptr<registry::consul::HttpTransport> blocking_;  // watch(): kBlockingWait + more
   registry::consul::Token token_;
   runtime::Timer retry_timer_;
   runtime::Backoff backoff_;
