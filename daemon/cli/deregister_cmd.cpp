@@ -18,11 +18,13 @@
 #include "config/effective.hpp"
 #include "config/enums.hpp"
 #include "etcd_rpc.grpc.pb.h"
-#include "registry/consul/request_once.hpp"
+#include "registry/consul/agent_request.hpp"
+#include "registry/consul/tls_names.hpp"
 #include "registry/etcd/connect_diagnosis.hpp"
 #include "registry/etcd/etcd_auth.hpp"
 #include "registry/etcd/key_format.hpp"
 #include "registry/etcd/tls_credentials.hpp"
+#include "registry/http/request_once.hpp"
 #include "runtime/grpc_deadline.hpp"
 #include "runtime/token_file.hpp"
 #include "status/http_client.hpp"
@@ -311,10 +313,11 @@ int deregister_consul(const DeregisterOptions& o, config::Duration timeout) {
   const std::string encoded = percent_encoded(o.id);
   std::optional<status::HttpResult> r;
   if (tls.enabled) {  // the daemon's own HTTPS client: same verification, same error texts
-    auto answer = registry::consul::request_once(
-        *normalized, tls, timeout,
-        {registry::consul::Method::Put, "/v1/agent/service/deregister/" + encoded, "",
-         token ? *token : ""});
+    auto answer = registry::http::request_once(
+        *normalized, tls, registry::consul::consul_tls_names(), timeout,
+        registry::consul::agent_request(registry::consul::Method::Put,
+                                        "/v1/agent/service/deregister/" + encoded, "",
+                                        token ? *token : ""));
     if (answer.answered())
       r = status::HttpResult{answer.status, std::move(answer.body)};
     else

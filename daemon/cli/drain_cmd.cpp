@@ -4,17 +4,17 @@
 //   - the control socket (the default): POST /v1/drain on the daemon's Unix control socket,
 //     whose file mode says who may drain (the TCP status address refuses it); waits until the
 //     registry confirmed, and says so in the exit code;
-//   - --pid PID: SIGUSR1 to that process; fire and forget (needs no status server, but nothing
-//     confirms the result).
+//   - --pid PID: SIGUSR1 to that process, once it is known to be a grpc-registrar
+//     (signal_daemon.hpp); fire and forget (needs no status server, but nothing confirms the
+//     result).
 #include <signal.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/signal_daemon.hpp"
 #include "cli/status_address.hpp"
 #include "config/duration.hpp"
 #include "status/http_client.hpp"
@@ -27,8 +27,11 @@ void add_drain_options(CLI::App& cmd, ClientOptions& o) {
                                  "of the manifest given by -c, else "
                                  "/run/grpc-registrar/control.sock)")
                       ->type_name("PATH");
-  auto* pid = cmd.add_option("--pid", o.pid, "Send SIGUSR1 to this process instead of HTTP")
-                  ->check(CLI::PositiveNumber);
+  auto* pid =
+      cmd.add_option(
+             "--pid", o.pid,
+             "Send SIGUSR1 to this process (checked to be a grpc-registrar) instead of HTTP")
+          ->check(CLI::PositiveNumber);
   address->excludes(pid);
   pid->excludes(address);
   cmd.add_option("--timeout", o.timeout, "How long to wait for the daemon's answer")
@@ -38,9 +41,8 @@ void add_drain_options(CLI::App& cmd, ClientOptions& o) {
 
 int drain_daemon(const ClientOptions& o, const std::string& config_path, bool /*config_given*/) {
   if (o.pid > 0) {
-    if (::kill(static_cast<pid_t>(o.pid), SIGUSR1) != 0) {
-      std::fprintf(stderr, "grpc-registrar drain: cannot signal process %d: %s\n", o.pid,
-                   std::strerror(errno));
+    if (const std::string why = signal_daemon(o.pid, SIGUSR1); !why.empty()) {
+      std::fprintf(stderr, "grpc-registrar drain: %s\n", why.c_str());
       return kExitUnavailable;
     }
     std::printf("sent SIGUSR1 to process %d\n", o.pid);

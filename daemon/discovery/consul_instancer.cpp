@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include "discovery/consul_health.hpp"
+#include "registry/consul/agent_request.hpp"
 #include "registry/consul/consul_api.hpp"
+#include "registry/consul/tls_names.hpp"
+#include "registry/http/client.hpp"
 
 namespace registrar::discovery::consul {
 
@@ -20,18 +23,20 @@ std::chrono::milliseconds blocking_timeout(const config::ConsulSpec& spec) {
 std::shared_ptr<ConsulInstancer> ConsulInstancer::create(boost::asio::any_io_executor executor,
                                                          const config::RegistrySpec& spec,
                                                          Query query, const runtime::Clock& clock) {
-  auto client = std::make_unique<registry::consul::HttpClient>(
-      executor, spec.consul.address, spec.consul.request_timeout, spec.consul.tls);
-  auto blocking = std::make_unique<registry::consul::HttpClient>(
-      executor, spec.consul.address, blocking_timeout(spec.consul), spec.consul.tls);
+  auto client = std::make_unique<registry::http::HttpClient>(
+      executor, spec.consul.address, spec.consul.request_timeout, spec.consul.tls,
+      registry::consul::consul_tls_names());
+  auto blocking = std::make_unique<registry::http::HttpClient>(
+      executor, spec.consul.address, blocking_timeout(spec.consul), spec.consul.tls,
+      registry::consul::consul_tls_names());
   return create(spec, std::move(query), clock, std::move(executor), std::move(client),
                 std::move(blocking));
 }
 
 std::shared_ptr<ConsulInstancer> ConsulInstancer::create(
     const config::RegistrySpec& spec, Query query, const runtime::Clock& clock,
-    boost::asio::any_io_executor executor, std::unique_ptr<registry::consul::HttpTransport> client,
-    std::unique_ptr<registry::consul::HttpTransport> blocking,
+    boost::asio::any_io_executor executor, std::unique_ptr<registry::http::HttpTransport> client,
+    std::unique_ptr<registry::http::HttpTransport> blocking,
     registry::consul::Token::ReadFile read_token) {
   return std::shared_ptr<ConsulInstancer>(
       new ConsulInstancer(std::move(executor), spec, std::move(query), clock, std::move(client),
@@ -41,8 +46,8 @@ std::shared_ptr<ConsulInstancer> ConsulInstancer::create(
 ConsulInstancer::ConsulInstancer(boost::asio::any_io_executor executor,
                                  const config::RegistrySpec& spec, Query query,
                                  const runtime::Clock& clock,
-                                 std::unique_ptr<registry::consul::HttpTransport> client,
-                                 std::unique_ptr<registry::consul::HttpTransport> blocking,
+                                 std::unique_ptr<registry::http::HttpTransport> client,
+                                 std::unique_ptr<registry::http::HttpTransport> blocking,
                                  registry::consul::Token::ReadFile read_token)
     : spec_(spec.consul),
       query_(std::move(query)),
@@ -56,14 +61,12 @@ ConsulInstancer::ConsulInstancer(boost::asio::any_io_executor executor,
     spdlog::warn("Consul ACL token from {} not read: {}", token_.source(), why);
 }
 
-void ConsulInstancer::query(registry::consul::HttpTransport& client, std::uint64_t index,
+void ConsulInstancer::query(registry::http::HttpTransport& client, std::uint64_t index,
                             std::function<void(Event, std::string_view)> done) {
-  registry::consul::HttpRequest req;
-  req.method = registry::consul::Method::Get;
-  req.target = health_target(query_, index, kBlockingWait);
-  req.token = token_.value();
+  registry::http::HttpRequest req = registry::consul::agent_request(
+      registry::http::Method::Get, health_target(query_, index, kBlockingWait), "", token_.value());
   client.send(std::move(req), [weak = weak_from_this(), done = std::move(done),
-                               endpoint = client.endpoint()](registry::consul::HttpResult r) {
+                               endpoint = client.endpoint()](registry::http::HttpResult r) {
     auto self = weak.lock();
     if (!self || self->stopped_) return;
     const std::string where = "Consul agent at " + endpoint + ": ";
@@ -78,7 +81,7 @@ void ConsulInstancer::query(registry::consul::HttpTransport& client, std::uint64
     std::string why;
     auto set = parse_health_service(r.body, why);
     if (!set) return done(Event::failure(where + "answer not understood: " + why), "");
-    done(Event::of(select(*set, self->query_)), r.consul_index);
+    done(Event::of(select(*set, self->query_)), r.header("X-Consul-Index"));
   });
 }
 

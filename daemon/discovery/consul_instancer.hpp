@@ -1,6 +1,6 @@
 // The Consul reader: GET /v1/health/service/<name> on the agent (consul_health.hpp), and for a
 // watch the same request as a blocking query, again and again, by the index rules there. Talks to
-// the agent through the daemon's own HTTP(S) client (registry/consul/http_client.hpp) and ACL
+// the agent through the daemon's own HTTP(S) client (registry/http/client.hpp) and ACL
 // token (registry/consul/token.hpp: the file re-read after a 403).
 #pragma once
 
@@ -10,8 +10,8 @@
 
 #include "config/manifest.hpp"
 #include "discovery/instancer.hpp"
-#include "registry/consul/http_client.hpp"
 #include "registry/consul/token.hpp"
+#include "registry/http/transport.hpp"
 #include "runtime/backoff.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/timer.hpp"
@@ -32,9 +32,8 @@ class ConsulInstancer final : public Instancer,
   // watch()'s blocking queries, whose deadline must exceed kBlockingWait.
   static std::shared_ptr<ConsulInstancer> create(
       const config::RegistrySpec& spec, Query query, const runtime::Clock& clock,
-      boost::asio::any_io_executor executor,
-      std::unique_ptr<registry::consul::HttpTransport> client,
-      std::unique_ptr<registry::consul::HttpTransport> blocking,
+      boost::asio::any_io_executor executor, std::unique_ptr<registry::http::HttpTransport> client,
+      std::unique_ptr<registry::http::HttpTransport> blocking,
       registry::consul::Token::ReadFile read_token = registry::consul::Token::read_file);
   void list(OnEvent done) override;
   void watch(OnEvent on_event) override;
@@ -43,19 +42,19 @@ class ConsulInstancer final : public Instancer,
  private:
   ConsulInstancer(boost::asio::any_io_executor executor, const config::RegistrySpec& spec,
                   Query query, const runtime::Clock& clock,
-                  std::unique_ptr<registry::consul::HttpTransport> client,
-                  std::unique_ptr<registry::consul::HttpTransport> blocking,
+                  std::unique_ptr<registry::http::HttpTransport> client,
+                  std::unique_ptr<registry::http::HttpTransport> blocking,
                   registry::consul::Token::ReadFile read_token);
   // One GET on `client`; `done` gets the set and the answer's X-Consul-Index, or an error.
-  void query(registry::consul::HttpTransport& client, std::uint64_t index,
+  void query(registry::http::HttpTransport& client, std::uint64_t index,
              std::function<void(Event, std::string_view index_header)> done);
   void next_query();
   void on_answer(Event event, std::string_view index_header);
 
   config::ConsulSpec spec_;
   Query query_;
-  std::unique_ptr<registry::consul::HttpTransport> client_;    // list(): request_timeout
-  std::unique_ptr<registry::consul::HttpTransport> blocking_;  // watch(): kBlockingWait + more
+  std::unique_ptr<registry::http::HttpTransport> client_;    // list(): request_timeout
+  std::unique_ptr<registry::http::HttpTransport> blocking_;  // watch(): kBlockingWait + more
   registry::consul::Token token_;
   runtime::Timer retry_timer_;
   runtime::Backoff backoff_;

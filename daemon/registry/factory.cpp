@@ -3,8 +3,9 @@
 #include <stdexcept>
 
 #include "registry/consul/consul_registry.hpp"
-#include "registry/consul/http_client.hpp"
+#include "registry/consul/tls_names.hpp"
 #include "registry/etcd/etcd_registry.hpp"
+#include "registry/http/client.hpp"
 #include "runtime/backoff.hpp"
 
 namespace registrar::registry {
@@ -22,8 +23,9 @@ std::shared_ptr<Registry> make_registry(boost::asio::any_io_executor executor,
     case config::RegistryKind::Consul:
       return std::make_shared<consul::ConsulRegistry>(
           executor, spec,
-          std::make_unique<consul::HttpClient>(executor, spec.consul.address,
-                                               spec.consul.request_timeout, spec.consul.tls),
+          std::make_unique<http::HttpClient>(executor, spec.consul.address,
+                                             spec.consul.request_timeout, spec.consul.tls,
+                                             consul::consul_tls_names()),
           clock, runtime::default_random(), consul::Token::read_file, observer);
   }
   throw std::invalid_argument("registry kind not supported by this build");

@@ -37,6 +37,23 @@ std::string trimmed(const std::string& s) {
 
 }  // namespace
 
+std::optional<TokenFile> parse_token(const std::string& content, std::string& error) {
+  TokenFile out;
+  out.token = trimmed(content);
+  out.empty = out.token.empty();
+  for (char c : out.token) {
+    if (c == '\n' || c == '\r') {
+      error = "it holds more than one line; a token file holds the token alone";
+      return std::nullopt;
+    }
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      error = "it holds a control character; a token file holds the token alone";
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
 std::optional<TokenFile> read_token_file(const std::string& path, std::string& error,
                                          const std::string& what) {
   // O_NONBLOCK: a FIFO must be refused, not waited on for a writer.
@@ -60,19 +77,8 @@ std::optional<TokenFile> read_token_file(const std::string& path, std::string& e
   }
   ::close(fd);
   if (!content) return std::nullopt;
-  TokenFile out;
-  out.token = trimmed(*content);
-  out.empty = out.token.empty();
-  for (char c : out.token) {
-    if (c == '\n' || c == '\r') {
-      error = "it holds more than one line; a token file holds the token alone";
-      return std::nullopt;
-    }
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      error = "it holds a control character; a token file holds the token alone";
-      return std::nullopt;
-    }
-  }
+  std::optional<TokenFile> out = parse_token(*content, error);
+  if (!out) return std::nullopt;
   // Only for a file that is used: a refused one gets its one error line, nothing more.
   if (!what.empty()) warn_if_world_readable(path, what);
   return out;

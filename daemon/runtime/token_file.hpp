@@ -19,6 +19,11 @@ struct TokenFile {
   bool empty = false;  // the file holds nothing but blanks: no token from this file
 };
 
+// The token in a token file's content: trimmed, refused with one of the reasons below when it
+// spans more than one line or holds a control character. read_token_file's own check, for
+// readers that get the content elsewhere (a test's injected reader).
+std::optional<TokenFile> parse_token(const std::string& content, std::string& error);
+
 // Reads the token file at `path`. On a problem returns nullopt and sets `error` to the reason
 // alone, for the caller to put after "cannot read <path>: ": strerror's text ("No such file or
 // directory", "Permission denied"), "it is a directory, not a regular file" (or a FIFO, a

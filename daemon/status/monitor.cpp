@@ -1,5 +1,6 @@
 #include "status/monitor.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <set>
 
@@ -72,6 +73,7 @@ Monitor::Monitor(Key, boost::asio::any_io_executor executor, const runtime::Cloc
                  metrics::DaemonMetrics& metrics, std::string registry_kind)
     : executor_(executor),
       timer_(executor, clock),
+      spacing_timer_(executor, clock),
       clock_(clock),
       metrics_(metrics),
       registry_kind_(std::move(registry_kind)) {}
@@ -171,9 +173,19 @@ std::optional<bool> Monitor::supervisor_verdict(const std::string& id) {
   return std::nullopt;
 }
 
+runtime::Clock::time_point Monitor::next_refresh_allowed() const {
+  return last_refresh_at_ + kRefreshSpacing * last_refresh_cost_;
+}
+
 void Monitor::schedule_refresh() {
   if (refresh_pending_) return;
   refresh_pending_ = true;
+  if (const auto earliest = next_refresh_allowed(); clock_.now() < earliest) {
+    spacing_timer_.arm_at(earliest, [this] {
+      if (refresh_pending_) refresh();
+    });
+    return;
+  }
   boost::asio::post(executor_, [weak = weak_from_this()] {
     const auto self = weak.lock();
     if (self && self->refresh_pending_) self->refresh();
@@ -188,7 +200,8 @@ void Monitor::start() {
 }
 
 void Monitor::arm() {
-  timer_.arm_after(first_pass_done_ ? 1s : 100ms, [this] {
+  const runtime::Clock::duration period = first_pass_done_ ? 1s : 100ms;
+  timer_.arm_after(std::max(period, kRefreshSpacing * last_refresh_cost_), [this] {
     refresh();
     arm();
   });
@@ -225,7 +238,7 @@ Snapshot Monitor::snapshot() const {
     }
     if (s.registry.registered_ids.contains(st.id)) {
       v.registration = Registration::Registered;
-    } else if (st.healthy) {
+    } else if (st.healthy && !draining_ && !stopping_) {  // drained: nothing is to be written
       v.registration = Registration::Pending;
       ++pending;
     }
@@ -278,6 +291,7 @@ std::string Monitor::summary() const {
 }
 
 void Monitor::refresh() {
+  const auto started = clock_.now();
   refresh_pending_ = false;
   verdicts_.reset();
   if (draining_source_ && draining_source_()) draining_ = true;
@@ -305,6 +319,8 @@ void Monitor::refresh() {
   metrics_.ready.with().set(s.ready);
   metrics_.draining.with().set(s.draining);
   if (on_change_) on_change_();
+  last_refresh_at_ = started;
+  last_refresh_cost_ = clock_.now() - started;
 }
 
 }  // namespace registrar::status

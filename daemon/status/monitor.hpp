@@ -96,7 +96,8 @@ class Monitor : public std::enable_shared_from_this<Monitor> {
   void on_change(std::function<void()> callback) { on_change_ = std::move(callback); }
 
   // Starts the periodic refresh: every 100 ms until the first registration pass is done, then
-  // every second (the registry's state has no change callback of its own).
+  // every second (the registry's state has no change callback of its own); never more often
+  // than kRefreshSpacing times a refresh's own cost.
   void start();
   // Re-reads the sources, updates gauges and readiness, calls on_change. Also run by start()'s
   // timer and before every scrape.
@@ -130,14 +131,22 @@ class Monitor : public std::enable_shared_from_this<Monitor> {
   void on_result(const std::shared_ptr<Track>& track, const probe::Result& r);
   void sync(Track& t, bool supervisor_healthy);
   void arm();
-  // refresh() once the handlers ready now have run: a burst of results costs one refresh.
+  // refresh() once the handlers ready now have run: a burst of results costs one refresh. Until
+  // the first pass every burst asks for one, and each reads every service: at N = 10,000 that
+  // was O(N) per burst, O(N^2) before the first pass. So a refresh asked for sooner than
+  // kRefreshSpacing times the last one's cost after it waits until then: refreshes take at most
+  // 1/kRefreshSpacing of the event loop, and stay immediate while they are cheap (under a
+  // millisecond at N = 1,000: at most 20 ms late).
   void schedule_refresh();
+  runtime::Clock::time_point next_refresh_allowed() const;
+  static constexpr int kRefreshSpacing = 20;
   // The supervisor's verdict for `id`, read from a copy of all of them made at most once between
   // two refreshes (reading them is O(N); this runs for every result until the first pass).
   std::optional<bool> supervisor_verdict(const std::string& id);
 
   boost::asio::any_io_executor executor_;
   runtime::Timer timer_;
+  runtime::Timer spacing_timer_;  // a refresh asked for too soon after the last one
   const runtime::Clock& clock_;
   metrics::DaemonMetrics& metrics_;
   std::string registry_kind_;
@@ -152,6 +161,8 @@ class Monitor : public std::enable_shared_from_this<Monitor> {
   bool started_ = false;
   bool refresh_pending_ = false;
   std::optional<std::map<std::string, bool>> verdicts_;  // see supervisor_verdict()
+  runtime::Clock::time_point last_refresh_at_{};
+  runtime::Clock::duration last_refresh_cost_{};
 };
 
 }  // namespace registrar::status

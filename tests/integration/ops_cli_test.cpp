@@ -73,6 +73,24 @@ TEST_CASE("ops cli: probe exits 2 when nothing listens, 3 on RPC failures", "[op
   hello.set_hang(false);
 }
 
+TEST_CASE("ops cli: drain --pid signals only a grpc-registrar, and says what it found",
+          "[ops][cli]") {
+  if (!have_binaries()) return;
+  // A mistyped pid used to get SIGUSR1, whose default action ends the process.
+  Process sleeper("/bin/sleep", {"30"});
+  const std::string pid = std::to_string(sleeper.pid());
+  auto r = run_registrar({"drain", "--pid", pid});
+  CHECK(r.status.exited_with(69));
+  CHECK(r.err == "grpc-registrar drain: process " + pid +
+                     " is /usr/bin/sleep, not grpc-registrar; nothing sent\n");
+  CHECK(sleeper.running());
+
+  // A pid that no process has: pid_max is at most 2^22 on Linux.
+  r = run_registrar({"drain", "--pid", "4194304"});
+  CHECK(r.status.exited_with(69));
+  CHECK(r.err == "grpc-registrar drain: no process 4194304\n");
+}
+
 TEST_CASE("ops cli: probe exits 1 on invalid arguments, not 64", "[ops][cli]") {
   if (!have_binaries()) return;
   for (const auto& args : std::vector<std::vector<std::string>>{

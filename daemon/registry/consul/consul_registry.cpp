@@ -134,7 +134,7 @@ void ConsulRegistry::send(const RequestKind& kind, Method method, std::string ta
     reload_token_ = false;
     log_reload_token();
   }
-  transport_->send(HttpRequest{method, std::move(target), std::move(body), token_.value()},
+  transport_->send(agent_request(method, std::move(target), std::move(body), token_.value()),
                    common::bind_weak(this, &ConsulRegistry::on_answer, &kind, meter_.sent(), id,
                                      std::move(on_done)));
 }

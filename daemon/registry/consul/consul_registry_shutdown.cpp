@@ -44,7 +44,7 @@ void ConsulRegistry::shutdown(std::chrono::milliseconds timeout, DoneCallback do
 
 void ConsulRegistry::deregister_for_shutdown(const std::string& id) {
   transport_->send(
-      HttpRequest{Method::Put, deregister_target(id), "", token_.value()},
+      agent_request(Method::Put, deregister_target(id), "", token_.value()),
       common::bind_weak(this, &ConsulRegistry::on_shutdown_deregistered, id, meter_.sent()));
 }
 

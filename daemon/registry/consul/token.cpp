@@ -9,17 +9,6 @@
 
 namespace registrar::registry::consul {
 
-namespace {
-
-std::string trimmed(const std::string& s) {
-  const char* ws = " \t\r\n";
-  const auto first = s.find_first_not_of(ws);
-  if (first == std::string::npos) return "";
-  return s.substr(first, s.find_last_not_of(ws) - first + 1);
-}
-
-}  // namespace
-
 Token::Token(const config::ConsulSpec& spec, ReadFile read)
     : inline_token_(spec.token),
       file_(spec.token_file),
@@ -31,13 +20,13 @@ std::string Token::load() {
   if (file_.empty()) return "";
   std::string error;
   std::optional<std::string> content = read_(file_, error);
-  if (!content) return "cannot read token file " + file_ + ": " + error;
-  std::string t = trimmed(*content);
-  bool printable = true;
-  for (char c : t) printable = printable && static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
-  if (!printable) return "token file " + file_ + " holds more than one line";
-  from_file_ = !t.empty();
-  value_ = from_file_ ? t : inline_token_;
+  // The default reader (read_file) has checked and trimmed it already; an injected one gets the
+  // same checks here.
+  std::optional<runtime::TokenFile> token;
+  if (content) token = runtime::parse_token(*content, error);
+  if (!token) return "cannot read token file " + file_ + ": " + error;
+  from_file_ = !token->empty;
+  value_ = from_file_ ? token->token : inline_token_;
   return "";
 }
 

@@ -10,13 +10,13 @@
 
 using namespace registrar;
 using namespace registrar::discovery;
-using registry::consul::HttpRequest;
-using registry::consul::HttpResult;
+using registry::http::HttpRequest;
+using registry::http::HttpResult;
 
 namespace {
 
 // Answers only when the test says so; records every request.
-class ScriptedAgent final : public registry::consul::HttpTransport {
+class ScriptedAgent final : public registry::http::HttpTransport {
  public:
   explicit ScriptedAgent(boost::asio::io_context& ioc) : ioc_(ioc) {}
   void send(HttpRequest req, Done done) override {
@@ -31,7 +31,7 @@ class ScriptedAgent final : public registry::consul::HttpTransport {
     HttpResult r;
     r.status = status;
     r.body = std::move(body);
-    r.consul_index = std::move(index);
+    if (!index.empty()) r.headers.push_back({"X-Consul-Index", std::move(index)});
     finish(std::move(r));
   }
   void fail() {

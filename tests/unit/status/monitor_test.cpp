@@ -136,11 +136,59 @@ TEST_CASE("monitor: draining and stopping end readiness", "[status]") {
   CHECK(h.exposition().find("result=\"serving\"") == std::string::npos);
 }
 
+TEST_CASE("monitor: after a drain a healthy service is not_registered, not pending", "[status]") {
+  // "pending" means healthy and about to be written; after a drain nothing will be.
+  Harness h({spec("a")});
+  h.result("a", O::Serving);
+  h.registry_state(Connectivity::Up, {"a"});
+  h.monitor.set_draining();
+  h.registry_state(Connectivity::Up, {}, "an error before the drain");
+  const auto s = h.monitor.snapshot();
+  REQUIRE(s.services.size() == 1);
+  CHECK(s.services[0].healthy);
+  CHECK(s.services[0].registration == Registration::NotRegistered);
+  CHECK(s.services[0].last_error.empty());
+  CHECK(to_string(s.services[0].registration) == std::string("not_registered"));
+}
+
 TEST_CASE("monitor: on_change runs on every refresh, so STATUS= can follow", "[status]") {
   Harness h({spec("a")});
   const int before = h.changes;
   h.result("a", O::Serving);  // first pass not done yet: the result refreshes at once
   CHECK(h.changes > before);
+}
+
+TEST_CASE("monitor: refreshes asked for by probe results are spaced by 20 times their cost",
+          "[status]") {
+  // Each refresh reads every service: at N = 10,000, one per burst of results before the first
+  // pass was O(N^2). Here reading the services takes 10 ms of the (manual) clock.
+  Harness h({spec("a"), spec("b"), spec("c")});
+  h.clock.drive_timers(true);
+  h.monitor.set_sources(
+      [&h] {
+        h.clock.advance(std::chrono::milliseconds(10));
+        return h.sup->status();
+      },
+      [&h] { return h.reg->state(); });
+  const auto started = h.clock.now();
+  h.monitor.refresh();  // costs 10 ms: the next one may come 200 ms after it started
+  const int after_first = h.changes;
+  h.result("a", O::Serving);
+  h.result("b", O::Serving);
+  CHECK(h.changes == after_first);  // both wait for one refresh
+  h.clock.advance(started + std::chrono::milliseconds(199) - h.clock.now());
+  h.io.restart();
+  h.io.poll();
+  CHECK(h.changes == after_first);
+  h.clock.advance(std::chrono::milliseconds(1));
+  h.io.restart();
+  h.io.poll();
+  CHECK(h.changes == after_first + 1);  // one refresh for the whole burst
+  const auto s = h.monitor.snapshot();
+  REQUIRE(s.services.size() == 3);
+  CHECK(s.services[0].healthy);
+  CHECK(s.services[1].healthy);
+  CHECK_FALSE(s.services[2].probed);
 }
 
 TEST_CASE("monitor: the periodic refresh runs on the executor", "[status]") {

@@ -257,7 +257,7 @@ TEST_CASE("403: a clear refusal naming the token's source, never its value, retr
   h.files["/secrets/consul"] = "bad-token\n";
   h.start(set_of({reg("a")}));
   REQUIRE(h.agent->pending.size() == 1);
-  CHECK(h.agent->next().token == "bad-token");  // trimmed, in the header only
+  CHECK(h.agent->next().header(kTokenHeader) == "bad-token");  // trimmed, in the header only
   h.agent->answer();
   h.settle();
   const auto st = h.registry->state();
@@ -270,7 +270,7 @@ TEST_CASE("403: a clear refusal naming the token's source, never its value, retr
   h.files["/secrets/consul"] = "good-token";
   for (int i = 0; i < 20 && h.agent->pending.empty(); ++i) h.let_time_pass(milliseconds(5));
   REQUIRE(h.agent->pending.size() == 1);
-  CHECK(h.agent->next().token == "good-token");
+  CHECK(h.agent->next().header(kTokenHeader) == "good-token");
   h.run_agent();
   CHECK(h.agent->services.contains("a"));
   CHECK(h.registry->state().last_error.empty());

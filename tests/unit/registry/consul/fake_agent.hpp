@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "registry/consul/http_transport.hpp"
+#include "registry/consul/agent_request.hpp"
 
 namespace registrar::registry::consul::test {
 
@@ -76,7 +76,7 @@ struct FakeAgent final : HttpTransport {
 
   // What the agent answers, applied to the model.
   HttpResult model(const HttpRequest& r) {
-    if (!required_token.empty() && r.token != required_token)
+    if (!required_token.empty() && r.header(kTokenHeader) != required_token)
       return answer_of(403, "ACL not found");
     const std::string path = r.target.substr(0, r.target.find('?'));
     auto tail = [&](const std::string& prefix) { return unescape(path.substr(prefix.size())); };

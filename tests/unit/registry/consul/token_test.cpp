@@ -95,7 +95,10 @@ TEST_CASE("an unreadable token file is an error that keeps the previous value") 
   CHECK(t.load() == "cannot read token file /t: No such file or directory");
   CHECK((t.value() == kKnownToken));
   f.content["/t"] = std::string(kKnownToken) + "\n" + kKnownPassword;
-  CHECK(t.load() == "token file /t holds more than one line");  // the content is not quoted
+  // The content is not quoted; the words are read_token_file's.
+  CHECK(t.load() ==
+        "cannot read token file /t: it holds more than one line; a token file holds the token "
+        "alone");
   CHECK((t.value() == kKnownToken));
 }
 

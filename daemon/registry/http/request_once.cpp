@@ -1,18 +1,19 @@
-#include "registry/consul/request_once.hpp"
+#include "registry/http/request_once.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <optional>
 
-#include "registry/consul/http_client.hpp"
+#include "registry/http/client.hpp"
 
-namespace registrar::registry::consul {
+namespace registrar::registry::http {
 
 HttpResult request_once(const std::string& address, const config::TlsSpec& tls,
-                        std::chrono::milliseconds timeout, HttpRequest request) {
+                        const TlsNames& tls_names, std::chrono::milliseconds timeout,
+                        HttpRequest request) {
   boost::asio::io_context ioc;
   std::optional<HttpResult> result;
   {
-    HttpClient client(ioc.get_executor(), address, timeout, tls);
+    HttpClient client(ioc.get_executor(), address, timeout, tls, tls_names);
     client.send(std::move(request), [&result](HttpResult r) { result = std::move(r); });
     // The client's own deadline ends the request; run() returns once it is done.
     while (!result && ioc.run_one() > 0) {
@@ -27,4 +28,4 @@ HttpResult request_once(const std::string& address, const config::TlsSpec& tls,
   return *result;
 }
 
-}  // namespace registrar::registry::consul
+}  // namespace registrar::registry::http

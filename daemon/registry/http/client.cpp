@@ -1,5 +1,6 @@
-#include "registry/consul/http_client.hpp"
+#include "registry/http/client.hpp"
 
+#include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
@@ -7,12 +8,51 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cctype>
 #include <deque>
 #include <optional>
 
-#include "registry/consul/tls_context.hpp"
+#include "registry/http/tls_context.hpp"
 
-namespace registrar::registry::consul {
+namespace registrar::registry::http {
+
+const char* to_string(Method m) {
+  switch (m) {
+    case Method::Get:
+      return "GET";
+    case Method::Put:
+      return "PUT";
+    case Method::Post:
+      return "POST";
+    case Method::Delete:
+      return "DELETE";
+  }
+  return "?";
+}
+
+namespace {
+
+std::string find_header(const std::vector<Header>& headers, std::string_view name) {
+  for (const Header& h : headers) {
+    if (h.name.size() == name.size() &&
+        std::equal(h.name.begin(), h.name.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        }))
+      return h.value;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string HttpRequest::header(std::string_view name) const {
+  return find_header(headers, name);
+}
+
+std::string HttpResult::header(std::string_view name) const {
+  return find_header(headers, name);
+}
 
 const char* to_string(HttpResult::Error e) {
   switch (e) {
@@ -34,7 +74,7 @@ namespace {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace bhttp = beast::http;
 using tcp = net::ip::tcp;
 using local_protocol = net::local::stream_protocol;
 using Clock = std::chrono::steady_clock;
@@ -107,8 +147,8 @@ struct Conn {
 
 struct Call {
   HttpTransport::Done done;
-  http::request<http::string_body> req;
-  std::optional<http::response_parser<http::string_body>> parser;
+  bhttp::request<bhttp::string_body> req;
+  std::optional<bhttp::response_parser<bhttp::string_body>> parser;
   std::shared_ptr<Conn> conn;
   Clock::time_point deadline;
   std::chrono::milliseconds timeout{0};
@@ -121,24 +161,39 @@ struct Call {
 bool is_closed_error(const beast::error_code& ec) {
   // Over TLS, a peer that closes without close_notify reads as "stream truncated" (or, from
   // OpenSSL 3, "unexpected eof while reading").
-  return ec == http::error::end_of_stream || ec == net::error::eof ||
+  return ec == bhttp::error::end_of_stream || ec == net::error::eof ||
          ec == net::error::connection_reset || ec == net::error::broken_pipe ||
-         ec == net::error::connection_aborted || ec == http::error::partial_message ||
+         ec == net::error::connection_aborted || ec == bhttp::error::partial_message ||
          ec == net::ssl::error::stream_truncated ||
          (ec.category() == net::error::get_ssl_category() &&
           ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
               SSL_R_UNEXPECTED_EOF_WHILE_READING);
 }
 
+bhttp::verb verb(Method m) {
+  switch (m) {
+    case Method::Get:
+      return bhttp::verb::get;
+    case Method::Put:
+      return bhttp::verb::put;
+    case Method::Post:
+      return bhttp::verb::post;
+    case Method::Delete:
+      return bhttp::verb::delete_;
+  }
+  return bhttp::verb::get;
+}
+
 }  // namespace
 
 struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   Impl(net::any_io_executor executor, const std::string& address, std::chrono::milliseconds t,
-       const config::TlsSpec& tls_spec)
+       const config::TlsSpec& tls_spec, TlsNames tls_names)
       : ex(executor),
         ep(parse_address(address)),
         endpoint_text(address),
         tls(tls_spec),
+        names(std::move(tls_names)),
         timeout(t),
         resolver(executor),
         resolve_timer(executor) {
@@ -154,6 +209,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   Endpoint ep;
   std::string endpoint_text;
   config::TlsSpec tls;
+  TlsNames names;
   TlsPeer peer;
   std::chrono::milliseconds timeout;
   tcp::resolver resolver;
@@ -176,13 +232,13 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     c->generation = generation;
     c->timeout = timeout;
     c->deadline = Clock::now() + timeout;
-    c->req.method(request.method == Method::Put ? http::verb::put : http::verb::get);
+    c->req.method(verb(request.method));
     c->req.target(request.target);
     c->req.version(11);
-    c->req.set(http::field::host, ep.host_header);
-    c->req.set(http::field::user_agent, "grpc-registrar");
-    if (!request.token.empty()) c->req.set("X-Consul-Token", request.token);
-    if (!request.body.empty()) c->req.set(http::field::content_type, "application/json");
+    c->req.set(bhttp::field::host, ep.host_header);
+    c->req.set(bhttp::field::user_agent, "grpc-registrar");
+    for (const Header& h : request.headers) c->req.set(h.name, h.value);
+    if (!request.body.empty()) c->req.set(bhttp::field::content_type, request.content_type);
     c->req.body() = std::move(request.body);
     c->req.keep_alive(true);
     c->req.prepare_payload();
@@ -215,7 +271,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     if (tls.enabled) {
       // The files are read now, for this connection: rotation needs no restart.
       std::string error;
-      cn->tls_context = make_tls_context(tls, error);
+      cn->tls_context = make_tls_context(tls, names, error);
       if (!cn->tls_context) {
         // Posted, so that a queue of requests failing alike does not recurse through pump().
         return net::post(ex, [self, c, error] {
@@ -278,7 +334,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   HttpResult tls_failure(const std::shared_ptr<Call>& c, const beast::error_code& ec) const {
     const long verify =
         c->conn && c->conn->tls ? SSL_get_verify_result(c->conn->tls->native_handle()) : X509_V_OK;
-    return failure(HttpResult::Error::Connect, describe_tls_failure(ec, verify, tls, peer));
+    return failure(HttpResult::Error::Connect, describe_tls_failure(ec, verify, tls, peer, names));
   }
 
   void connected(const std::shared_ptr<Call>& c, const beast::error_code& ec) {
@@ -292,7 +348,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     auto self = shared_from_this();
     c->conn->expires_at(c->deadline);
     c->conn->with_stream([&](auto& s) {
-      http::async_write(s, c->req, [self, c](const beast::error_code& ec, std::size_t) {
+      bhttp::async_write(s, c->req, [self, c](const beast::error_code& ec, std::size_t) {
         if (self->stale(c)) return;
         if (ec) return self->io_failed(c, ec);
         self->read(c);
@@ -306,19 +362,20 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     auto self = shared_from_this();
     c->conn->expires_at(c->deadline);
     c->conn->with_stream([&](auto& s) {
-      http::async_read(s, c->conn->buffer, *c->parser,
-                       [self, c](const beast::error_code& ec, std::size_t) {
-                         if (self->stale(c)) return;
-                         if (ec) return self->io_failed(c, ec);
-                         auto& res = c->parser->get();
-                         HttpResult r;
-                         r.status = static_cast<int>(res.result_int());
-                         r.body = std::move(res.body());
-                         r.consul_index = std::string(res["X-Consul-Index"]);
-                         if (c->reused) ++self->reused;
-                         if (!res.keep_alive()) self->drop(c->conn);
-                         self->finish(c, std::move(r));
-                       });
+      bhttp::async_read(
+          s, c->conn->buffer, *c->parser, [self, c](const beast::error_code& ec, std::size_t) {
+            if (self->stale(c)) return;
+            if (ec) return self->io_failed(c, ec);
+            auto& res = c->parser->get();
+            HttpResult r;
+            r.status = static_cast<int>(res.result_int());
+            r.body = std::move(res.body());
+            for (const auto& field : res)
+              r.headers.push_back({std::string(field.name_string()), std::string(field.value())});
+            if (c->reused) ++self->reused;
+            if (!res.keep_alive()) self->drop(c->conn);
+            self->finish(c, std::move(r));
+          });
     });
   }
 
@@ -339,8 +396,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     if (c->conn->tls && !c->reused && is_tls_error(ec) && !is_closed_error(ec))
       return finish(c, tls_failure(c, ec));
     if (is_closed_error(ec) && c->conn->tls && !c->reused && !answered_partly)
-      return finish(c,
-                    failure(HttpResult::Error::Closed, describe_client_certificate_refused(tls)));
+      return finish(
+          c, failure(HttpResult::Error::Closed, describe_client_certificate_refused(tls, names)));
     if (is_closed_error(ec))
       return finish(c, failure(HttpResult::Error::Closed,
                                "the agent closed the connection (" + ec.message() + ")"));
@@ -395,8 +452,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
 };
 
 HttpClient::HttpClient(boost::asio::any_io_executor executor, const std::string& address,
-                       std::chrono::milliseconds timeout, const config::TlsSpec& tls)
-    : impl_(std::make_shared<Impl>(executor, address, timeout, tls)) {}
+                       std::chrono::milliseconds timeout, const config::TlsSpec& tls,
+                       TlsNames tls_names)
+    : impl_(std::make_shared<Impl>(executor, address, timeout, tls, std::move(tls_names))) {}
 
 HttpClient::~HttpClient() {
   impl_->abort_all(false);
@@ -423,4 +481,4 @@ std::size_t HttpClient::connect_count() const {
   return impl_->connects;
 }
 
-}  // namespace registrar::registry::consul
+}  // namespace registrar::registry::http

@@ -1,4 +1,4 @@
-#include "registry/consul/tls_context.hpp"
+#include "registry/http/tls_context.hpp"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -12,16 +12,12 @@
 #include "runtime/bounded_file.hpp"
 #include "runtime/secret_file.hpp"
 
-namespace registrar::registry::consul {
+namespace registrar::registry::http {
 
 namespace {
 
 namespace ssl = boost::asio::ssl;
 
-constexpr const char* kCaSetting = "registry.consul.tls.ca_file / CONSUL_CACERT";
-constexpr const char* kCertSetting = "registry.consul.tls.cert_file / CONSUL_CLIENT_CERT";
-constexpr const char* kKeySetting = "registry.consul.tls.key_file / CONSUL_CLIENT_KEY";
-constexpr const char* kNameSetting = "registry.consul.tls.server_name / CONSUL_TLS_SERVER_NAME";
 constexpr std::size_t kMaxPemBytes = runtime::kMaxCredentialFileBytes;
 
 // The first OpenSSL error on the queue as text (and the queue cleared).
@@ -78,7 +74,21 @@ TlsPeer tls_peer(const config::TlsSpec& tls, const std::string& host) {
   return p;
 }
 
-std::shared_ptr<ssl::context> make_tls_context(const config::TlsSpec& tls, std::string& error) {
+TlsNames tls_names_for(const std::string& section, const std::string& peer) {
+  const std::string prefix = "registry." + section + ".tls.";
+  TlsNames n;
+  n.peer = peer;
+  n.ca_file = prefix + "ca_file";
+  n.cert_file = prefix + "cert_file";
+  n.key_file = prefix + "key_file";
+  n.key_setting = n.key_file;
+  n.server_name = prefix + "server_name";
+  n.plain_http_hint = "(plain HTTP? use the server's HTTPS port, or an http:// address)";
+  return n;
+}
+
+std::shared_ptr<ssl::context> make_tls_context(const config::TlsSpec& tls, const TlsNames& names,
+                                               std::string& error) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
@@ -89,16 +99,16 @@ std::shared_ptr<ssl::context> make_tls_context(const config::TlsSpec& tls, std::
       std::string why;
       auto pem = runtime::read_bounded_file(tls.ca_file, kMaxPemBytes, why);
       if (!pem) {
-        error = "TLS: cannot read " + in_file(kCaSetting, tls.ca_file) + ": " + why;
+        error = "TLS: cannot read " + in_file(names.ca_file, tls.ca_file) + ": " + why;
         return nullptr;
       }
       if (add_cas(native, *pem) == 0) {
-        error = "TLS: " + in_file(kCaSetting, tls.ca_file) + " holds no PEM certificate";
+        error = "TLS: " + in_file(names.ca_file, tls.ca_file) + " holds no PEM certificate";
         return nullptr;
       }
     } else if (SSL_CTX_set_default_verify_paths(native) != 1) {
       error = "TLS: cannot load the system's CA certificates (" + openssl_error("unknown error") +
-              "); set " + kCaSetting;
+              "); set " + names.ca_file;
       return nullptr;
     }
     ctx->set_verify_mode(ssl::verify_peer);
@@ -110,33 +120,33 @@ std::shared_ptr<ssl::context> make_tls_context(const config::TlsSpec& tls, std::
     std::string why;
     auto pem = runtime::read_bounded_file(tls.cert_file, kMaxPemBytes, why);
     if (!pem) {
-      error = "TLS: cannot read " + in_file(kCertSetting, tls.cert_file) + ": " + why;
+      error = "TLS: cannot read " + in_file(names.cert_file, tls.cert_file) + ": " + why;
       return nullptr;
     }
     ctx->use_certificate_chain(boost::asio::buffer(*pem), ec);
     if (ec) {
-      error = "TLS: " + in_file(kCertSetting, tls.cert_file) +
+      error = "TLS: " + in_file(names.cert_file, tls.cert_file) +
               " is not a PEM certificate: " + openssl_error(ec.message());
       return nullptr;
     }
     runtime::SecretReadOptions options;
     options.max_bytes = kMaxPemBytes;
-    options.what = "registry.consul.tls.key_file";
+    options.what = names.key_setting;
     auto key = runtime::read_secret_file(tls.key_file, why, options);
     if (!key) {
-      error = "TLS: cannot read " + std::string(kKeySetting) + ": " + why;
+      error = "TLS: cannot read " + std::string(names.key_file) + ": " + why;
       return nullptr;
     }
     ctx->use_private_key(boost::asio::buffer(*key), ssl::context::pem, ec);
     OPENSSL_cleanse(key->data(), key->size());
     if (ec) {
-      error = "TLS: " + in_file(kKeySetting, tls.key_file) +
+      error = "TLS: " + in_file(names.key_file, tls.key_file) +
               " is not a PEM private key (or is encrypted): " + openssl_error(ec.message());
       return nullptr;
     }
     if (SSL_CTX_check_private_key(native) != 1) {
       ERR_clear_error();
-      error = "TLS: the key in " + in_file(kKeySetting, tls.key_file) +
+      error = "TLS: the key in " + in_file(names.key_file, tls.key_file) +
               " does not belong to the certificate in " + tls.cert_file;
       return nullptr;
     }
@@ -160,13 +170,14 @@ std::string prepare_tls_connection(SSL* ssl, const TlsPeer& peer, bool verify) {
   return "";
 }
 
-std::string describe_client_certificate_refused(const config::TlsSpec& tls) {
+std::string describe_client_certificate_refused(const config::TlsSpec& tls, const TlsNames& names) {
   if (tls.cert_file.empty())
-    return std::string("TLS: the agent requires a client certificate (verify_incoming); set ") +
-           kCertSetting + " and " + kKeySetting;
-  return "TLS: the agent refused our client certificate " + tls.cert_file +
-         ": is it signed by a CA the agent trusts, and valid for client authentication? Check " +
-         kCertSetting + " and " + kKeySetting;
+    return "TLS: " + names.peer + " requires a client certificate" + names.client_cert_hint +
+           "; set " + names.cert_file + " and " + names.key_file;
+  return "TLS: " + names.peer + " refused our client certificate " + tls.cert_file +
+         ": is it signed by a CA " + names.peer +
+         " trusts, and valid for client authentication? Check " + names.cert_file + " and " +
+         names.key_file;
 }
 
 bool is_tls_error(const boost::system::error_code& ec) {
@@ -175,15 +186,16 @@ bool is_tls_error(const boost::system::error_code& ec) {
 }
 
 std::string describe_tls_failure(const boost::system::error_code& ec, long verify_result,
-                                 const config::TlsSpec& tls, const TlsPeer& peer) {
+                                 const config::TlsSpec& tls, const TlsPeer& peer,
+                                 const TlsNames& names) {
   const std::string ca = tls.ca_file.empty()
-                             ? std::string("the system's CA store; set ") + kCaSetting
-                             : in_file(kCaSetting, tls.ca_file);
+                             ? std::string("the system's CA store; set ") + names.ca_file
+                             : in_file(names.ca_file, tls.ca_file);
   const std::string what = peer.is_ip ? "IP address " + peer.name : "\"" + peer.name + "\"";
   if (ec.category() == boost::asio::ssl::error::get_stream_category() ||
       (ec.category() == boost::asio::error::get_ssl_category() &&
        ssl_reason(ec) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
-    return "TLS: the agent closed the connection during the TLS handshake";
+    return "TLS: " + names.peer + " closed the connection during the TLS handshake";
   }
   if (ec.category() != boost::asio::error::get_ssl_category())
     return "TLS handshake failed: " + ec.message();
@@ -193,21 +205,22 @@ std::string describe_tls_failure(const boost::system::error_code& ec, long verif
       switch (verify_result) {
         case X509_V_ERR_HOSTNAME_MISMATCH:
         case X509_V_ERR_IP_ADDRESS_MISMATCH:
-          return "TLS: the agent's certificate is not valid for " + what + " (check " +
-                 kNameSetting + ", or the host of the address)";
+          return "TLS: " + names.peer + "'s certificate is not valid for " + what + " (check " +
+                 names.server_name + ", or the host of the address)";
         case X509_V_ERR_CERT_HAS_EXPIRED:
-          return "TLS: the agent's certificate has expired";
+          return "TLS: " + names.peer + "'s certificate has expired";
         case X509_V_ERR_CERT_NOT_YET_VALID:
-          return "TLS: the agent's certificate is not valid yet (check the clocks)";
+          return "TLS: " + names.peer + "'s certificate is not valid yet (check the clocks)";
         case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
         case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
         case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
         case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
         case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
         case X509_V_ERR_CERT_SIGNATURE_FAILURE:
-          return "TLS: the agent's certificate is not signed by a trusted CA (check " + ca + ")";
+          return "TLS: " + names.peer + "'s certificate is not signed by a trusted CA (check " +
+                 ca + ")";
         default:
-          return std::string("TLS: the agent's certificate failed verification: ") +
+          return std::string("TLS: " + names.peer + "'s certificate failed verification: ") +
                  X509_verify_cert_error_string(verify_result) + " (check " + ca + ")";
       }
     // Go's TLS server (a Consul agent) refuses a missing or untrusted client certificate with
@@ -217,27 +230,27 @@ std::string describe_tls_failure(const boost::system::error_code& ec, long verif
     case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
     case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
     case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
-      return describe_client_certificate_refused(tls);
+      return describe_client_certificate_refused(tls, names);
     case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
     case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
     case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
     case SSL_R_TLSV1_ALERT_DECRYPT_ERROR:
     case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
       if (!have_client_cert)
-        return std::string("TLS: the agent refused the handshake (") + ec.message() +
-               "); it may require a client certificate (verify_incoming): set " + kCertSetting +
-               " and " + kKeySetting;
-      return "TLS: the agent refused our client certificate " + tls.cert_file + " (" +
-             ec.message() + "): is it signed by a CA the agent trusts, and valid for client " +
-             "authentication? Check " + kCertSetting + " and " + kKeySetting;
+        return "TLS: " + names.peer + " refused the handshake (" + ec.message() +
+               "); it may require a client certificate" + names.client_cert_hint + ": set " +
+               names.cert_file + " and " + names.key_file;
+      return "TLS: " + names.peer + " refused our client certificate " + tls.cert_file + " (" +
+             ec.message() + "): is it signed by a CA " + names.peer +
+             " trusts, and valid for client authentication? Check " + names.cert_file + " and " +
+             names.key_file;
     case SSL_R_WRONG_VERSION_NUMBER:
     case SSL_R_PACKET_LENGTH_TOO_LONG:
     case SSL_R_RECORD_LENGTH_MISMATCH:
-      return "TLS: the agent does not speak TLS at this address (plain HTTP? use the agent's "
-             "HTTPS port, ports.https, or turn TLS off: http://, CONSUL_HTTP_SSL=false)";
+      return "TLS: " + names.peer + " does not speak TLS at this address " + names.plain_http_hint;
     default:
       return "TLS handshake failed: " + ec.message();
   }
 }
 
-}  // namespace registrar::registry::consul
+}  // namespace registrar::registry::http

@@ -1,6 +1,6 @@
 // HttpClient against a small in-process HTTP server (TCP and Unix socket): keep-alive, reconnect
 // after the server closes, per-request timeouts, cancellation, headers.
-#include "registry/consul/http_client.hpp"
+#include "registry/http/client.hpp"
 
 #include <unistd.h>
 
@@ -13,7 +13,7 @@
 #include <filesystem>
 #include <optional>
 
-using namespace registrar::registry::consul;
+using namespace registrar::registry::http;
 using std::chrono::milliseconds;
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -103,8 +103,14 @@ void run_until(net::io_context& io, const std::function<bool()>& done,
   }
 }
 
+HttpRequest request(Method method, std::string target, std::string body, std::string token) {
+  HttpRequest r{method, std::move(target), std::move(body), {}};
+  if (!token.empty()) r.headers.push_back({"X-Consul-Token", std::move(token)});
+  return r;
+}
+
 HttpRequest get(std::string target, std::string token = "") {
-  return HttpRequest{Method::Get, std::move(target), "", std::move(token)};
+  return request(Method::Get, std::move(target), "", std::move(token));
 }
 
 std::string address_of(const TcpServer& s) {
@@ -118,10 +124,10 @@ TEST_CASE("requests share one kept-alive connection and carry the token header")
   TcpServer server(io, {net::ip::make_address("127.0.0.1"), 0});
   HttpClient client(io.get_executor(), address_of(server), milliseconds(2000));
   Results r;
-  client.send(HttpRequest{Method::Put, "/v1/agent/service/register", "{\"ID\":\"a\"}", "tok"},
+  client.send(request(Method::Put, "/v1/agent/service/register", "{\"ID\":\"a\"}", "tok"),
               r.collect());
   client.send(get("/v1/agent/services"), r.collect());
-  client.send(HttpRequest{Method::Put, "/v1/agent/service/deregister/a", "", ""}, r.collect());
+  client.send(request(Method::Put, "/v1/agent/service/deregister/a", "", ""), r.collect());
   run_until(io, [&] { return r.got.size() == 3; });
   REQUIRE(r.got.size() == 3);
   for (const auto& res : r.got) {
