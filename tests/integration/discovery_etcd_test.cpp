@@ -101,6 +101,36 @@ TEST_CASE("discovery etcd: resolve lists exactly what etcd holds, the daemon's a
   CHECK(none.out.empty());
 }
 
+TEST_CASE(
+    "discovery etcd: resolve reads the gokit and grpc-go formats where the daemon writes "
+    "them",
+    "[discovery]") {
+  if (!have_binaries()) return;
+  EtcdServer etcd;
+  const Etcdctl ctl(etcd.endpoint());
+  HelloService gokit_hello;
+  HelloService grpc_hello;
+  ManifestParams gokit;
+  gokit.endpoints = {etcd.endpoint()};
+  gokit.format = "gokit";
+  gokit.services = {entry_for(gokit_hello, "hello-gokit")};
+  ManifestParams grpc_go = gokit;
+  grpc_go.format = "grpc-go";
+  grpc_go.services = {entry_for(grpc_hello, "hello-grpc")};
+  Daemon a(manifest_yaml(gokit));
+  Daemon b(manifest_yaml(grpc_go));
+  REQUIRE(wait_for_keys(ctl, "/services/hello/", {"/services/hello/" + gokit_hello.target()}));
+  REQUIRE(wait_for_keys(ctl, "hello/", {"hello/" + grpc_hello.target()}));
+  for (const auto& [format, target] :
+       {std::pair{"gokit", gokit_hello.target()}, std::pair{"grpc-go", grpc_hello.target()}}) {
+    INFO(format);
+    const CommandResult r = run_registrar(
+        with({"resolve", "hello", "--format", format, "-o", "addrs"}, etcd_flags(etcd)));
+    CHECK(r.status.exited_with(0));
+    CHECK(line_set(r.out) == std::set<std::string>{target});
+  }
+}
+
 TEST_CASE("discovery etcd: resolve --check reports a NOT_SERVING instance as such", "[discovery]") {
   if (!have_binaries()) return;
   EtcdServer etcd;
