@@ -1,7 +1,7 @@
 // The read side against the Consul agent double: `resolve` lists exactly what the agent's
 // health endpoint holds (passing only by default, every instance with --all, tags); `watch`
 // follows health flips through blocking queries and finds the set again after the agent
-// restarts with its index back at the start.
+// loses its state.
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <nlohmann/json.hpp>
@@ -115,8 +115,10 @@ TEST_CASE(
   // several of them pass in this second without an event.
   std::this_thread::sleep_for(1s);
   CHECK(watch.events().size() == seen);
-  // The agent restarts with its state and index gone; the daemon registers again. The reader's
-  // blocking query had a high index: it must start over, not wait on it, and show the set again.
+  // The agent loses its state (the double's /_double/restart: services and checks wiped, its
+  // index kept); the daemon registers again, and the watch shows the set again. An index that
+  // goes backwards is unit-tested (tests/unit/discovery/consul_instancer_test.cpp): the double
+  // has no way to lower its index without closing the connection.
   consul.restart_wiping_state();
   const bool again = wait_until(
       [&] {
