@@ -132,6 +132,22 @@ constexpr Subcommand kSubcommands[] = {
      false, false, false, kProbeInvalidArguments,
      [](CLI::App& cmd, Invocation& into) { add_probe_options(cmd, into.probe); },
      [](Invocation& p, const std::string&) { return probe_once(p.probe); }},
+    {"resolve",
+     "List the instances of a service as the registry's clients see them (exit 0 some, 1 none, "
+     "69 registry unreachable)",
+     true, false, true, kExitUsage,
+     [](CLI::App& cmd, Invocation& into) { add_resolve_options(cmd, into.resolve); },
+     [](Invocation& p, const std::string&) {
+       return resolve(p.resolve, p.run.config_path, p.config_given);
+     }},
+    {"watch",
+     "Print the instances of a service at start and again whenever they change (--exec: run a "
+     "command with them on stdin)",
+     true, false, true, kExitUsage,
+     [](CLI::App& cmd, Invocation& into) { add_watch_options(cmd, into.watch); },
+     [](Invocation& p, const std::string&) {
+       return watch(p.watch, p.run.config_path, p.config_given);
+     }},
     {"drain", "Tell a running daemon to deregister everything now and keep running until SIGTERM",
      true, false, false, kExitUsage,
      [](CLI::App& cmd, Invocation& into) { add_drain_options(cmd, into.drain); },

@@ -27,6 +27,8 @@ struct Invocation {
   RegisterOptions register_options;
   DeregisterOptions deregister_options;
   ProbeOptions probe;
+  ReadOptions resolve;
+  ReadOptions watch;
   ClientOptions drain;
   ClientOptions status;
   // Every copy of -c (top level and subcommands), to tell whether one was given.

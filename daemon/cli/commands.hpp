@@ -10,6 +10,10 @@
 #include "cli/logging.hpp"
 #include "config/manifest.hpp"
 
+namespace registrar::probe {
+struct TlsSettingNames;
+}
+
 namespace registrar::cli {
 
 struct RunOptions {
@@ -74,6 +78,40 @@ struct ProbeOptions {
 };
 void add_probe_options(CLI::App& cmd, ProbeOptions& o);
 int probe_once(const ProbeOptions& o);
+// The flags of a grpc.health.v1 Check, shared by `probe` and `resolve --check`: the connect and
+// RPC timeouts and TLS (--tls, --tls-ca-cert, --tls-client-cert, --tls-client-key,
+// --tls-server-name).
+void add_health_check_flags(CLI::App& cmd, ProbeOptions& o);
+// Those TLS flags as a TlsSpec; nullopt (after a message on stderr) when they contradict.
+std::optional<config::TlsSpec> probe_tls_spec(const ProbeOptions& o);
+// How messages name the TLS settings: by those flags.
+const probe::TlsSettingNames& probe_tls_flag_names();
+
+// `grpc-registrar resolve NAME` and `grpc-registrar watch NAME`: what clients of the registry see
+// (discovery/). The registry: --etcd or --consul and the flags of that backend (as `register`
+// and `deregister` name them), else the manifest's registry section (-c).
+struct RegistryFlags {
+  std::vector<std::string> etcd;
+  std::optional<std::string> consul;
+  std::string prefix, format, token_file;
+  std::string etcd_ca_file, etcd_cert_file, etcd_key_file, etcd_server_name, etcd_user,
+      etcd_password_file;
+};
+struct ReadOptions {
+  std::string name;
+  RegistryFlags registry;
+  std::vector<std::string> tags;
+  bool healthy_only = true;
+  std::string output = "table";  // table, json or addrs
+  std::string timeout = "3s";
+  std::optional<std::string> check;  // resolve --check [SERVICE]
+  ProbeOptions check_options;        // its timeouts and TLS, as `probe`'s
+  std::string exec;                  // watch --exec CMD
+};
+void add_resolve_options(CLI::App& cmd, ReadOptions& o);
+void add_watch_options(CLI::App& cmd, ReadOptions& o);
+int resolve(const ReadOptions& o, const std::string& config_path, bool config_given);
+int watch(const ReadOptions& o, const std::string& config_path, bool config_given);
 
 // `grpc-registrar drain`: tell a running daemon to deregister everything and keep running.
 // `grpc-registrar status`: ask a running daemon how it is (a HEALTHCHECK command).

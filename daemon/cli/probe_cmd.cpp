@@ -32,15 +32,19 @@ std::string seconds_text(config::Duration d) {
   return config::format_duration(d);
 }
 
-// How messages name the TLS settings: by their flags.
 const probe::TlsSettingNames& flag_names() {
+  return probe_tls_flag_names();
+}
+
+}  // namespace
+
+const probe::TlsSettingNames& probe_tls_flag_names() {
   static const probe::TlsSettingNames names{"--tls", "--tls-ca-cert", "--tls-client-cert",
                                             "--tls-client-key", "--tls-server-name"};
   return names;
 }
 
-// The TLS flags as a TlsSpec; nullopt (after a message) when they contradict each other.
-std::optional<config::TlsSpec> tls_spec(const ProbeOptions& o) {
+std::optional<config::TlsSpec> probe_tls_spec(const ProbeOptions& o) {
   config::TlsSpec tls;
   const std::pair<const char*, const std::string*> flags[] = {
       {"--tls-ca-cert", &o.tls_ca_cert},
@@ -64,6 +68,8 @@ std::optional<config::TlsSpec> tls_spec(const ProbeOptions& o) {
   tls.server_name = o.tls_server_name;
   return tls;
 }
+
+namespace {
 
 // Why connecting failed, from a call on the failed channel (it fails at once with gRPC's last
 // connection error): the TLS explanation if there is one, else gRPC's text.
@@ -91,13 +97,17 @@ void add_probe_options(CLI::App& cmd, ProbeOptions& o) {
       ->required();
   cmd.add_option("--service", o.service,
                  "grpc.health.v1 service name to check (default \"\": the whole server)");
+  cmd.add_flag("-v,--verbose", o.verbose, "Print timings on stderr");
+  add_health_check_flags(cmd, o);
+}
+
+void add_health_check_flags(CLI::App& cmd, ProbeOptions& o) {
   cmd.add_option("--connect-timeout", o.connect_timeout, "Deadline for connecting")
       ->type_name("DURATION")
       ->capture_default_str();
   cmd.add_option("--rpc-timeout", o.rpc_timeout, "Deadline for the Check call")
       ->type_name("DURATION")
       ->capture_default_str();
-  cmd.add_flag("-v,--verbose", o.verbose, "Print timings on stderr");
   cmd.add_flag(
       "--tls", o.tls,
       "Use TLS; the server's certificate must be signed by --tls-ca-cert, or by one of the "
@@ -186,7 +196,7 @@ int probe_once(const ProbeOptions& o) {
     std::fprintf(stderr, "error: ADDR must not be empty\n");
     return kProbeInvalidArguments;
   }
-  const auto tls = tls_spec(o);
+  const auto tls = probe_tls_spec(o);
   if (!tls) return kProbeInvalidArguments;
   std::string tls_error;
   const auto credentials = probe::make_channel_credentials(*tls, tls_error, flag_names());

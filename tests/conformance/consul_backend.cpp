@@ -4,6 +4,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "conformance/instancer_read.hpp"
 #include "support/paths.hpp"
 #include "support/require.hpp"
 
@@ -85,11 +86,24 @@ std::optional<View> ConsulBackend::read() {
       names.insert(seen.name);
       view.emplace(id, std::move(seen));
     }
-    for (const auto& name : names)
-      for (const auto& instance : consul_.health_service(name, /*passing=*/true)) {
-        const auto it = view.find(instance.at("Service").at("ID").get<std::string>());
-        if (it != view.end()) it->second.healthy = true;
+    // Healthy is what a client sees as passing: the product's own reader (discovery/), i.e.
+    // GET /v1/health/service/<name>?passing, the endpoint go-kit's Instancer reads. Each
+    // instance it lists must be the agent's service as registered.
+    for (const auto& name : names) {
+      const auto passing = instancer_read(spec(), name, /*healthy_only=*/true);
+      if (!passing) return std::nullopt;
+      for (const auto& [id, instance] : *passing) {
+        const auto it = view.find(id);
+        if (it == view.end()) return std::nullopt;
+        Seen seen = seen_of(instance);
+        seen.meta.erase("managed-by");
+        seen.meta.erase("grpc-registrar-owner");
+        if (seen != Seen{it->second.name, it->second.address, it->second.port, it->second.tags,
+                         it->second.meta, true})
+          return std::nullopt;
+        it->second.healthy = true;
       }
+    }
     return view;
   } catch (const std::exception&) {
     return std::nullopt;

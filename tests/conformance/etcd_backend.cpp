@@ -1,10 +1,12 @@
 #include "conformance/etcd_backend.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
 
+#include "conformance/instancer_read.hpp"
 #include "support/paths.hpp"
 #include "support/require.hpp"
 
@@ -82,13 +84,30 @@ EtcdBackend::Snapshot EtcdBackend::snapshot() const {
 }
 
 std::optional<View> EtcdBackend::read() {
+  // What clients see is what the product's own reader (discovery/) lists, name by name. etcdctl's
+  // strict reading of every key under the prefix stays: it checks the json shape to the field
+  // (a value the reader would take but that lacks one of them fails), finds the names, and must
+  // agree with the reader.
+  View strict;
   try {
-    View view;
-    for (const auto& kv : snapshot().kvs) view.insert(parse_entry(kv.value));
-    return view;
+    for (const auto& kv : snapshot().kvs) strict.insert(parse_entry(kv.value));
   } catch (const std::exception&) {
     return std::nullopt;
   }
+  std::set<std::string> names;
+  for (const auto& [id, seen] : strict) names.insert(seen.name);
+  View view;
+  for (const auto& name : names) {
+    const auto set = instancer_read(spec(), name, /*healthy_only=*/false);
+    if (!set) return std::nullopt;
+    for (const auto& [id, instance] : *set) view.emplace(id, seen_of(instance));
+  }
+  if (view != strict) {
+    std::fprintf(stderr, "conformance etcd: the reader and etcdctl disagree (%zu vs %zu entries)\n",
+                 view.size(), strict.size());
+    return std::nullopt;
+  }
+  return view;
 }
 
 Mark EtcdBackend::mark() {

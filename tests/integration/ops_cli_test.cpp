@@ -158,8 +158,8 @@ TEST_CASE("ops cli: usage errors exit 64 with one line, --version and --help exi
   r = run_registrar({"--version"});
   CHECK(r.status.exited_with(0));
   CHECK(r.out.rfind("grpc-registrar ", 0) == 0);
-  for (const std::string sub :
-       {"", "run", "check", "register", "deregister", "probe", "drain", "status"}) {
+  for (const std::string sub : {"", "run", "check", "register", "deregister", "probe", "resolve",
+                                "watch", "drain", "status"}) {
     std::vector<std::string> args;
     if (!sub.empty()) args.push_back(sub);
     args.push_back("--help");
@@ -173,8 +173,8 @@ TEST_CASE("ops cli: usage errors exit 64 with one line, --version and --help exi
 TEST_CASE("ops cli: every flag in --help appears in docs/cli.md", "[ops][cli][docs]") {
   if (!have_binaries()) return;
   const std::string doc = read_text(source_dir() / "docs" / "cli.md");
-  for (const std::string sub :
-       {"", "run", "check", "register", "deregister", "probe", "drain", "status"}) {
+  for (const std::string sub : {"", "run", "check", "register", "deregister", "probe", "resolve",
+                                "watch", "drain", "status"}) {
     std::vector<std::string> args;
     if (!sub.empty()) args.push_back(sub);
     const auto flags = help_flags(args);

@@ -349,6 +349,21 @@ void EtcdClient::cancel_all() {
   connection_->calls.clear();
 }
 
+std::optional<EtcdClient::StreamTarget> EtcdClient::stream_target(std::string& error) {
+  auto& c = *connection_;
+  if (!c.ensure_channel()) {
+    error = c.tls_error;
+    return std::nullopt;
+  }
+  return StreamTarget{c.channel, c.token, c.generation};
+}
+
+void EtcdClient::stream_ended(const StreamTarget& target, const grpc::Status& status) {
+  auto& c = *connection_;
+  c.failed(target.generation, status);
+  if (c.auth_wanted() && should_reauthenticate(status)) c.token_rejected(target.token, status);
+}
+
 void EtcdClient::txn(etcdserverpb::TxnRequest req, Done<etcdserverpb::TxnResponse> done) {
   unary<etcdserverpb::TxnRequest, etcdserverpb::TxnResponse>(
       connection_, std::move(req), std::move(done),

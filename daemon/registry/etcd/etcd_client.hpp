@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,19 @@ class EtcdClient final : public EtcdTransport {
   bool ready() override;
   void cancel_all() override;
   void configure(const config::EtcdSpec& spec) override;
+
+  // For a stream another part opens on this client's connection (the reader's Watch,
+  // discovery/etcd_watch_stream.hpp): the current channel and the token calls carry now. nullopt,
+  // with `error` set, when the TLS files cannot be used.
+  struct StreamTarget {
+    std::shared_ptr<grpc::Channel> channel;
+    std::string token;
+    std::uint64_t generation = 0;
+  };
+  std::optional<StreamTarget> stream_target(std::string& error);
+  // Such a stream ended with `status`: the same fail-over and TLS renewal as after a failed call,
+  // and a token etcd rejected is dropped, so that the next call authenticates again.
+  void stream_ended(const StreamTarget& target, const grpc::Status& status);
 
  private:
   boost::asio::any_io_executor executor_;

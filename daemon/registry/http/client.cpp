@@ -30,7 +30,9 @@ const char* to_string(Method m) {
   return "?";
 }
 
-std::string HttpRequest::header(std::string_view name) const {
+namespace {
+
+std::string find_header(const std::vector<Header>& headers, std::string_view name) {
   for (const Header& h : headers) {
     if (h.name.size() == name.size() &&
         std::equal(h.name.begin(), h.name.end(), name.begin(), [](char a, char b) {
@@ -40,6 +42,16 @@ std::string HttpRequest::header(std::string_view name) const {
       return h.value;
   }
   return "";
+}
+
+}  // namespace
+
+std::string HttpRequest::header(std::string_view name) const {
+  return find_header(headers, name);
+}
+
+std::string HttpResult::header(std::string_view name) const {
+  return find_header(headers, name);
 }
 
 const char* to_string(HttpResult::Error e) {
@@ -350,18 +362,20 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     auto self = shared_from_this();
     c->conn->expires_at(c->deadline);
     c->conn->with_stream([&](auto& s) {
-      bhttp::async_read(s, c->conn->buffer, *c->parser,
-                        [self, c](const beast::error_code& ec, std::size_t) {
-                          if (self->stale(c)) return;
-                          if (ec) return self->io_failed(c, ec);
-                          auto& res = c->parser->get();
-                          HttpResult r;
-                          r.status = static_cast<int>(res.result_int());
-                          r.body = std::move(res.body());
-                          if (c->reused) ++self->reused;
-                          if (!res.keep_alive()) self->drop(c->conn);
-                          self->finish(c, std::move(r));
-                        });
+      bhttp::async_read(
+          s, c->conn->buffer, *c->parser, [self, c](const beast::error_code& ec, std::size_t) {
+            if (self->stale(c)) return;
+            if (ec) return self->io_failed(c, ec);
+            auto& res = c->parser->get();
+            HttpResult r;
+            r.status = static_cast<int>(res.result_int());
+            r.body = std::move(res.body());
+            for (const auto& field : res)
+              r.headers.push_back({std::string(field.name_string()), std::string(field.value())});
+            if (c->reused) ++self->reused;
+            if (!res.keep_alive()) self->drop(c->conn);
+            self->finish(c, std::move(r));
+          });
     });
   }
 

@@ -48,6 +48,11 @@ struct HttpResult {
   std::string error_text;  // human-readable, when error != None
   int status = 0;          // HTTP status, when error == None
   std::string body;
+  // The answer's headers (Consul's X-Consul-Index, which blocking queries wait on).
+  std::vector<Header> headers;
+
+  // The value of header `name` (case-insensitive), or "" when absent.
+  std::string header(std::string_view name) const;
 
   bool answered() const { return error == Error::None; }
   bool ok() const { return answered() && status >= 200 && status < 300; }

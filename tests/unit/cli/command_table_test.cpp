@@ -43,8 +43,8 @@ TEST_CASE("command table: every subcommand declared is parsed, detected and has 
     CHECK((sub->get_option_no_throw("--log-format") != nullptr) == c.runs_daemon);
     CHECK((sub->get_option_no_throw("--status-listen") != nullptr) == c.runs_daemon);
   }
-  CHECK(names == std::set<std::string>{"run", "check", "register", "deregister", "probe", "drain",
-                                       "status"});
+  CHECK(names == std::set<std::string>{"run", "check", "register", "deregister", "probe", "resolve",
+                                       "watch", "drain", "status"});
   CHECK(parser->get_subcommands({}).size() == names.size());
   // No subcommand, or an unknown one: the top level, which means `run`.
   CHECK(subcommand_name(*parser, {}).empty());
@@ -123,7 +123,8 @@ TEST_CASE("command table: the subcommand found decides whether --token is taken 
     CHECK(s.env.empty() != c.takes_registry_secrets);
     if (c.takes_registry_secrets) taking.emplace(c.name);
   }
-  CHECK(taking == std::set<std::string>{"run", "check", "register", "deregister"});
+  CHECK(taking ==
+        std::set<std::string>{"run", "check", "register", "deregister", "resolve", "watch"});
 
   // -c's value names a subcommand that would refuse --token: detection skips it, so `check`
   // takes the token.

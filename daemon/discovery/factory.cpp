@@ -1,0 +1,22 @@
+#include "discovery/factory.hpp"
+
+#include <stdexcept>
+
+#include "discovery/consul_instancer.hpp"
+#include "discovery/etcd_instancer.hpp"
+
+namespace registrar::discovery {
+
+std::shared_ptr<Instancer> make_instancer(boost::asio::any_io_executor executor,
+                                          const config::RegistrySpec& spec, Query query,
+                                          const runtime::Clock& clock) {
+  switch (spec.kind) {
+    case config::RegistryKind::Etcd:
+      return etcd::EtcdInstancer::create(executor, spec, std::move(query), clock);
+    case config::RegistryKind::Consul:
+      return consul::ConsulInstancer::create(executor, spec, std::move(query), clock);
+  }
+  throw std::invalid_argument("no reader for this registry kind in this build");
+}
+
+}  // namespace registrar::discovery
