@@ -6,57 +6,13 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/flag_manifest.hpp"
 #include "config/duration.hpp"
 #include "config/error.hpp"
 #include "config/interpolate.hpp"
 #include "config/manifest_parser.hpp"
 
 namespace registrar::cli {
-
-namespace {
-
-// A YAML double-quoted scalar whose value is taken literally (no ${VAR} interpolation).
-std::string literal(const std::string& s) {
-  return nlohmann::json(config::escape_interpolation(s))
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// The flag that sets a manifest field, for error messages.
-std::string flag_for(const std::string& field) {
-  static const std::vector<std::pair<std::string, std::string>> prefixes{
-      {"registry.etcd.endpoints", "--etcd"},
-      {"registry.etcd.prefix", "--prefix"},
-      {"registry.etcd.format", "--format"},
-      {"registry.etcd.lease_ttl", "--ttl"},
-      {"registry.consul.address", "--consul"},
-      {"registry.consul.check_ttl", "--ttl"},
-      {"registry.consul.request_timeout", "--ttl"},
-      {"registry.consul.token_file", "--token-file"},
-      {"registry.consul.token", "CONSUL_HTTP_TOKEN"},
-      {"services[0].name", "--name"},
-      {"services[0].id", "--id"},
-      {"services[0].address", "--address"},
-      {"services[0].port", "--port"},
-      {"services[0].tags", "--tag"},
-      {"services[0].meta", "--meta"},
-      {"services[0].probe.target", "--probe-target"},
-      {"services[0].probe.service", "--probe-service"},
-      {"services[0].probe.mode", "--probe-mode"},
-      {"services[0].probe.interval", "--probe-interval"},
-      {"services[0].probe.timeout", "--probe-timeout"},
-      {"services[0].probe.rise", "--rise"},
-      {"services[0].probe.fall", "--fall"},
-      {"services[0]", "--name/--address/--port"},
-      {"drain", "--drain"},
-      {"shutdown_timeout", "--shutdown-timeout"},
-      {"status.listen", "--status-listen"},
-  };
-  for (const auto& [prefix, flag] : prefixes)
-    if (field.rfind(prefix, 0) == 0) return flag;
-  return field;
-}
-
-}  // namespace
 
 void add_register_options(CLI::App& cmd, RegisterOptions& o) {
   auto* etcd =
@@ -110,22 +66,22 @@ std::string registry_yaml(const RegisterOptions& o) {
   std::string y = "registry:\n";
   if (!o.etcd.empty()) {
     y += "  kind: etcd\n  etcd:\n    endpoints: [";
-    for (std::size_t i = 0; i < o.etcd.size(); ++i) y += (i ? ", " : "") + literal(o.etcd[i]);
+    for (std::size_t i = 0; i < o.etcd.size(); ++i) y += (i ? ", " : "") + yaml_literal(o.etcd[i]);
     y += "]\n";
-    if (!o.prefix.empty()) y += "    prefix: " + literal(o.prefix) + "\n";
-    if (!o.format.empty()) y += "    format: " + literal(o.format) + "\n";
-    if (!o.ttl.empty()) y += "    lease_ttl: " + literal(o.ttl) + "\n";
+    if (!o.prefix.empty()) y += "    prefix: " + yaml_literal(o.prefix) + "\n";
+    if (!o.format.empty()) y += "    format: " + yaml_literal(o.format) + "\n";
+    if (!o.ttl.empty()) y += "    lease_ttl: " + yaml_literal(o.ttl) + "\n";
   } else {
     std::string consul;
-    if (!o.consul->empty()) consul += "    address: " + literal(*o.consul) + "\n";
+    if (!o.consul->empty()) consul += "    address: " + yaml_literal(*o.consul) + "\n";
     if (!o.ttl.empty()) {
-      consul += "    check_ttl: " + literal(o.ttl) + "\n";
+      consul += "    check_ttl: " + yaml_literal(o.ttl) + "\n";
       // Each request must fit in half a TTL: a short --ttl shortens the request timeout (3s).
       if (auto ttl = config::parse_duration(o.ttl); ttl && *ttl < std::chrono::seconds(6)) {
-        consul += "    request_timeout: " + literal(config::format_duration(*ttl / 2)) + "\n";
+        consul += "    request_timeout: " + yaml_literal(config::format_duration(*ttl / 2)) + "\n";
       }
     }
-    if (!o.token_file.empty()) consul += "    token_file: " + literal(o.token_file) + "\n";
+    if (!o.token_file.empty()) consul += "    token_file: " + yaml_literal(o.token_file) + "\n";
     y += "  kind: consul\n";
     y += consul.empty() ? "  consul: {}\n" : "  consul:\n" + consul;
   }
@@ -135,12 +91,12 @@ std::string registry_yaml(const RegisterOptions& o) {
 // The manifest's one service; "" with `error` set on a bad --meta.
 std::string service_yaml(const RegisterOptions& o, std::string& error) {
   std::string y = "services:\n";
-  y += "  - name: " + literal(o.name) + "\n";
-  if (!o.id.empty()) y += "    id: " + literal(o.id) + "\n";
-  y += "    address: " + literal(o.address) + "\n";
-  y += "    port: " + literal(std::to_string(o.port)) + "\n";
+  y += "  - name: " + yaml_literal(o.name) + "\n";
+  if (!o.id.empty()) y += "    id: " + yaml_literal(o.id) + "\n";
+  y += "    address: " + yaml_literal(o.address) + "\n";
+  y += "    port: " + yaml_literal(std::to_string(o.port)) + "\n";
   y += "    tags: [";
-  for (std::size_t i = 0; i < o.tags.size(); ++i) y += (i ? ", " : "") + literal(o.tags[i]);
+  for (std::size_t i = 0; i < o.tags.size(); ++i) y += (i ? ", " : "") + yaml_literal(o.tags[i]);
   y += "]\n";
   y += "    meta: {";
   for (std::size_t i = 0; i < o.meta.size(); ++i) {
@@ -149,18 +105,18 @@ std::string service_yaml(const RegisterOptions& o, std::string& error) {
       error = "--meta: expected KEY=VALUE, got \"" + o.meta[i] + "\"";
       return "";
     }
-    y += (i ? ", " : "") + literal(o.meta[i].substr(0, eq)) + ": " +
-         literal(o.meta[i].substr(eq + 1));
+    y += (i ? ", " : "") + yaml_literal(o.meta[i].substr(0, eq)) + ": " +
+         yaml_literal(o.meta[i].substr(eq + 1));
   }
   y += "}\n";
   y += "    probe:\n";
-  y += "      service: " + literal(o.probe_service) + "\n";
-  if (!o.probe_target.empty()) y += "      target: " + literal(o.probe_target) + "\n";
-  if (!o.probe_mode.empty()) y += "      mode: " + literal(o.probe_mode) + "\n";
-  if (!o.probe_interval.empty()) y += "      interval: " + literal(o.probe_interval) + "\n";
-  if (!o.probe_timeout.empty()) y += "      timeout: " + literal(o.probe_timeout) + "\n";
-  if (o.rise != 0) y += "      rise: " + literal(std::to_string(o.rise)) + "\n";
-  if (o.fall != 0) y += "      fall: " + literal(std::to_string(o.fall)) + "\n";
+  y += "      service: " + yaml_literal(o.probe_service) + "\n";
+  if (!o.probe_target.empty()) y += "      target: " + yaml_literal(o.probe_target) + "\n";
+  if (!o.probe_mode.empty()) y += "      mode: " + yaml_literal(o.probe_mode) + "\n";
+  if (!o.probe_interval.empty()) y += "      interval: " + yaml_literal(o.probe_interval) + "\n";
+  if (!o.probe_timeout.empty()) y += "      timeout: " + yaml_literal(o.probe_timeout) + "\n";
+  if (o.rise != 0) y += "      rise: " + yaml_literal(std::to_string(o.rise)) + "\n";
+  if (o.fall != 0) y += "      fall: " + yaml_literal(std::to_string(o.fall)) + "\n";
   return y;
 }
 
@@ -182,8 +138,9 @@ std::optional<config::Manifest> manifest_from_flags(const RegisterOptions& o, st
   const std::string service = service_yaml(o, error);
   if (service.empty()) return std::nullopt;
   std::string y = registry_yaml(o) + service;
-  if (!o.drain.empty()) y += "drain: " + literal(o.drain) + "\n";
-  if (!o.shutdown_timeout.empty()) y += "shutdown_timeout: " + literal(o.shutdown_timeout) + "\n";
+  if (!o.drain.empty()) y += "drain: " + yaml_literal(o.drain) + "\n";
+  if (!o.shutdown_timeout.empty())
+    y += "shutdown_timeout: " + yaml_literal(o.shutdown_timeout) + "\n";
 
   try {
     config::Manifest m = config::parse_manifest(y, "<flags>", config::process_env());
@@ -200,7 +157,7 @@ std::optional<config::Manifest> manifest_from_flags(const RegisterOptions& o, st
     const std::string prefix = config::format_config_error(e.where, e.field, "");
     std::string reason = e.what();
     if (reason.rfind(prefix, 0) == 0) reason = reason.substr(prefix.size());
-    error = flag_for(e.field) + ": " + reason;
+    error = flag_for_field(e.field) + ": " + reason;
     return std::nullopt;
   }
 }

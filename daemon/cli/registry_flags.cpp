@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/exit_codes.hpp"
+#include "cli/flag_manifest.hpp"
 #include "config/duration.hpp"
 #include "config/error.hpp"
 #include "config/interpolate.hpp"
@@ -18,59 +19,31 @@ namespace registrar::cli {
 
 namespace {
 
-// A YAML double-quoted scalar taken literally (no ${VAR} interpolation).
-std::string literal(const std::string& s) {
-  return nlohmann::json(config::escape_interpolation(s))
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// The flag that sets a registry field, for messages about flags.
-std::string flag_for(const std::string& field) {
-  static const std::pair<const char*, const char*> kFlags[] = {
-      {"registry.etcd.endpoints", "--etcd"},
-      {"registry.etcd.prefix", "--prefix"},
-      {"registry.etcd.format", "--format"},
-      {"registry.etcd.tls.ca_file", "--etcd-ca-file"},
-      {"registry.etcd.tls.cert_file", "--etcd-cert-file"},
-      {"registry.etcd.tls.key_file", "--etcd-key-file"},
-      {"registry.etcd.tls.server_name", "--etcd-server-name"},
-      {"registry.etcd.tls", "--etcd-cert-file/--etcd-key-file"},
-      {"registry.etcd.username", "--etcd-user"},
-      {"registry.etcd.password_file", "--etcd-password-file"},
-      {"registry.consul.address", "--consul"},
-      {"registry.consul.token_file", "--token-file"},
-      {"registry.consul.token", "CONSUL_HTTP_TOKEN"},
-  };
-  for (const auto& [prefix, flag] : kFlags)
-    if (field.rfind(prefix, 0) == 0) return flag;
-  return field;
-}
-
 std::string etcd_yaml(const RegistryFlags& f) {
   std::string y = "  kind: etcd\n  etcd:\n    endpoints: [";
-  for (std::size_t i = 0; i < f.etcd.size(); ++i) y += (i ? ", " : "") + literal(f.etcd[i]);
+  for (std::size_t i = 0; i < f.etcd.size(); ++i) y += (i ? ", " : "") + yaml_literal(f.etcd[i]);
   y += "]\n";
-  if (!f.prefix.empty()) y += "    prefix: " + literal(f.prefix) + "\n";
-  if (!f.format.empty()) y += "    format: " + literal(f.format) + "\n";
+  if (!f.prefix.empty()) y += "    prefix: " + yaml_literal(f.prefix) + "\n";
+  if (!f.format.empty()) y += "    format: " + yaml_literal(f.format) + "\n";
   if (!f.etcd_ca_file.empty() || !f.etcd_cert_file.empty() || !f.etcd_key_file.empty() ||
       !f.etcd_server_name.empty()) {
     y += "    tls:\n";
-    if (!f.etcd_ca_file.empty()) y += "      ca_file: " + literal(f.etcd_ca_file) + "\n";
-    if (!f.etcd_cert_file.empty()) y += "      cert_file: " + literal(f.etcd_cert_file) + "\n";
-    if (!f.etcd_key_file.empty()) y += "      key_file: " + literal(f.etcd_key_file) + "\n";
+    if (!f.etcd_ca_file.empty()) y += "      ca_file: " + yaml_literal(f.etcd_ca_file) + "\n";
+    if (!f.etcd_cert_file.empty()) y += "      cert_file: " + yaml_literal(f.etcd_cert_file) + "\n";
+    if (!f.etcd_key_file.empty()) y += "      key_file: " + yaml_literal(f.etcd_key_file) + "\n";
     if (!f.etcd_server_name.empty())
-      y += "      server_name: " + literal(f.etcd_server_name) + "\n";
+      y += "      server_name: " + yaml_literal(f.etcd_server_name) + "\n";
   }
-  if (!f.etcd_user.empty()) y += "    username: " + literal(f.etcd_user) + "\n";
+  if (!f.etcd_user.empty()) y += "    username: " + yaml_literal(f.etcd_user) + "\n";
   if (!f.etcd_password_file.empty())
-    y += "    password_file: " + literal(f.etcd_password_file) + "\n";
+    y += "    password_file: " + yaml_literal(f.etcd_password_file) + "\n";
   return y;
 }
 
 std::string consul_yaml(const RegistryFlags& f) {
   std::string c;
-  if (!f.consul->empty()) c += "    address: " + literal(*f.consul) + "\n";
-  if (!f.token_file.empty()) c += "    token_file: " + literal(f.token_file) + "\n";
+  if (!f.consul->empty()) c += "    address: " + yaml_literal(*f.consul) + "\n";
+  if (!f.token_file.empty()) c += "    token_file: " + yaml_literal(f.token_file) + "\n";
   return "  kind: consul\n" + (c.empty() ? std::string("  consul: {}\n") : "  consul:\n" + c);
 }
 
@@ -97,7 +70,7 @@ std::optional<config::RegistrySpec> registry_from_flags(const RegistryFlags& f,
     const std::string prefix = config::format_config_error(e.where, e.field, "");
     std::string reason = e.what();
     if (reason.rfind(prefix, 0) == 0) reason = reason.substr(prefix.size());
-    error = flag_for(e.field) + ": " + reason;
+    error = flag_for_field(e.field) + ": " + reason;
     return std::nullopt;
   }
 }
@@ -205,13 +178,6 @@ std::string describe_registry(const config::RegistrySpec& spec) {
   std::string endpoints;
   for (const auto& e : spec.etcd.endpoints) endpoints += (endpoints.empty() ? "" : ",") + e;
   return "etcd at " + endpoints;
-}
-
-void leave(int code) {
-  spdlog::shutdown();
-  std::fflush(stdout);
-  std::fflush(stderr);
-  std::_Exit(code);
 }
 
 StderrLog::StderrLog(const std::string& who) : previous_(spdlog::default_logger()) {

@@ -37,11 +37,6 @@ std::optional<ReadSetup> read_setup(const ReadOptions& o, const std::string& con
 // What the registry is, for messages: "etcd at 127.0.0.1:2379", "Consul agent at ...".
 std::string describe_registry(const config::RegistrySpec& spec);
 
-// Ends a read command once it has talked to the registry: flushes and leaves without running
-// destructors, as the daemon does (run.cpp), because the reader's calls and streams may still
-// complete on gRPC's threads, into an io_context that must then still exist.
-[[noreturn]] void leave(int code);
-
 // While alive, log lines (a world-readable token file, an unreadable key) go to stderr as
 // "<who>: <line>", next to the command's own messages; stdout carries only the result.
 class StderrLog {

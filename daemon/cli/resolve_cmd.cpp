@@ -11,6 +11,7 @@
 #include "cli/exit_codes.hpp"
 #include "cli/instance_checks.hpp"
 #include "cli/instance_output.hpp"
+#include "cli/leave.hpp"
 #include "cli/registry_flags.hpp"
 #include "config/duration.hpp"
 #include "discovery/factory.hpp"

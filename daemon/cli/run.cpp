@@ -13,6 +13,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/leave.hpp"
 #include "cli/ops.hpp"
 #include "cli/token_preflight.hpp"
 #include "config/duration.hpp"
@@ -46,15 +47,6 @@ const char* signal_name(int signo) {
     default:
       return "signal";
   }
-}
-
-// Leaves without running destructors: once deregistration is confirmed, tearing down gRPC
-// channels under callbacks still in flight can only add risk to an exit that must be clean.
-[[noreturn]] void leave(int code) {
-  spdlog::shutdown();
-  std::fflush(stdout);
-  std::fflush(stderr);
-  std::_Exit(code);
 }
 
 // Defaults that depend on the running process rather than on the manifest's text.

@@ -16,6 +16,7 @@
 #include "cli/exec_runner.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/instance_output.hpp"
+#include "cli/leave.hpp"
 #include "cli/registry_flags.hpp"
 #include "discovery/factory.hpp"
 #include "runtime/clock.hpp"
