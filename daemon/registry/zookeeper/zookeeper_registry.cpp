@@ -41,7 +41,8 @@ ZooKeeperRegistry::ZooKeeperRegistry(boost::asio::any_io_executor executor,
       latch_(executor, clock),
       connect_deadline_(executor, clock),
       resync_(executor, clock),
-      conflicts_timer_(executor, clock) {}
+      conflicts_timer_(executor, clock),
+      expiry_guard_(executor, clock) {}
 
 ZooKeeperRegistry::~ZooKeeperRegistry() = default;
 
@@ -92,6 +93,7 @@ void ZooKeeperRegistry::pass() {
   if (!adopted_) return adopt();
   if (!parents_needed_.empty()) return create_parents();
   if (!record_written_) return write_record();
+  if (!replace_.empty()) return replace_own();
   const auto now = clock_.now();
   bool conflict_due = false;
   for (const auto& [path, c] : conflicts_) conflict_due = conflict_due || c.retry_at <= now;
@@ -181,6 +183,9 @@ void ZooKeeperRegistry::on_verified(std::shared_ptr<Batch> b, std::string path, 
   if (code == rc::kOk && stat.ephemeral_owner == session_) {
     own_[path] = OwnNode{data, stat.version};
     if (conflicts_.erase(path) != 0) spdlog::info("registry: conflict over: {} is ours", path);
+  } else if (code == rc::kOk && own_sessions_.count(stat.ephemeral_owner) != 0) {
+    own_.erase(path);
+    replace_[path] = stat.version;  // an earlier session of ours still holds it
   } else if (code == rc::kOk) {
     own_.erase(path);
     if (wanted().count(path) != 0) conflict(path, stat.ephemeral_owner);
@@ -215,6 +220,31 @@ void ZooKeeperRegistry::write(const NodePlan& plan) {
   for (const auto& [path, version] : plan.remove)
     transport_->remove(path, version,
                        bind_weak(this, &ZooKeeperRegistry::on_removed, b, path, meter_.sent()));
+}
+
+// Nodes an earlier session of ours still holds: replaced by nodes of this session in one multi
+// each (delete at the version read, create), or only deleted when no longer wanted.
+void ZooKeeperRegistry::replace_own() {
+  const auto want = wanted();
+  auto b = begin_batch();
+  b->pending = replace_.size();
+  for (const auto& [path, version] : replace_) {
+    std::vector<MultiOp> ops{{MultiOp::Kind::Delete, path, "", NodeMode::Ephemeral, version}};
+    auto w = want.find(path);
+    if (w != want.end())
+      ops.push_back({MultiOp::Kind::Create, path, w->second, NodeMode::Ephemeral, -1});
+    transport_->multi(std::move(ops), [this, weak = weak_from_this(), b, path,
+                                       data = w != want.end() ? w->second : std::string(),
+                                       created = w != want.end(), sent = meter_.sent()](int c) {
+      if (!weak.lock()) return;
+      meter_.request("multi", c == rc::kOk, sent);
+      if (!current(b)) return;
+      if (c == rc::kOk && created) own_[path] = OwnNode{data, 0};
+      if (c != rc::kOk) unknown_.insert(path);  // read back: gone by now, or changed
+      settle(b);
+    });
+  }
+  replace_.clear();
 }
 
 void ZooKeeperRegistry::on_created(std::shared_ptr<Batch> b, std::string path, std::string data,

@@ -75,6 +75,8 @@ class ZooKeeperRegistry final : public Registry,
   void on_verified(std::shared_ptr<Batch> b, std::string path, time_point sent, int code,
                    const std::string& data, const NodeStat& stat);
   void write(const NodePlan& plan);
+  void replace_own();
+  void session_lost(const std::string& why);
   void on_created(std::shared_ptr<Batch> b, std::string path, std::string data, time_point sent,
                   int code, const NodeStat& stat);
   void on_set(std::shared_ptr<Batch> b, std::string path, std::string data, time_point sent,
@@ -123,6 +125,9 @@ class ZooKeeperRegistry final : public Registry,
   runtime::Timer connect_deadline_;  // no session within the session timeout: unreachable
   runtime::Timer resync_;            // the next read-back of our nodes
   runtime::Timer conflicts_timer_;   // the next look at a path held by another session
+  // Disconnected for the negotiated session timeout: the server has expired the session by now
+  // (or lost it: a wiped server also refuses a client that saw a newer zxid), so a new handle.
+  runtime::Timer expiry_guard_;
 
   // The session.
   std::uint64_t epoch_ = 0;   // handles opened so far; events of older ones are ignored
@@ -160,8 +165,12 @@ class ZooKeeperRegistry final : public Registry,
     std::map<std::string, std::pair<std::string, NodeStat>> found;
   };
   std::shared_ptr<Scan> scan_;
-  bool adopted_ = false;  // the previous run's nodes dealt with
-  std::string refusal_;   // the last refusal logged (NOAUTH, ...)
+  // Earlier sessions of this daemon (this run's, and the previous run's adopted one): a node of
+  // one of them at a desired path is ours, replaced atomically rather than a conflict.
+  std::set<std::int64_t> own_sessions_;
+  std::map<std::string, std::int32_t> replace_;  // path -> version of such a node
+  bool adopted_ = false;                         // the previous run's nodes dealt with
+  std::string refusal_;                          // the last refusal logged (NOAUTH, ...)
   DoneCallback shutdown_done_;
   bool shutting_down_ = false;
 };

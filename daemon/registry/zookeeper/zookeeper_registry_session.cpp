@@ -63,17 +63,19 @@ void ZooKeeperRegistry::on_session(std::uint64_t epoch, const SessionEvent& e) {
       connected_ = false;
       if (latch_.active()) return;
       connectivity_.set(Connectivity::Down, "connection to ZooKeeper lost", "connection lost");
+      expiry_guard_.arm_after(
+          std::chrono::milliseconds(
+              negotiated_timeout_ms_ > 0
+                  ? negotiated_timeout_ms_
+                  : static_cast<int>(spec_.zookeeper.session_timeout.count())),
+          [this] {
+            if (!connected_)
+              session_lost("no ZooKeeper server answered within the negotiated session timeout");
+          });
       return;
     case SessionEvent::Kind::Expired:
-      spdlog::warn(
-          "registry: ZooKeeper session {} expired (its ephemeral nodes are gone): opening a new "
-          "session, every healthy entry will be created again",
-          session_hex(session_));
-      connected_ = false;
-      session_ = 0;
       if (latch_.active()) return latch_.finish(false);
-      connectivity_.set(Connectivity::Down, "ZooKeeper session expired", "session expired");
-      return open_session();
+      return session_lost("the server expired it");
     case SessionEvent::Kind::AuthFailed:
       connected_ = false;
       if (latch_.active()) return latch_.finish(false);
@@ -86,8 +88,23 @@ void ZooKeeperRegistry::on_session(std::uint64_t epoch, const SessionEvent& e) {
   }
 }
 
+// The session is gone (expired by the server, or presumed so after a silence as long as its
+// timeout): its ephemeral nodes with it. A new handle, and every healthy entry created again;
+// logged once per loss.
+void ZooKeeperRegistry::session_lost(const std::string& why) {
+  spdlog::warn(
+      "registry: ZooKeeper session {} lost ({}): opening a new session, every healthy entry will "
+      "be created again",
+      session_hex(session_), why);
+  connected_ = false;
+  expiry_guard_.cancel();
+  connectivity_.set(Connectivity::Down, "ZooKeeper session lost: " + why, "session lost");
+  open_session();
+}
+
 void ZooKeeperRegistry::on_connected(const SessionEvent& e) {
   connect_deadline_.cancel();
+  expiry_guard_.cancel();
   connected_ = true;
   server_ = e.server;
   negotiated_timeout_ms_ = e.negotiated_timeout_ms;
@@ -99,6 +116,8 @@ void ZooKeeperRegistry::on_connected(const SessionEvent& e) {
         session_hex(e.session), e.server, e.negotiated_timeout_ms,
         config::format_duration(spec_.zookeeper.session_timeout));
     session_ = e.session;
+    own_sessions_.insert(e.session);
+    replace_.clear();
     had_session_ = true;
     own_.clear();
     unknown_.clear();
@@ -179,6 +198,7 @@ void ZooKeeperRegistry::on_record_read(std::shared_ptr<Batch> b, time_point sent
     } else {
       scan_ = std::make_shared<Scan>();
       scan_->previous = *previous;
+      own_sessions_.insert(*previous);
       ++b->pending;
       transport_->children(spec_.zookeeper.base_path,
                            [this, weak = weak_from_this(), b, sent = meter_.sent()](
@@ -318,6 +338,7 @@ void ZooKeeperRegistry::shutdown(std::chrono::milliseconds timeout, DoneCallback
   resync_.cancel();
   conflicts_timer_.cancel();
   connect_deadline_.cancel();
+  expiry_guard_.cancel();
   shutdown_done_ = std::move(done);
   latch_.open(
       timeout, [this](bool clean) { finish_shutdown(clean); },
