@@ -226,3 +226,30 @@ TEST_CASE("zookeeper: SIGKILL, the nodes vanish with the session, a restart adop
     CHECK(second_owner != owner);
   }
 }
+
+TEST_CASE("zookeeper: a three-server ensemble loses the server in use, the session moves on",
+          "[zookeeper]") {
+  if (!have_zookeeper()) return;
+  ZooKeeperEnsemble ensemble;
+  HelloService hello;
+  ZkParams p;
+  p.servers = ensemble.connect_string();
+  p.session_timeout = "6s";  // room for the move to another member on a loaded machine
+  p.services = {entry_for(hello, "hello-1")};
+  Daemon daemon(zookeeper_manifest_yaml(p));
+  DumpOnFailure dump(daemon.process());
+  REQUIRE(wait_for_node(p.servers, kPath, true, 15s));
+  const auto established = daemon.wait_for_log(std::regex("established via (\\S+),"), 1s);
+  REQUIRE(established);
+  const std::int64_t owner = owner_of(p.servers);
+  std::size_t in_use = ensemble.size();
+  for (std::size_t i = 0; i < ensemble.size(); ++i)
+    if (ensemble.member(i).endpoint() == established->groups[1]) in_use = i;
+  REQUIRE(in_use < ensemble.size());
+  ensemble.member(in_use).kill9();
+  // The library moves to another member with the same session: reachable again, the node never
+  // re-created (same owner), no session lost.
+  REQUIRE(wait_until([&] { return count_lines(daemon, "ZooKeeper reachable") >= 2; }, 6s + kSlack));
+  CHECK(owner_of(p.servers) == owner);
+  CHECK(count_lines(daemon, "session .* lost") == 0);
+}
