@@ -10,6 +10,7 @@
 
 #include "registry/zookeeper/entry_format.hpp"
 #include "registry/zookeeper/owner_record.hpp"
+#include "support/require.hpp"
 #include "zookeeper_itest.hpp"
 
 using namespace registrar::itest;
@@ -252,4 +253,58 @@ TEST_CASE("zookeeper: a three-server ensemble loses the server in use, the sessi
   REQUIRE(wait_until([&] { return count_lines(daemon, "ZooKeeper reachable") >= 2; }, 6s + kSlack));
   CHECK(owner_of(p.servers) == owner);
   CHECK(count_lines(daemon, "session .* lost") == 0);
+}
+
+#ifndef REGISTRAR_CURATOR_READER_CP
+#define REGISTRAR_CURATOR_READER_CP ""
+#endif
+
+TEST_CASE("zookeeper: Curator's queryForInstances sees exactly the healthy instances",
+          "[zookeeper][interop]") {
+  if (!have_zookeeper()) return;
+  const std::string cp = REGISTRAR_CURATOR_READER_CP;
+  if (!need(!cp.empty(),
+            "the Curator reader was not built (apt-get install "
+            "openjdk-17-jdk-headless libcurator-discovery-java, then reconfigure)"))
+    return;
+  Setup s;
+  HelloService other;  // a second instance of the same service, on its own port
+  ServiceEntry e2 = entry_for(other, "hello-2");
+  s.params.services.push_back(e2);
+  Daemon daemon(zookeeper_manifest_yaml(s.params));
+  DumpOnFailure dump(daemon.process());
+  Process reader("java", {"-cp", cp, "CuratorReader", s.zk.endpoint(), "/services", "hello"}, {},
+                 "curator-reader");
+  DumpOnFailure dump_reader(reader);
+  const auto port = [](const HelloService& h) { return std::to_string(h.port()); };
+  const std::string both = "INSTANCES hello-1=127.0.0.1:" + port(s.hello) + "/" + port(s.hello) +
+                           ",hello-2=127.0.0.1:" + port(other) + "/" + port(other);
+  const std::string only_second = "INSTANCES hello-2=127.0.0.1:" + port(other) + "/" + port(other);
+  const auto line = [](const std::string& text) { return std::regex("^" + text + "$"); };
+  std::size_t from = 0;
+  const auto expect = [&](const std::string& text, Millis timeout) {
+    auto m = reader.wait_for_line(Stream::Stdout, line(text), timeout, from);
+    if (m) from = m->end_offset;
+    return m.has_value();
+  };
+  REQUIRE(expect(both, 20s));  // the JVM's start included
+  s.hello.set_serving(false);
+  CHECK(expect(only_second, 5s));
+  s.hello.set_serving(true);
+  CHECK(expect(both, 5s));
+  // A session expiry (the daemon stopped past the timeout): both go, both come back.
+  daemon.signal(SIGSTOP);
+  CHECK(expect("INSTANCES ", kSessionTimeout + kSlack));
+  daemon.signal(SIGCONT);
+  CHECK(expect(both, kSessionTimeout + kSlack));
+  // A server restart within the session timeout: the reader sees the same two throughout.
+  s.zk.kill9();
+  s.zk.restart();
+  std::this_thread::sleep_for(2s);
+  // Every list it saw meanwhile is the same two (a query may fail while the server is down:
+  // ERROR), never fewer.
+  for (const auto& l : non_empty_lines(reader.stdout_text().substr(from))) {
+    INFO(l);
+    CHECK((l == both || l.starts_with("ERROR")));
+  }
 }
