@@ -308,3 +308,28 @@ TEST_CASE("zookeeper: Curator's queryForInstances sees exactly the healthy insta
     CHECK((l == both || l.starts_with("ERROR")));
   }
 }
+
+TEST_CASE("zookeeper: register --zookeeper runs one service from flags alone", "[zookeeper][cli]") {
+  if (!have_zookeeper()) return;
+  Setup s;
+  Process reg(*registrar_bin(),
+              {"register", "--zookeeper", s.zk.endpoint(), "--name", "hello", "--id", "hello-1",
+               "--address", "127.0.0.1", "--port", std::to_string(s.hello.port()), "--format",
+               "nerve", "--ttl", "4s", "--probe-interval", "200ms"},
+              {}, "register");
+  DumpOnFailure dump(reg);
+  REQUIRE(wait_for_node(s.zk.endpoint(), kPath, true, 10s));
+  const auto node = try_node(s.zk.endpoint(), kPath);
+  REQUIRE(node);
+  CHECK(node->data == R"({"host":"127.0.0.1","port":)" + std::to_string(s.hello.port()) +
+                          R"(,"name":"hello-1"})");
+  reg.signal(SIGTERM);
+  REQUIRE(reg.wait_exit(10s));
+  CHECK_FALSE(try_node(s.zk.endpoint(), kPath));
+
+  // A format of another backend is refused, naming the flag.
+  const auto bad = run_registrar({"register", "--zookeeper", s.zk.endpoint(), "--name", "x",
+                                  "--address", "127.0.0.1", "--port", "1", "--format", "grpc-go"});
+  CHECK(bad.status.exited_with(64));  // a bad flag: usage (EX_USAGE), as for every backend
+  CHECK(bad.err.find("--format: invalid value \"grpc-go\"") != std::string::npos);
+}
