@@ -4,6 +4,7 @@
 // slack for a loaded machine. Timings are printed (MEASURED), never asserted.
 #include <signal.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <regex>
 #include <thread>
@@ -332,4 +333,47 @@ TEST_CASE("zookeeper: register --zookeeper runs one service from flags alone", "
                                   "--address", "127.0.0.1", "--port", "1", "--format", "grpc-go"});
   CHECK(bad.status.exited_with(64));  // a bad flag: usage (EX_USAGE), as for every backend
   CHECK(bad.err.find("--format: invalid value \"grpc-go\"") != std::string::npos);
+}
+
+#ifndef REGISTRAR_GOKIT_ZK_CLIENT
+#define REGISTRAR_GOKIT_ZK_CLIENT ""
+#endif
+
+TEST_CASE("zookeeper: go-kit sd/zk's read side sees exactly the healthy gokit instances",
+          "[zookeeper][interop]") {
+  if (!have_zookeeper()) return;
+  const std::string client = REGISTRAR_GOKIT_ZK_CLIENT;
+  if (!need(!client.empty(),
+            "gokit-zk-client was not built (apt-get install "
+            "golang-github-samuel-go-zookeeper-dev, then reconfigure)"))
+    return;
+  Setup s;
+  s.params.format = "gokit";
+  HelloService other;
+  s.params.services.push_back(entry_for(other, "hello-2"));
+  Daemon daemon(zookeeper_manifest_yaml(s.params));
+  DumpOnFailure dump(daemon.process());
+  Process reader(client, {"-servers", s.zk.endpoint(), "-path", "/services/hello"}, {},
+                 "gokit-zk-client");
+  DumpOnFailure dump_reader(reader);
+  std::vector<std::string> two{"127.0.0.1:" + std::to_string(s.hello.port()),
+                               "127.0.0.1:" + std::to_string(other.port())};
+  std::sort(two.begin(), two.end());  // the reader sorts the instance strings
+  const std::string both = "INSTANCES " + two[0] + "," + two[1];
+  const std::string second = "INSTANCES 127.0.0.1:" + std::to_string(other.port());
+  std::size_t from = 0;
+  const auto expect = [&](const std::string& text, Millis timeout) {
+    auto m = reader.wait_for_line(Stream::Stdout, std::regex("^" + text + "$"), timeout, from);
+    if (m) from = m->end_offset;
+    return m.has_value();
+  };
+  REQUIRE(expect(both, 10s));
+  s.hello.set_serving(false);
+  CHECK(expect(second, 5s));  // seen through its watch
+  s.hello.set_serving(true);
+  CHECK(expect(both, 5s));
+  daemon.signal(SIGSTOP);  // the session expires: both go, then come back
+  CHECK(expect("INSTANCES ", kSessionTimeout + kSlack));
+  daemon.signal(SIGCONT);
+  CHECK(expect(both, kSessionTimeout + kSlack));
 }
