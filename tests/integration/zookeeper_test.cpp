@@ -6,12 +6,15 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <thread>
 
 #include "registry/zookeeper/entry_format.hpp"
 #include "registry/zookeeper/owner_record.hpp"
 #include "support/require.hpp"
+#include "support/temp_dir.hpp"
 #include "zookeeper_itest.hpp"
 
 using namespace registrar::itest;
@@ -376,4 +379,31 @@ TEST_CASE("zookeeper: go-kit sd/zk's read side sees exactly the healthy gokit in
   CHECK(expect("INSTANCES ", kSessionTimeout + kSlack));
   daemon.signal(SIGCONT);
   CHECK(expect(both, kSessionTimeout + kSlack));
+}
+
+TEST_CASE("zookeeper: with digest auth, others read the nodes but cannot delete them",
+          "[zookeeper][security]") {
+  if (!have_zookeeper()) return;
+  Setup s;
+  TempDir dir("registrar-zk-auth");
+  const auto password_file = dir.path() / "zk-password";
+  { std::ofstream(password_file) << "s3cret-zk\n"; }
+  std::filesystem::permissions(
+      password_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::string yaml = zookeeper_manifest_yaml(s.params);
+  const std::string anchor = "    owner: \"itest\"\n";
+  yaml.replace(yaml.find(anchor), anchor.size(),
+               anchor + "    auth: {username: registrar, password_file: \"" +
+                   password_file.string() + "\"}\n");
+  Daemon daemon(yaml);
+  DumpOnFailure dump(daemon.process());
+  REQUIRE(wait_for_node(s.zk.endpoint(), kPath, true, 10s));
+  ZkTestClient anonymous(s.zk.endpoint());
+  CHECK(anonymous.get(kPath).has_value());                // world: READ
+  CHECK_THROWS(anonymous.remove(kPath));                  // DELETE on the parent: ours only
+  CHECK_THROWS(anonymous.create(kPath + "x", "", true));  // nor CREATE under it
+  CHECK(anonymous.get(kPath).has_value());
+  CHECK(daemon.log().find("s3cret-zk") == std::string::npos);  // never logged
+  CHECK(daemon.terminate().exited_with(0));
+  CHECK_FALSE(anonymous.get(kPath).has_value());
 }
