@@ -13,6 +13,12 @@ using Json = nlohmann::ordered_json;  // Curator's field order, as Jackson write
 
 constexpr const char* kMemberPrefix = "member_";
 
+// The manifest's strings are valid UTF-8 (config/utf8.hpp); should one not be, it is written
+// with U+FFFD rather than throwing.
+std::string dump(const Json& v) {
+  return v.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 std::string child_name(config::ZooKeeperFormat format, const std::string& id) {
   return format == config::ZooKeeperFormat::Serverset ? kMemberPrefix + id : id;
 }
@@ -46,7 +52,8 @@ std::optional<Decoded> decode_curator(const Json& v, Decoded d) {
   if (!port || !v.contains("address") || !v["address"].is_string()) return std::nullopt;
   d.address = v["address"].get<std::string>();
   d.port = *port;
-  d.registration_ms = v.value("registrationTimeUTC", std::int64_t{0});
+  const Json time = v.value("registrationTimeUTC", Json());
+  d.registration_ms = time.is_number_integer() ? time.get<std::int64_t>() : 0;
   const Json payload = v.value("payload", Json());
   if (payload.is_object() && payload.contains("metadata") && payload["metadata"].is_object()) {
     for (const auto& [k, val] : payload["metadata"].items()) {
@@ -107,7 +114,7 @@ std::string curator_data(const Registration& r, std::int64_t registration_ms) {
   v["registrationTimeUTC"] = registration_ms;
   v["serviceType"] = "DYNAMIC";
   v["uriSpec"] = nullptr;
-  return v.dump();
+  return dump(v);
 }
 
 std::string gokit_data(const Registration& r) {
@@ -122,7 +129,7 @@ std::string serverset_data(const Registration& r) {
   v["serviceEndpoint"] = std::move(endpoint);
   v["additionalEndpoints"] = Json::object();
   v["status"] = "ALIVE";
-  return v.dump();
+  return dump(v);
 }
 
 std::string nerve_data(const Registration& r) {
@@ -130,7 +137,7 @@ std::string nerve_data(const Registration& r) {
   v["host"] = r.address;
   v["port"] = r.port;
   v["name"] = r.id;
-  return v.dump();
+  return dump(v);
 }
 
 std::string entry_path(config::ZooKeeperFormat format, const std::string& base_path,
@@ -182,7 +189,7 @@ std::optional<Decoded> decode(config::ZooKeeperFormat format, const std::string&
       return decode_curator(v, std::move(d));
     case config::ZooKeeperFormat::Serverset: {
       const Json ep = v.value("serviceEndpoint", Json());
-      if (!ep.is_object() || v.value("status", std::string()) != "ALIVE") return std::nullopt;
+      if (!ep.is_object() || v.value("status", Json()) != Json("ALIVE")) return std::nullopt;
       return decode_host_port(ep.value("host", Json()), ep.value("port", Json()), std::move(d));
     }
     case config::ZooKeeperFormat::Nerve:
