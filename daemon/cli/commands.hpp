@@ -36,8 +36,9 @@ int check_manifest(const std::string& config_path);
 
 // `grpc-registrar register`: one registration from flags, same life cycle as `run`.
 struct RegisterOptions {
-  std::vector<std::string> etcd;      // --etcd host:port (repeatable, or comma-separated)
-  std::optional<std::string> consul;  // --consul [URL]
+  std::vector<std::string> etcd;       // --etcd host:port (repeatable, or comma-separated)
+  std::optional<std::string> consul;   // --consul [URL]
+  std::vector<std::string> zookeeper;  // --zookeeper host:port (repeatable, or comma-separated)
   std::string name, id, address;
   int port = 0;
   std::vector<std::string> tags;

@@ -24,8 +24,14 @@ void add_register_options(CLI::App& cmd, RegisterOptions& o) {
                                 "then http://127.0.0.1:8500)")
                      ->type_name("[URL]")
                      ->expected(0, 1);
+  auto* zookeeper = cmd.add_option("--zookeeper", o.zookeeper,
+                                   "ZooKeeper server host:port (repeatable, or comma-separated)")
+                        ->type_name("HOST:PORT")
+                        ->delimiter(',');
   etcd->excludes(consul);
   consul->excludes(etcd);
+  zookeeper->excludes(etcd);
+  zookeeper->excludes(consul);
   cmd.add_option("--name", o.name, "Service name in the registry")->required();
   cmd.add_option("--id", o.id, "Instance id (default <name>-<address>-<port>)");
   cmd.add_option("--address", o.address, "Address clients should dial")->required();
@@ -43,11 +49,15 @@ void add_register_options(CLI::App& cmd, RegisterOptions& o) {
       ->type_name("DURATION");
   cmd.add_option("--rise", o.rise, "Successes in a row to become healthy (default 1)");
   cmd.add_option("--fall", o.fall, "Failures in a row to become unhealthy (default 1)");
-  cmd.add_option("--ttl", o.ttl, "etcd lease TTL (default 10s) or Consul check TTL (default 10s)")
+  cmd.add_option("--ttl", o.ttl,
+                 "etcd lease TTL, Consul check TTL or ZooKeeper session timeout (default 10s)")
       ->type_name("DURATION");
-  cmd.add_option("--prefix", o.prefix, "etcd key prefix (default /services)");
-  cmd.add_option("--format", o.format, "etcd key format: json (default), gokit or grpc-go")
-      ->check(CLI::IsMember({"json", "gokit", "grpc-go"}));
+  cmd.add_option("--prefix", o.prefix,
+                 "etcd key prefix or ZooKeeper base path (default /services)");
+  cmd.add_option("--format", o.format,
+                 "etcd key format: json (default), gokit or grpc-go; ZooKeeper entry format: "
+                 "curator (default), gokit, serverset or nerve")
+      ->check(CLI::IsMember({"json", "gokit", "grpc-go", "curator", "serverset", "nerve"}));
   cmd.add_option("--token-file", o.token_file,
                  "File holding the Consul ACL token (else $CONSUL_HTTP_TOKEN_FILE, "
                  "$CONSUL_HTTP_TOKEN)")
@@ -61,10 +71,19 @@ void add_register_options(CLI::App& cmd, RegisterOptions& o) {
 
 namespace {
 
-// The manifest's registry section, from --etcd or --consul and the flags of that backend.
+// The manifest's registry section, from --etcd, --consul or --zookeeper and the flags of that
+// backend.
 std::string registry_yaml(const RegisterOptions& o) {
   std::string y = "registry:\n";
-  if (!o.etcd.empty()) {
+  if (!o.zookeeper.empty()) {
+    y += "  kind: zookeeper\n  zookeeper:\n    servers: [";
+    for (std::size_t i = 0; i < o.zookeeper.size(); ++i)
+      y += (i ? ", " : "") + yaml_literal(o.zookeeper[i]);
+    y += "]\n";
+    if (!o.prefix.empty()) y += "    base_path: " + yaml_literal(o.prefix) + "\n";
+    if (!o.format.empty()) y += "    format: " + yaml_literal(o.format) + "\n";
+    if (!o.ttl.empty()) y += "    session_timeout: " + yaml_literal(o.ttl) + "\n";
+  } else if (!o.etcd.empty()) {
     y += "  kind: etcd\n  etcd:\n    endpoints: [";
     for (std::size_t i = 0; i < o.etcd.size(); ++i) y += (i ? ", " : "") + yaml_literal(o.etcd[i]);
     y += "]\n";
@@ -123,8 +142,12 @@ std::string service_yaml(const RegisterOptions& o, std::string& error) {
 }  // namespace
 
 std::optional<config::Manifest> manifest_from_flags(const RegisterOptions& o, std::string& error) {
-  if (o.etcd.empty() && !o.consul) {
-    error = "--etcd or --consul is required";
+  if (o.etcd.empty() && !o.consul && o.zookeeper.empty()) {
+    error = "--etcd, --consul or --zookeeper is required";
+    return std::nullopt;
+  }
+  if (!o.zookeeper.empty() && !o.token_file.empty()) {
+    error = "--token-file: only with --consul";
     return std::nullopt;
   }
   if (o.consul && (!o.prefix.empty() || !o.format.empty())) {
@@ -151,6 +174,7 @@ std::optional<config::Manifest> manifest_from_flags(const RegisterOptions& o, st
     const std::string owner = std::string(host) + ":register/" + m.services.front().id;
     m.registry.etcd.owner = owner;
     m.registry.consul.owner = owner;
+    m.registry.zookeeper.owner = owner;
     return m;
   } catch (const config::ConfigError& e) {
     // Keep the parser's reason, name the flag instead of a position in text nobody wrote.

@@ -54,6 +54,8 @@ void fill_in_identity(config::Manifest& m, const std::string& manifest_path) {
   if (m.registry.etcd.owner.empty()) m.registry.etcd.owner = runtime::default_owner(manifest_path);
   if (m.registry.consul.owner.empty())
     m.registry.consul.owner = runtime::default_owner(manifest_path);
+  if (m.registry.zookeeper.owner.empty())
+    m.registry.zookeeper.owner = runtime::default_owner(manifest_path);
 }
 
 // SIGHUP: the manifest is read again from the same path and applied in place. A manifest that
@@ -94,6 +96,13 @@ std::string what_is_left(const config::RegistrySpec& r) {
            config::format_duration(r.consul.check_ttl) +
            ") and Consul removes them after deregister_critical_after (" +
            config::format_duration(r.consul.deregister_critical_after) + ")";
+  }
+  if (r.kind == config::RegistryKind::ZooKeeper) {
+    // docs/zookeeper.md: the session was not closed; the server expires it, and its ephemeral
+    // nodes with it, once the negotiated session timeout has passed without a heartbeat.
+    return "the nodes left are ephemeral: ZooKeeper deletes them when the session expires "
+           "(session_timeout " +
+           config::format_duration(r.zookeeper.session_timeout) + ", as negotiated)";
   }
   return "the entries left expire with their lease (lease_ttl " +
          config::format_duration(r.etcd.lease_ttl) + ")";

@@ -127,6 +127,29 @@ void write_etcd(Writer& w, const EtcdSpec& e) {
   w.end_map();
 }
 
+void write_zookeeper(Writer& w, const ZooKeeperSpec& z) {
+  w.begin_map("zookeeper");
+  w.list("servers", z.servers);
+  if (!z.chroot.empty()) w.text("chroot", z.chroot);
+  w.text("base_path", z.base_path);
+  w.duration("session_timeout", z.session_timeout);
+  w.word("format", to_string(z.format));
+  w.duration("resync_interval", z.resync_interval);
+  if (!z.owner.empty()) w.text("owner", z.owner);  // default: decided by the daemon at start
+  if (!z.username.empty()) {
+    w.begin_map("auth");
+    w.text("username", z.username);
+    if (!z.password_file.empty()) {
+      w.text("password_file", z.password_file);
+    } else {
+      w.comment("password from " + z.password_source);  // the variable's name, not its value
+    }
+    w.word("acl", to_string(z.acl));
+    w.end_map();
+  }
+  w.end_map();
+}
+
 void write_consul(Writer& w, const ConsulSpec& c) {
   w.begin_map("consul");
   w.text("address", c.address);
@@ -161,6 +184,7 @@ void write_registry(Writer& w, const RegistrySpec& r) {
   w.word("kind", to_string(r.kind));
   if (r.kind == RegistryKind::Etcd) write_etcd(w, r.etcd);
   if (r.kind == RegistryKind::Consul) write_consul(w, r.consul);
+  if (r.kind == RegistryKind::ZooKeeper) write_zookeeper(w, r.zookeeper);
   w.begin_map("backoff");
   w.duration("initial", r.backoff.initial);
   w.duration("max", r.backoff.max);

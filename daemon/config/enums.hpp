@@ -13,12 +13,21 @@ namespace registrar::config {
 template <typename E>
 using EnumNames = std::array<std::pair<E, std::string_view>, 2>;
 
-inline constexpr EnumNames<RegistryKind> kRegistryKindNames{
-    {{RegistryKind::Etcd, "etcd"}, {RegistryKind::Consul, "consul"}}};
+inline constexpr std::array<std::pair<RegistryKind, std::string_view>, 3> kRegistryKindNames{
+    {{RegistryKind::Etcd, "etcd"},
+     {RegistryKind::Consul, "consul"},
+     {RegistryKind::ZooKeeper, "zookeeper"}}};
 inline constexpr std::array<std::pair<EtcdKeyFormat, std::string_view>, 3> kEtcdKeyFormatNames{
     {{EtcdKeyFormat::Json, "json"},
      {EtcdKeyFormat::GoKit, "gokit"},
      {EtcdKeyFormat::GrpcGo, "grpc-go"}}};
+inline constexpr std::array<std::pair<ZooKeeperFormat, std::string_view>, 4> kZooKeeperFormatNames{
+    {{ZooKeeperFormat::Curator, "curator"},
+     {ZooKeeperFormat::GoKit, "gokit"},
+     {ZooKeeperFormat::Serverset, "serverset"},
+     {ZooKeeperFormat::Nerve, "nerve"}}};
+inline constexpr EnumNames<ZooKeeperAcl> kZooKeeperAclNames{
+    {{ZooKeeperAcl::WorldRead, "world-read"}, {ZooKeeperAcl::CreatorOnly, "creator-only"}}};
 inline constexpr EnumNames<ProbeMode> kProbeModeNames{
     {{ProbeMode::Watch, "watch"}, {ProbeMode::Poll, "poll"}}};
 
@@ -45,6 +54,12 @@ constexpr std::string_view to_string(RegistryKind k) {
 }
 constexpr std::string_view to_string(EtcdKeyFormat f) {
   return enum_name(kEtcdKeyFormatNames, f);
+}
+constexpr std::string_view to_string(ZooKeeperFormat f) {
+  return enum_name(kZooKeeperFormatNames, f);
+}
+constexpr std::string_view to_string(ZooKeeperAcl a) {
+  return enum_name(kZooKeeperAclNames, a);
 }
 constexpr std::string_view to_string(ProbeMode m) {
   return enum_name(kProbeModeNames, m);

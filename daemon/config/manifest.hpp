@@ -12,9 +12,15 @@ namespace registrar::config {
 
 using Duration = std::chrono::milliseconds;
 
-enum class RegistryKind { Etcd, Consul };
+enum class RegistryKind { Etcd, Consul, ZooKeeper };
 enum class EtcdKeyFormat { Json, GoKit, GrpcGo };
 enum class ProbeMode { Watch, Poll };
+// What a ZooKeeper entry looks like (docs/zookeeper.md): Curator x-discovery's ServiceInstance
+// JSON, go-kit sd/zk's host:port, a Finagle/Aurora server set member, airbnb nerve's JSON.
+enum class ZooKeeperFormat { Curator, GoKit, Serverset, Nerve };
+// The ACL of the nodes the daemon creates when it authenticates: everything for its own digest
+// identity, and read for everyone (world-read) or for nobody else (creator-only).
+enum class ZooKeeperAcl { WorldRead, CreatorOnly };
 
 // Where a value came from, for error messages and `check` output.
 struct Location {
@@ -107,10 +113,30 @@ struct ConsulSpec {
   TlsSpec tls;
 };
 
+struct ZooKeeperSpec {
+  std::vector<std::string> servers{"127.0.0.1:2181"};  // host:port, the C client picks one
+  std::string chroot;                   // "" = none; else appended to the connection string
+  std::string base_path = "/services";  // entries are <base_path>/<name>/<child>
+  Duration session_timeout{10000};      // asked for; the server negotiates; 1s to 10m
+  ZooKeeperFormat format = ZooKeeperFormat::Curator;
+  Duration resync_interval{30000};  // re-read our nodes; 0 = off, else 1s to 24h
+  // Names this daemon's ownership record (/grpc-registrar/owners/<owner>), through which its
+  // next run finds the previous session's nodes. "" = "<hostname>:<absolute manifest path>".
+  std::string owner;
+  // Digest authentication (zoo_add_auth "digest" "user:password"): the password from
+  // password_file (read at each new session), else $REGISTRAR_ZOOKEEPER_PASSWORD. Never logged.
+  std::string username;  // "" = no authentication, nodes open to all (OPEN_ACL_UNSAFE)
+  std::string password;  // secret; only when taken from the environment
+  std::string password_file;
+  std::string password_source;  // e.g. "registry.zookeeper.auth.password_file (/run/...)"
+  ZooKeeperAcl acl = ZooKeeperAcl::WorldRead;  // with authentication only
+};
+
 struct RegistrySpec {
   RegistryKind kind = RegistryKind::Etcd;
   EtcdSpec etcd;
   ConsulSpec consul;
+  ZooKeeperSpec zookeeper;
   BackoffSpec backoff;
 };
 

@@ -23,6 +23,13 @@ BackoffSpec read_backoff(const Reader& r, const Value& v);
 // `registry.etcd`. `in_use`: kind is etcd, so the environment's password counts.
 EtcdSpec read_etcd(const Reader& r, const Value& v, bool in_use);
 
+// `registry.zookeeper` (manifest_zookeeper.cpp). `in_use`: kind is zookeeper, so the
+// environment's password counts.
+ZooKeeperSpec read_zookeeper(const Reader& r, const Value& v, bool in_use);
+// Refuses service names and ids that cannot be a znode's name ("." and ".."), and meta keys the
+// curator format reserves (config/zookeeper_limits.hpp), when the kind is zookeeper.
+void check_zookeeper_names(const Manifest& m);
+
 // `registry.consul`, absent (nullopt) or not. When `in_use` (kind is consul), Consul's
 // environment variables fill in what the section leaves out, and the agent's TLS settings are
 // resolved; `kind` (registry.kind, set when in use) is where errors about them point when there

@@ -6,7 +6,10 @@
 #include "registry/consul/tls_names.hpp"
 #include "registry/etcd/etcd_registry.hpp"
 #include "registry/http/client.hpp"
+#include "registry/zookeeper/zk_client.hpp"
+#include "registry/zookeeper/zookeeper_registry.hpp"
 #include "runtime/backoff.hpp"
+#include "runtime/secret_file.hpp"
 
 namespace registrar::registry {
 
@@ -27,6 +30,17 @@ std::shared_ptr<Registry> make_registry(boost::asio::any_io_executor executor,
                                              spec.consul.request_timeout, spec.consul.tls,
                                              consul::consul_tls_names()),
           clock, runtime::default_random(), consul::Token::read_file, observer);
+    case config::RegistryKind::ZooKeeper:
+      return std::make_shared<zookeeper::ZooKeeperRegistry>(
+          executor, spec, std::make_unique<zookeeper::ZkClient>(executor, spec.zookeeper), clock,
+          runtime::default_random(),
+          [](const std::string& path, std::string& error) {
+            runtime::SecretReadOptions options;
+            options.trim_trailing_newlines = true;
+            options.what = "registry.zookeeper.auth.password_file";
+            return runtime::read_secret_file(path, error, options);
+          },
+          observer);
   }
   throw std::invalid_argument("registry kind not supported by this build");
 }

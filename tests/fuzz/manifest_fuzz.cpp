@@ -40,6 +40,7 @@ const EnvLookup& fixed_env() {
       {"ENDPOINTS", "127.0.0.1:2379, [::1]:2379"},
       {"CONSUL_HTTP_TOKEN", kEnvToken},
       {"ETCDCTL_PASSWORD", kEnvPassword},
+      {"REGISTRAR_ZOOKEEPER_PASSWORD", kEnvPassword},
   };
   static const EnvLookup env = [](const std::string& name) -> std::optional<std::string> {
     auto it = vars.find(name);
@@ -128,6 +129,20 @@ std::string differs(const Manifest& a, const Manifest& b) {
     if (x.username != y.username) return "registry.etcd.username";
     if (x.password_file != y.password_file) return "registry.etcd.password_file";
     if (x.password != y.password) return "registry.etcd.password (from the environment)";
+  } else if (ra.kind == RegistryKind::ZooKeeper) {
+    const ZooKeeperSpec& x = ra.zookeeper;
+    const ZooKeeperSpec& y = rb.zookeeper;
+    if (x.servers != y.servers) return "registry.zookeeper.servers";
+    if (x.chroot != y.chroot) return "registry.zookeeper.chroot";
+    if (x.base_path != y.base_path) return "registry.zookeeper.base_path";
+    if (x.session_timeout != y.session_timeout) return "registry.zookeeper.session_timeout";
+    if (x.format != y.format) return "registry.zookeeper.format";
+    if (x.resync_interval != y.resync_interval) return "registry.zookeeper.resync_interval";
+    if (x.owner != y.owner) return "registry.zookeeper.owner";
+    if (x.username != y.username) return "registry.zookeeper.auth.username";
+    if (x.password_file != y.password_file) return "registry.zookeeper.auth.password_file";
+    if (x.password != y.password) return "registry.zookeeper.auth.password (from the environment)";
+    if (!x.username.empty() && x.acl != y.acl) return "registry.zookeeper.auth.acl";
   } else {
     const ConsulSpec& x = ra.consul;
     const ConsulSpec& y = rb.consul;

@@ -419,3 +419,24 @@ TEST_CASE("the rendered example parses back to the same services") {
   Manifest back = parse_manifest(render_effective(m), "rendered", env_of({}));
   CHECK(back.services == m.services);
 }
+
+TEST_CASE("config/zookeeper.example.yaml parses, with the keys it shows in comments too") {
+  const std::string path = kConfigDir + "/zookeeper.example.yaml";
+  const Manifest m = load_manifest(path, env_of({}));
+  CHECK(m.registry.kind == RegistryKind::ZooKeeper);
+  const ZooKeeperSpec& z = m.registry.zookeeper;
+  CHECK(z.servers == std::vector<std::string>{"127.0.0.1:2181"});
+  CHECK(z.base_path == "/services");
+  CHECK(z.session_timeout == std::chrono::seconds(10));
+  CHECK(z.format == ZooKeeperFormat::Curator);
+  CHECK(z.resync_interval == std::chrono::seconds(30));
+  REQUIRE(m.services.size() == 1);
+
+  const Manifest all = parse_manifest(uncommented(path), path, env_of({}));
+  const ZooKeeperSpec& a = all.registry.zookeeper;
+  CHECK(a.chroot == "/prod");
+  CHECK(a.owner == "node-7/hello");
+  CHECK(a.username == "registrar");
+  CHECK(a.password_file == "/run/secrets/zookeeper-password");
+  CHECK(a.acl == ZooKeeperAcl::WorldRead);
+}

@@ -178,8 +178,8 @@ const std::vector<Row>& rows() {
        R"(m.yaml:3:13: registry.etcd.format: invalid value "grpcgo" (allowed: json, gokit, grpc-go); did you mean "grpc-go"?)"},
       {"defaults:\n  probe: {mode: push}\n",
        R"(m.yaml:2:17: defaults.probe.mode: invalid value "push" (allowed: watch, poll))"},
-      {"registry:\n  kind: zookeeper\n",
-       R"(m.yaml:2:9: registry.kind: invalid value "zookeeper" (allowed: etcd, consul))"},
+      {"registry:\n  kind: mdns\n",
+       R"(m.yaml:2:9: registry.kind: invalid value "mdns" (allowed: etcd, consul, zookeeper))"},
       {"registry:\n  consul: {address: x}\n",
        R"(m.yaml:2:21: registry.consul.address: "x" has no port; expected host:port, e.g. 127.0.0.1:8500)"},
       // ---- etcd endpoints and prefix
