@@ -12,7 +12,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::array<std::string_view, 4> kRegistryKeys{"kind", "etcd", "consul", "backoff"};
+constexpr std::array<std::string_view, 5> kRegistryKeys{"kind", "etcd", "consul", "eureka",
+                                                        "backoff"};
 constexpr std::array<std::string_view, 4> kBackoffKeys{"initial", "max", "multiplier", "jitter"};
 
 constexpr DurationRange kBackoffRange{1ms, 1h};
@@ -30,6 +31,10 @@ RegistrySpec read_registry(const Reader& r, const Value& v) {
   // validated, and only the chosen one is used. The environment counts for Consul only.
   spec.consul =
       read_consul(r, Reader::find(keys, "consul"), kind, spec.kind == RegistryKind::Consul);
+  if (auto e = Reader::find(keys, "eureka"))
+    spec.eureka = read_eureka(r, *e, spec.kind == RegistryKind::Eureka);
+  else if (spec.kind == RegistryKind::Eureka)
+    spec.eureka = read_eureka(r, Value{YAML::Node(), "registry.eureka", kind->mark}, true);
   if (auto b = Reader::find(keys, "backoff")) spec.backoff = read_backoff(r, *b);
   return spec;
 }
