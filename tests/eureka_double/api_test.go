@@ -131,3 +131,65 @@ func TestSelfPreservationKeepsLeasesWithoutRenewals(t *testing.T) {
 		t.Fatal("an expired lease is kept with self-preservation off")
 	}
 }
+
+// A status set by PUT .../status is an override: a re-registration saying UP cannot lift it,
+// one saying DOWN holds (DownOrStartingRule), a cancel forgets it.
+func TestStatusOverrideRules(t *testing.T) {
+	s, ts := testServer()
+	defer ts.Close()
+	post(t, ts.URL, validInstance())
+	req, _ := http.NewRequest(http.MethodPut, ts.URL+"/eureka/apps/ORDERS/a-1/status?value=OUT_OF_SERVICE", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("status: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	post(t, ts.URL, validInstance())
+	status := func() string {
+		s.reg.mu.Lock()
+		defer s.reg.mu.Unlock()
+		return s.reg.find("ORDERS", "a-1").info.status
+	}
+	if got := status(); got != "OUT_OF_SERVICE" {
+		t.Errorf("re-registered UP over an override: %s, want OUT_OF_SERVICE", got)
+	}
+	down := validInstance()
+	down["status"] = "DOWN"
+	post(t, ts.URL, down)
+	if got := status(); got != "DOWN" {
+		t.Errorf("re-registered DOWN: %s", got)
+	}
+	if !s.reg.cancel("ORDERS", "a-1") || len(s.reg.overrides) != 0 {
+		t.Error("cancel keeps the override")
+	}
+}
+
+// GET /apps answers from the read-only cache: a change shows only after a refresh.
+func TestAppsAreCached(t *testing.T) {
+	s, ts := testServer()
+	defer ts.Close()
+	get := func() string {
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+"/eureka/apps", nil)
+		req.Header.Set("Accept", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	first := get()
+	post(t, ts.URL, validInstance())
+	if get() != first {
+		t.Error("GET /apps changed before the cache refresh")
+	}
+	s.cache.mu.Lock()
+	for k := range s.cache.payloads {
+		s.cache.payloads[k] = s.cache.load(k)
+	}
+	s.cache.mu.Unlock()
+	if !strings.Contains(get(), `"instanceId":"a-1"`) {
+		t.Error("GET /apps does not show the instance after a refresh")
+	}
+}

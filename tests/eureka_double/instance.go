@@ -35,7 +35,7 @@ type instance struct {
 	status     string
 	overridden string // overriddenStatus ("overriddenstatus" in old clients), UNKNOWN if absent
 	duration   int    // leaseInfo.durationInSecs, 90 when absent or not positive
-	dirty      int64  // lastDirtyTimestamp, 0 when absent
+	dirty      int64  // lastDirtyTimestamp; the time of decoding when absent
 	dcPresent  bool
 	dcName     string // "" when the dataCenterInfo has no name
 }
@@ -83,6 +83,8 @@ func decodeInstance(body []byte) (*instance, error) {
 	if in.id == "" {
 		in.id = in.hostName
 	}
+	// Absent, it is the time the server built the InstanceInfo (its constructor's default).
+	in.dirty = nowMs()
 	if d, ok := raw["lastDirtyTimestamp"]; ok {
 		if n, err := strconv.ParseInt(fmt.Sprint(d), 10, 64); err == nil {
 			in.dirty = n
