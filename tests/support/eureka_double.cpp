@@ -113,6 +113,10 @@ nlohmann::json EurekaDouble::applications() {
   return nlohmann::json::parse(res.body);
 }
 
+bool EurekaDouble::cancel(const std::string& app, const std::string& id) {
+  return http_->request("DELETE", "/eureka/apps/" + app + "/" + id).status == 200;
+}
+
 HttpResponse EurekaDouble::post_instance(const std::string& app, const std::string& body) {
   return http_->request("POST", "/eureka/apps/" + app, body,
                         {{"Content-Type", "application/json"}, {"Accept", "application/json"}});

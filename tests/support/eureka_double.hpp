@@ -55,6 +55,8 @@ class EurekaDouble {
   std::optional<nlohmann::json> instance(const std::string& app, const std::string& id);
   // GET /eureka/apps (through the response cache): {"applications": ...}.
   nlohmann::json applications();
+  // DELETE /eureka/apps/{APP}/{ID}, as an operator would: true when it was there (200).
+  bool cancel(const std::string& app, const std::string& id);
   // Raw POST /eureka/apps/{APP} with `body`: the status and text of the answer.
   HttpResponse post_instance(const std::string& app, const std::string& body);
 
