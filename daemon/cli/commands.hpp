@@ -34,6 +34,7 @@ int check_manifest(const std::string& config_path);
 struct RegisterOptions {
   std::vector<std::string> etcd;      // --etcd host:port (repeatable, or comma-separated)
   std::optional<std::string> consul;  // --consul [URL]
+  std::vector<std::string> eureka;    // --eureka URL (repeatable, or comma-separated)
   std::string name, id, address;
   int port = 0;
   std::vector<std::string> tags;

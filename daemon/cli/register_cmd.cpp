@@ -3,6 +3,7 @@
 // validated exactly as in a file; errors name the flag instead of a manifest position.
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
@@ -33,6 +34,8 @@ std::string flag_for(const std::string& field) {
       {"registry.consul.request_timeout", "--ttl"},
       {"registry.consul.token_file", "--token-file"},
       {"registry.consul.token", "CONSUL_HTTP_TOKEN"},
+      {"registry.eureka.urls", "--eureka"},
+      {"registry.eureka", "--ttl"},
       {"services[0].name", "--name"},
       {"services[0].id", "--id"},
       {"services[0].address", "--address"},
@@ -68,8 +71,15 @@ void add_register_options(CLI::App& cmd, RegisterOptions& o) {
                                 "then http://127.0.0.1:8500)")
                      ->type_name("[URL]")
                      ->expected(0, 1);
+  auto* eureka = cmd.add_option("--eureka", o.eureka,
+                                "Register with the Eureka server at URL, e.g. "
+                                "http://eureka:8761/eureka (repeatable, tried in order)")
+                     ->type_name("URL")
+                     ->delimiter(',');
   etcd->excludes(consul);
   consul->excludes(etcd);
+  eureka->excludes(etcd);
+  eureka->excludes(consul);
   cmd.add_option("--name", o.name, "Service name in the registry")->required();
   cmd.add_option("--id", o.id, "Instance id (default <name>-<address>-<port>)");
   cmd.add_option("--address", o.address, "Address clients should dial")->required();
@@ -87,7 +97,9 @@ void add_register_options(CLI::App& cmd, RegisterOptions& o) {
       ->type_name("DURATION");
   cmd.add_option("--rise", o.rise, "Successes in a row to become healthy (default 1)");
   cmd.add_option("--fall", o.fall, "Failures in a row to become unhealthy (default 1)");
-  cmd.add_option("--ttl", o.ttl, "etcd lease TTL (default 10s) or Consul check TTL (default 10s)")
+  cmd.add_option("--ttl", o.ttl,
+                 "etcd lease TTL (default 10s), Consul check TTL (default 10s) or Eureka lease "
+                 "duration (default 90s, renewed every third of it)")
       ->type_name("DURATION");
   cmd.add_option("--prefix", o.prefix, "etcd key prefix (default /services)");
   cmd.add_option("--format", o.format, "etcd key format: json (default), gokit or grpc-go")
@@ -115,6 +127,22 @@ std::string registry_yaml(const RegisterOptions& o) {
     if (!o.prefix.empty()) y += "    prefix: " + literal(o.prefix) + "\n";
     if (!o.format.empty()) y += "    format: " + literal(o.format) + "\n";
     if (!o.ttl.empty()) y += "    lease_ttl: " + literal(o.ttl) + "\n";
+  } else if (!o.eureka.empty()) {
+    y += "  kind: eureka\n  eureka:\n    urls: [";
+    for (std::size_t i = 0; i < o.eureka.size(); ++i) y += (i ? ", " : "") + literal(o.eureka[i]);
+    y += "]\n";
+    if (!o.ttl.empty()) {
+      y += "    lease_duration: " + literal(o.ttl) + "\n";
+      // Renewed every third of the lease (at least 1s), each request within half of that.
+      if (auto ttl = config::parse_duration(o.ttl)) {
+        const auto renewal = std::max<config::Duration>(std::chrono::seconds(1), *ttl / 3);
+        y += "    renewal_interval: " + literal(config::format_duration(renewal)) + "\n";
+        y += "    request_timeout: " +
+             literal(config::format_duration(
+                 std::min<config::Duration>(std::chrono::seconds(3), renewal / 2))) +
+             "\n";
+      }
+    }
   } else {
     std::string consul;
     if (!o.consul->empty()) consul += "    address: " + literal(*o.consul) + "\n";
@@ -167,15 +195,15 @@ std::string service_yaml(const RegisterOptions& o, std::string& error) {
 }  // namespace
 
 std::optional<config::Manifest> manifest_from_flags(const RegisterOptions& o, std::string& error) {
-  if (o.etcd.empty() && !o.consul) {
-    error = "--etcd or --consul is required";
+  if (o.etcd.empty() && !o.consul && o.eureka.empty()) {
+    error = "--etcd, --consul or --eureka is required";
     return std::nullopt;
   }
-  if (o.consul && (!o.prefix.empty() || !o.format.empty())) {
+  if ((o.consul || !o.eureka.empty()) && (!o.prefix.empty() || !o.format.empty())) {
     error = std::string(o.prefix.empty() ? "--format" : "--prefix") + ": only with --etcd";
     return std::nullopt;
   }
-  if (!o.etcd.empty() && !o.token_file.empty()) {
+  if ((!o.etcd.empty() || !o.eureka.empty()) && !o.token_file.empty()) {
     error = "--token-file: only with --consul";
     return std::nullopt;
   }

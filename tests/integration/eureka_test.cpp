@@ -234,3 +234,23 @@ TEST_CASE("eureka: after SIGKILL the instance expires by the server's rule", "[e
   // Not before one lease after the kill: the last renewal was at most one renewal_interval ago.
   CHECK(*gone >= 2 * kLease - kRenewal);
 }
+
+TEST_CASE("eureka: register --eureka registers from flags alone, SIGTERM cancels", "[eureka]") {
+  if (!have_eureka_double()) return;
+  EurekaDouble eureka;
+  HelloService hello;
+  registrar::test::Process reg(
+      *registrar::test::registrar_bin(),
+      {"register", "--eureka", eureka.url(), "--name", "hello", "--id", "hello-flags", "--address",
+       "127.0.0.1", "--port", std::to_string(hello.port()), "--ttl", "3s", "--status-listen",
+       "127.0.0.1:0"},
+      {}, "register-eureka");
+  DumpOnFailure dump(reg);
+  REQUIRE(wait_for_status(eureka, "hello-flags", "UP", Clock::now()));
+  CHECK(eureka.instance("HELLO", "hello-flags")->at("leaseInfo").at("durationInSecs") == 3);
+  reg.signal(SIGTERM);
+  const auto st = reg.wait_exit(10s);
+  REQUIRE(st);
+  CHECK(st->exited_with(0));
+  CHECK_FALSE(eureka.instance("HELLO", "hello-flags"));
+}
