@@ -261,3 +261,17 @@ TEST_CASE("eureka: shutdown with the server down returns by its timeout, not cle
   REQUIRE(clean.has_value());
   CHECK_FALSE(*clean);
 }
+
+TEST_CASE("eureka: basic auth goes in every request's Authorization header") {
+  config::RegistrySpec spec = eureka_spec();
+  spec.eureka.username = "reg";
+  spec.eureka.password = "pw";
+  spec.eureka.password_source = "EUREKA_PASSWORD";
+  Harness h(spec);
+  h.start(set_of({instance("a")}));
+  h.serve();
+  h.advance(1s);
+  h.serve();
+  REQUIRE(h.server().log.size() == 2);
+  for (const auto& req : h.server().log) CHECK(req.header("Authorization") == "Basic cmVnOnB3");
+}
