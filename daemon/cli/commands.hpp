@@ -52,11 +52,15 @@ std::optional<config::Manifest> manifest_from_flags(const RegisterOptions& o, st
 struct DeregisterOptions {
   std::vector<std::string> etcd;
   std::optional<std::string> consul;
+  std::vector<std::string> eureka;  // --eureka URL (repeatable): the servers, tried in order
+  std::string eureka_user;          // --eureka-user; the password from $EUREKA_PASSWORD
   std::string name, id, address, prefix = "/services", format = "json", timeout = "3s", token_file;
   int port = 0;
 };
 void add_deregister_options(CLI::App& cmd, DeregisterOptions& o);
 int deregister(const DeregisterOptions& o);
+// deregister_eureka.cpp: DELETE {url}/apps/{APP}/{ID} at the first server that answers.
+int deregister_eureka(const DeregisterOptions& o, config::Duration timeout);
 
 // `grpc-registrar probe ADDR`: one grpc.health.v1 Check, grpc-health-probe's exit codes.
 struct ProbeOptions {

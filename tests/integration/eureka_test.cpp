@@ -254,3 +254,23 @@ TEST_CASE("eureka: register --eureka registers from flags alone, SIGTERM cancels
   CHECK(st->exited_with(0));
   CHECK_FALSE(eureka.instance("HELLO", "hello-flags"));
 }
+
+TEST_CASE("eureka: deregister --eureka cancels what a gone daemon left", "[eureka]") {
+  if (!have_eureka_double()) return;
+  EurekaDouble eureka;
+  const std::string body =
+      R"({"instance":{"instanceId":"left-1","hostName":"127.0.0.1","app":"HELLO",)"
+      R"("ipAddr":"127.0.0.1","status":"UP","port":{"$":5000,"@enabled":"true"},)"
+      R"("dataCenterInfo":{"@class":"com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo",)"
+      R"("name":"MyOwn"}}})";
+  REQUIRE(eureka.post_instance("HELLO", body).status == 204);
+  const std::vector<std::string> args{"deregister", "--eureka", eureka.url(), "--name",
+                                      "hello",      "--id",     "left-1"};
+  const auto first = registrar::test::run_command(*registrar::test::registrar_bin(), args, 20s);
+  CHECK(first.status.exited_with(0));
+  CHECK(first.out == "cancelled instance left-1 of HELLO\n");
+  CHECK_FALSE(eureka.instance("HELLO", "left-1"));
+  const auto again = registrar::test::run_command(*registrar::test::registrar_bin(), args, 20s);
+  CHECK(again.status.exited_with(0));
+  CHECK(again.out.find("was not registered") != std::string::npos);
+}
