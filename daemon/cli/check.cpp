@@ -61,6 +61,10 @@ std::vector<NamedFile> files_of(const config::Manifest& m) {
   } else if (r.kind == config::RegistryKind::ZooKeeper) {
     if (!r.zookeeper.password_file.empty())
       all.push_back({"registry.zookeeper.auth.password_file", r.zookeeper.password_file, true});
+  } else if (r.kind == config::RegistryKind::Eureka) {
+    add_tls(all, "registry.eureka.tls", r.eureka.tls);
+    if (!r.eureka.password_file.empty())
+      all.push_back({"registry.eureka.password_file", r.eureka.password_file, true});
   } else {
     add_tls(all, "registry.consul.tls", r.consul.tls);
   }

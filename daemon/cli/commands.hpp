@@ -39,6 +39,7 @@ struct RegisterOptions {
   std::vector<std::string> etcd;       // --etcd host:port (repeatable, or comma-separated)
   std::optional<std::string> consul;   // --consul [URL]
   std::vector<std::string> zookeeper;  // --zookeeper host:port (repeatable, or comma-separated)
+  std::vector<std::string> eureka;     // --eureka URL (repeatable, or comma-separated)
   std::string name, id, address;
   int port = 0;
   std::vector<std::string> tags;
@@ -56,11 +57,15 @@ std::optional<config::Manifest> manifest_from_flags(const RegisterOptions& o, st
 struct DeregisterOptions {
   std::vector<std::string> etcd;
   std::optional<std::string> consul;
+  std::vector<std::string> eureka;  // --eureka URL (repeatable): the servers, tried in order
+  std::string eureka_user;          // --eureka-user; the password from $EUREKA_PASSWORD
   std::string name, id, address, prefix = "/services", format = "json", timeout = "3s", token_file;
   int port = 0;
 };
 void add_deregister_options(CLI::App& cmd, DeregisterOptions& o);
 int deregister(const DeregisterOptions& o);
+// deregister_eureka.cpp: DELETE {url}/apps/{APP}/{ID} at the first server that answers.
+int deregister_eureka(const DeregisterOptions& o, config::Duration timeout);
 
 // `grpc-registrar probe ADDR`: one grpc.health.v1 Check, grpc-health-probe's exit codes.
 struct ProbeOptions {

@@ -360,10 +360,20 @@ void add_deregister_options(CLI::App& cmd, DeregisterOptions& o) {
                                 "http://127.0.0.1:8500)")
                      ->type_name("[URL]")
                      ->expected(0, 1);
+  auto* eureka = cmd.add_option("--eureka", o.eureka,
+                                "The Eureka server at URL, e.g. http://eureka:8761/eureka "
+                                "(repeatable, tried in order)")
+                     ->type_name("URL")
+                     ->delimiter(',');
   etcd->excludes(consul);
   consul->excludes(etcd);
-  cmd.add_option("--name", o.name, "Service name (etcd)");
-  cmd.add_option("--id", o.id, "Instance id (etcd json format; Consul service id)");
+  eureka->excludes(etcd);
+  eureka->excludes(consul);
+  cmd.add_option("--eureka-user", o.eureka_user,
+                 "Eureka: HTTP basic auth user (password from $EUREKA_PASSWORD)");
+  cmd.add_option("--name", o.name, "Service name (etcd; Eureka: the application)");
+  cmd.add_option("--id", o.id,
+                 "Instance id (etcd json format; Consul service id; Eureka instanceId)");
   cmd.add_option("--address", o.address, "Address (etcd; default id, gokit and grpc-go keys)");
   cmd.add_option("--port", o.port, "Port (etcd; default id, gokit and grpc-go keys)");
   cmd.add_option("--prefix", o.prefix, "etcd key prefix")->capture_default_str();
@@ -406,8 +416,10 @@ int deregister(const DeregisterOptions& o) {
   std::string why;
   const auto timeout = flag_duration("--timeout", o.timeout, why);
   if (!timeout) return usage(why);
-  if (o.etcd.empty() && !o.consul) return usage("--etcd or --consul is required");
+  if (o.etcd.empty() && !o.consul && o.eureka.empty())
+    return usage("--etcd, --consul or --eureka is required");
   if (o.consul) return deregister_consul(o, *timeout);
+  if (!o.eureka.empty()) return deregister_eureka(o, *timeout);
   if (o.name.empty()) return usage("--name is required with --etcd");
   if (!o.token_file.empty()) return usage("--token-file: only with --consul");
   return deregister_etcd(o, *timeout);

@@ -33,6 +33,8 @@ std::string flag_for_field(const std::string& field) {
       {"registry.zookeeper.base_path", "--prefix"},
       {"registry.zookeeper.format", "--format"},
       {"registry.zookeeper.session_timeout", "--ttl"},
+      {"registry.eureka.urls", "--eureka"},
+      {"registry.eureka", "--ttl"},
       {"registry.consul.check_ttl", "--ttl"},
       {"registry.consul.request_timeout", "--ttl"},
       {"services[0].name", "--name"},

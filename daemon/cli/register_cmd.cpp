@@ -3,6 +3,7 @@
 // validated exactly as in a file; errors name the flag instead of a manifest position.
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
@@ -28,10 +29,18 @@ void add_register_options(CLI::App& cmd, RegisterOptions& o) {
                                    "ZooKeeper server host:port (repeatable, or comma-separated)")
                         ->type_name("HOST:PORT")
                         ->delimiter(',');
+  auto* eureka = cmd.add_option("--eureka", o.eureka,
+                                "Register with the Eureka server at URL, e.g. "
+                                "http://eureka:8761/eureka (repeatable, tried in order)")
+                     ->type_name("URL")
+                     ->delimiter(',');
   etcd->excludes(consul);
   consul->excludes(etcd);
   zookeeper->excludes(etcd);
   zookeeper->excludes(consul);
+  eureka->excludes(etcd);
+  eureka->excludes(consul);
+  eureka->excludes(zookeeper);
   cmd.add_option("--name", o.name, "Service name in the registry")->required();
   cmd.add_option("--id", o.id, "Instance id (default <name>-<address>-<port>)");
   cmd.add_option("--address", o.address, "Address clients should dial")->required();
@@ -50,7 +59,8 @@ void add_register_options(CLI::App& cmd, RegisterOptions& o) {
   cmd.add_option("--rise", o.rise, "Successes in a row to become healthy (default 1)");
   cmd.add_option("--fall", o.fall, "Failures in a row to become unhealthy (default 1)");
   cmd.add_option("--ttl", o.ttl,
-                 "etcd lease TTL, Consul check TTL or ZooKeeper session timeout (default 10s)")
+                 "etcd lease TTL, Consul check TTL or ZooKeeper session timeout (default 10s), or "
+                 "Eureka lease duration (default 90s, renewed every third of it)")
       ->type_name("DURATION");
   cmd.add_option("--prefix", o.prefix,
                  "etcd key prefix or ZooKeeper base path (default /services)");
@@ -90,6 +100,22 @@ std::string registry_yaml(const RegisterOptions& o) {
     if (!o.prefix.empty()) y += "    prefix: " + yaml_literal(o.prefix) + "\n";
     if (!o.format.empty()) y += "    format: " + yaml_literal(o.format) + "\n";
     if (!o.ttl.empty()) y += "    lease_ttl: " + yaml_literal(o.ttl) + "\n";
+  } else if (!o.eureka.empty()) {
+    y += "  kind: eureka\n  eureka:\n    urls: [";
+    for (std::size_t i = 0; i < o.eureka.size(); ++i) y += (i ? ", " : "") + yaml_literal(o.eureka[i]);
+    y += "]\n";
+    if (!o.ttl.empty()) {
+      y += "    lease_duration: " + yaml_literal(o.ttl) + "\n";
+      // Renewed every third of the lease (at least 1s), each request within half of that.
+      if (auto ttl = config::parse_duration(o.ttl)) {
+        const auto renewal = std::max<config::Duration>(std::chrono::seconds(1), *ttl / 3);
+        y += "    renewal_interval: " + yaml_literal(config::format_duration(renewal)) + "\n";
+        y += "    request_timeout: " +
+             yaml_literal(config::format_duration(
+                 std::min<config::Duration>(std::chrono::seconds(3), renewal / 2))) +
+             "\n";
+      }
+    }
   } else {
     std::string consul;
     if (!o.consul->empty()) consul += "    address: " + yaml_literal(*o.consul) + "\n";
@@ -142,19 +168,19 @@ std::string service_yaml(const RegisterOptions& o, std::string& error) {
 }  // namespace
 
 std::optional<config::Manifest> manifest_from_flags(const RegisterOptions& o, std::string& error) {
-  if (o.etcd.empty() && !o.consul && o.zookeeper.empty()) {
-    error = "--etcd, --consul or --zookeeper is required";
+  if (o.etcd.empty() && !o.consul && o.zookeeper.empty() && o.eureka.empty()) {
+    error = "--etcd, --consul, --zookeeper or --eureka is required";
     return std::nullopt;
   }
   if (!o.zookeeper.empty() && !o.token_file.empty()) {
     error = "--token-file: only with --consul";
     return std::nullopt;
   }
-  if (o.consul && (!o.prefix.empty() || !o.format.empty())) {
+  if ((o.consul || !o.eureka.empty()) && (!o.prefix.empty() || !o.format.empty())) {
     error = std::string(o.prefix.empty() ? "--format" : "--prefix") + ": only with --etcd";
     return std::nullopt;
   }
-  if (!o.etcd.empty() && !o.token_file.empty()) {
+  if ((!o.etcd.empty() || !o.eureka.empty()) && !o.token_file.empty()) {
     error = "--token-file: only with --consul";
     return std::nullopt;
   }

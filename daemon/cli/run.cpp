@@ -104,6 +104,12 @@ std::string what_is_left(const config::RegistrySpec& r) {
            "(session_timeout " +
            config::format_duration(r.zookeeper.session_timeout) + ", as negotiated)";
   }
+  if (r.kind == config::RegistryKind::Eureka) {
+    // docs/eureka.md: Eureka expires an instance 2 x its lease after the last heartbeat.
+    return "the instances left expire 2 x lease_duration (" +
+           config::format_duration(2 * r.eureka.lease_duration) +
+           ") after their last heartbeat, at the Eureka server's next eviction run";
+  }
   return "the entries left expire with their lease (lease_ttl " +
          config::format_duration(r.etcd.lease_ttl) + ")";
 }

@@ -178,6 +178,26 @@ void write_consul(Writer& w, const ConsulSpec& c) {
   w.end_map();
 }
 
+void write_eureka(Writer& w, const EurekaSpec& e) {
+  w.begin_map("eureka");
+  std::vector<std::string> urls;
+  for (const EurekaServer& s : e.servers) urls.push_back(s.url);
+  w.list("urls", urls);
+  w.duration("renewal_interval", e.renewal_interval);
+  w.duration("lease_duration", e.lease_duration);
+  w.duration("request_timeout", e.request_timeout);
+  if (!e.username.empty()) {
+    w.text("username", e.username);
+    if (!e.password_file.empty()) {
+      w.text("password_file", e.password_file);
+    } else {
+      w.comment("password from " + e.password_source);  // the name of the variable, not its value
+    }
+  }
+  write_tls(w, e.tls, /*consul=*/false);
+  w.end_map();
+}
+
 // The registry in use: its section only (the other one, if the manifest had it, is not used).
 void write_registry(Writer& w, const RegistrySpec& r) {
   w.begin_map("registry");
@@ -185,6 +205,7 @@ void write_registry(Writer& w, const RegistrySpec& r) {
   if (r.kind == RegistryKind::Etcd) write_etcd(w, r.etcd);
   if (r.kind == RegistryKind::Consul) write_consul(w, r.consul);
   if (r.kind == RegistryKind::ZooKeeper) write_zookeeper(w, r.zookeeper);
+  if (r.kind == RegistryKind::Eureka) write_eureka(w, r.eureka);
   w.begin_map("backoff");
   w.duration("initial", r.backoff.initial);
   w.duration("max", r.backoff.max);

@@ -8,11 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "config/eureka_url.hpp"
+
 namespace registrar::config {
 
 using Duration = std::chrono::milliseconds;
 
-enum class RegistryKind { Etcd, Consul, ZooKeeper };
+enum class RegistryKind { Etcd, Consul, ZooKeeper, Eureka };
 enum class EtcdKeyFormat { Json, GoKit, GrpcGo };
 enum class ProbeMode { Watch, Poll };
 // What a ZooKeeper entry looks like (docs/zookeeper.md): Curator x-discovery's ServiceInstance
@@ -132,11 +134,32 @@ struct ZooKeeperSpec {
   ZooKeeperAcl acl = ZooKeeperAcl::WorldRead;  // with authentication only
 };
 
+// registry.eureka: a Eureka server (Spring Cloud Netflix, Netflix's eureka-server). Each
+// service is one instance of the application named by its upper-cased name.
+struct EurekaSpec {
+  // Tried in order: every request goes to the first that answers; on a connection failure,
+  // timeout or 5xx the next one is tried. Default: Spring's http://127.0.0.1:8761/eureka.
+  std::vector<EurekaServer> servers{EurekaServer{"http://127.0.0.1:8761/eureka", "127.0.0.1:8761",
+                                                 "127.0.0.1", "/eureka", false}};
+  Duration renewal_interval{30000};  // heartbeat period (leaseInfo.renewalIntervalInSecs); 1s-1h
+  Duration lease_duration{90000};    // leaseInfo.durationInSecs: whole seconds, >= 2 x renewal
+  Duration request_timeout{3000};    // per HTTP request; at most renewal_interval / 2
+  // HTTP basic auth (Spring Security in front of the server): the password comes from
+  // password_file (re-read at every start of the backend), else $EUREKA_PASSWORD. Never logged.
+  std::string username;  // "" = no authentication
+  std::string password;  // secret; only when taken from the environment
+  std::string password_file;
+  std::string password_source;  // e.g. "registry.eureka.password_file (/run/...)"; never the value
+  // Files for https:// URLs; a `tls` section is only allowed with https:// URLs.
+  TlsSpec tls;
+};
+
 struct RegistrySpec {
   RegistryKind kind = RegistryKind::Etcd;
   EtcdSpec etcd;
   ConsulSpec consul;
   ZooKeeperSpec zookeeper;
+  EurekaSpec eureka;
   BackoffSpec backoff;
 };
 

@@ -81,6 +81,7 @@ Manifest parse_manifest(std::string_view yaml, const std::string& source_name,
     m.services = read_services(r, *v, m.default_probe, m.registry.kind == RegistryKind::Consul);
     check_address_keys(m);
     check_zookeeper_names(m);
+    if (m.registry.kind == RegistryKind::Eureka) check_eureka_services(m);
   }
   if (auto v = Reader::find(keys, "drain")) m.drain = r.bounded_duration(*v, kDrainRange);
   if (auto v = Reader::find(keys, "status")) m.status = read_status(r, *v);

@@ -12,8 +12,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::array<std::string_view, 5> kRegistryKeys{"kind", "etcd", "consul", "backoff",
-                                                        "zookeeper"};
+constexpr std::array<std::string_view, 6> kRegistryKeys{"kind", "etcd", "consul", "eureka",
+                                                        "backoff", "zookeeper"};
 constexpr std::array<std::string_view, 4> kBackoffKeys{"initial", "max", "multiplier", "jitter"};
 
 constexpr DurationRange kBackoffRange{1ms, 1h};
@@ -33,6 +33,10 @@ RegistrySpec read_registry(const Reader& r, const Value& v) {
       read_consul(r, Reader::find(keys, "consul"), kind, spec.kind == RegistryKind::Consul);
   if (auto z = Reader::find(keys, "zookeeper"))
     spec.zookeeper = read_zookeeper(r, *z, spec.kind == RegistryKind::ZooKeeper);
+  if (auto e = Reader::find(keys, "eureka"))
+    spec.eureka = read_eureka(r, *e, spec.kind == RegistryKind::Eureka);
+  else if (spec.kind == RegistryKind::Eureka)
+    spec.eureka = read_eureka(r, Value{YAML::Node(), "registry.eureka", kind->mark}, true);
   if (auto b = Reader::find(keys, "backoff")) spec.backoff = read_backoff(r, *b);
   return spec;
 }

@@ -41,6 +41,13 @@ ConsulSpec read_consul(const Reader& r, const std::optional<Value>& section,
 void check_consul_meta(const Reader& r, const YAML::Node& key, const std::string& map_path,
                        const Value& item, const std::map<std::string, std::string>& so_far);
 
+// `registry.eureka` (an empty section when absent). `in_use` (kind is eureka): the password may
+// come from $EUREKA_PASSWORD.
+EurekaSpec read_eureka(const Reader& r, const Value& v, bool in_use);
+// What Eureka needs of the services when kind is eureka: meta keys that are XML names (Eureka's
+// XML codec writes them as elements) and not the reserved gRPC_port.
+void check_eureka_services(const Manifest& m);
+
 // A `tls` section: its presence turns TLS on, `enabled: false` (or `tls: false`) off again.
 // `consul`: registry.consul.tls, which alone has insecure_skip_verify.
 TlsSpec read_tls(const Reader& r, const Value& v, bool consul);

@@ -5,6 +5,7 @@
 #include "registry/consul/consul_registry.hpp"
 #include "registry/consul/tls_names.hpp"
 #include "registry/etcd/etcd_registry.hpp"
+#include "registry/eureka/eureka_registry.hpp"
 #include "registry/http/client.hpp"
 #include "registry/zookeeper/zk_client.hpp"
 #include "registry/zookeeper/zookeeper_registry.hpp"
@@ -41,6 +42,24 @@ std::shared_ptr<Registry> make_registry(boost::asio::any_io_executor executor,
             return runtime::read_secret_file(path, error, options);
           },
           observer);
+    case config::RegistryKind::Eureka: {
+      std::vector<std::unique_ptr<http::HttpTransport>> transports;
+      for (const config::EurekaServer& s : spec.eureka.servers) {
+        config::TlsSpec tls = spec.eureka.tls;
+        tls.enabled = s.https;
+        transports.push_back(std::make_unique<http::HttpClient>(
+            executor, s.address, spec.eureka.request_timeout, tls,
+            http::tls_names_for("eureka", "the Eureka server")));
+      }
+      return std::make_shared<eureka::EurekaRegistry>(
+          executor, spec, std::move(transports), clock, runtime::default_random(),
+          [](const std::string& path, std::string& error) {
+            return runtime::read_secret_file(
+                path, error,
+                {.trim_trailing_newlines = true, .what = "registry.eureka.password_file"});
+          },
+          observer);
+    }
   }
   throw std::invalid_argument("registry kind not supported by this build");
 }

@@ -60,6 +60,8 @@ class Backend {
   // Whether the registry lists unhealthy instances too (Consul: with a critical check), or only
   // healthy ones (etcd: an unhealthy instance has no key).
   virtual bool lists_unhealthy() const = 0;
+  // Whether the registry keeps an instance's tags (Eureka's InstanceInfo has no place for them).
+  virtual bool keeps_tags() const { return true; }
 
   // --- reader: nullopt (or throws) while the server does not answer ---
   virtual std::optional<View> read() = 0;

@@ -62,7 +62,9 @@ View expected(const Backend& backend, const DesiredSet& desired) {
   for (const auto& [id, r] : desired) {
     const bool healthy = r.health == Health::Passing;
     if (!healthy && !backend.lists_unhealthy()) continue;
-    view.emplace(id, Seen{r.name, r.address, r.port, r.tags, r.meta, healthy});
+    const std::vector<std::string> tags =
+        backend.keeps_tags() ? r.tags : std::vector<std::string>{};
+    view.emplace(id, Seen{r.name, r.address, r.port, tags, r.meta, healthy});
   }
   return view;
 }
