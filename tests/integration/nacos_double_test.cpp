@@ -31,9 +31,15 @@ HttpResponse beat(NacosDouble& nacos, const std::string& query, const std::strin
 }
 
 std::string full_beat(int port = 5000) {
-  json b = {{"cluster", "DEFAULT"}, {"ip", "127.0.0.1"},   {"port", port},
-            {"weight", 1.0},        {"metadata", json::object()}, {"period", 5000},
-            {"scheduled", false},   {"serviceName", "DEFAULT_GROUP@@svc"}, {"stopped", false}};
+  json b = {{"cluster", "DEFAULT"},
+            {"ip", "127.0.0.1"},
+            {"port", port},
+            {"weight", 1.0},
+            {"metadata", json::object()},
+            {"period", 5000},
+            {"scheduled", false},
+            {"serviceName", "DEFAULT_GROUP@@svc"},
+            {"stopped", false}};
   return "beat=" + url_encode(b.dump());
 }
 
@@ -129,8 +135,9 @@ TEST_CASE("nacos double: beats answer 10200 with the interval, 20404 for an unkn
           "[nacos_double]") {
   NacosDouble nacos;
   REQUIRE(post_instance(nacos, kRegister).status == 200);
-  const std::string q = "serviceName=svc&groupName=DEFAULT_GROUP&namespaceId=public"
-                        "&clusterName=DEFAULT&ip=127.0.0.1&port=5000";
+  const std::string q =
+      "serviceName=svc&groupName=DEFAULT_GROUP&namespaceId=public"
+      "&clusterName=DEFAULT&ip=127.0.0.1&port=5000";
   HttpResponse res = beat(nacos, q, full_beat());
   REQUIRE(res.status == 200);
   json answer = json::parse(res.body);
@@ -154,8 +161,9 @@ TEST_CASE("nacos double: beats answer 10200 with the interval, 20404 for an unkn
 TEST_CASE("nacos double: a deregistration answers ok, known or not", "[nacos_double]") {
   NacosDouble nacos;
   REQUIRE(post_instance(nacos, kRegister).status == 200);
-  const std::string q = "/nacos/v1/ns/instance?serviceName=svc&groupName=DEFAULT_GROUP"
-                        "&namespaceId=public&clusterName=DEFAULT&ip=127.0.0.1&port=5000";
+  const std::string q =
+      "/nacos/v1/ns/instance?serviceName=svc&groupName=DEFAULT_GROUP"
+      "&namespaceId=public&clusterName=DEFAULT&ip=127.0.0.1&port=5000";
   HttpResponse res = nacos.http().request("DELETE", q);
   CHECK(res.status == 200);
   CHECK(res.body == "ok");
@@ -206,7 +214,8 @@ TEST_CASE("nacos double: auth wants a token and says why it refuses", "[nacos_do
   CHECK(json::parse(res.body)["message"] == "token expired!");
 }
 
-TEST_CASE("nacos double: a fail control answers the next requests with a server error", "[nacos_double]") {
+TEST_CASE("nacos double: a fail control answers the next requests with a server error",
+          "[nacos_double]") {
   NacosDouble nacos;
   nacos.fail_next(2, 503);
   CHECK(post_instance(nacos, kRegister).status == 503);

@@ -25,15 +25,16 @@ bool NacosDouble::running() const {
 void NacosDouble::start(Millis timeout) {
   if (running()) return;
   const auto bin = nacos_double_bin();
-  if (!bin) throw std::runtime_error("nacos-double binary is not available (REGISTRAR_NACOS_DOUBLE)");
+  if (!bin)
+    throw std::runtime_error("nacos-double binary is not available (REGISTRAR_NACOS_DOUBLE)");
   std::ostringstream scale;
   scale << options_.time_scale;
   std::vector<std::string> args{"--listen", "127.0.0.1:" + std::to_string(port_), "--time-scale",
                                 scale.str()};
   if (!options_.user.empty()) {
-    args.insert(args.end(), {"--auth-user", options_.user, "--auth-password-file",
-                             password_file_.string(), "--token-ttl",
-                             std::to_string(options_.token_ttl_s)});
+    args.insert(args.end(),
+                {"--auth-user", options_.user, "--auth-password-file", password_file_.string(),
+                 "--token-ttl", std::to_string(options_.token_ttl_s)});
   }
   ++generation_;
   process_ = std::make_unique<Process>(*bin, args, EnvVars{},
@@ -92,10 +93,10 @@ nlohmann::json NacosDouble::instances() {
 
 std::string NacosDouble::token() {
   if (options_.user.empty()) return "";
-  const HttpResponse res =
-      http_->post("/nacos/v1/auth/login", "username=" + url_encode(options_.user) +
-                                               "&password=" + url_encode(options_.password),
-                  {{"Content-Type", "application/x-www-form-urlencoded"}});
+  const HttpResponse res = http_->post(
+      "/nacos/v1/auth/login",
+      "username=" + url_encode(options_.user) + "&password=" + url_encode(options_.password),
+      {{"Content-Type", "application/x-www-form-urlencoded"}});
   if (res.status != 200) throw std::runtime_error("nacos-double login: " + res.body);
   return nlohmann::json::parse(res.body).at("accessToken").get<std::string>();
 }
@@ -103,8 +104,9 @@ std::string NacosDouble::token() {
 nlohmann::json NacosDouble::hosts(const std::string& service, bool healthy_only,
                                   const std::string& namespace_id, const std::string& group) {
   std::string target = "/nacos/v1/ns/instance/list?serviceName=" + url_encode(service) +
-                       "&groupName=" + url_encode(group) + "&namespaceId=" +
-                       url_encode(namespace_id) + "&healthyOnly=" + (healthy_only ? "true" : "false");
+                       "&groupName=" + url_encode(group) +
+                       "&namespaceId=" + url_encode(namespace_id) +
+                       "&healthyOnly=" + (healthy_only ? "true" : "false");
   if (const std::string t = token(); !t.empty()) target += "&accessToken=" + url_encode(t);
   const HttpResponse res = http_->get(target);
   if (res.status != 200) {
