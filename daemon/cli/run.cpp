@@ -103,6 +103,11 @@ std::string what_is_left(const config::RegistrySpec& r) {
            ") and Consul removes them after deregister_critical_after (" +
            config::format_duration(r.consul.deregister_critical_after) + ")";
   }
+  if (r.kind == config::RegistryKind::Nacos) {
+    // docs/nacos.md: without beats Nacos marks an ephemeral instance unhealthy, then removes it.
+    return "the instances left turn unhealthy 15 s after their last beat and Nacos removes them "
+           "after 30 s (its heart-beat and ip-delete timeouts)";
+  }
   return "the entries left expire with their lease (lease_ttl " +
          config::format_duration(r.etcd.lease_ttl) + ")";
 }

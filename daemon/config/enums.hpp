@@ -13,8 +13,11 @@ namespace registrar::config {
 template <typename E>
 using EnumNames = std::array<std::pair<E, std::string_view>, 2>;
 
-inline constexpr EnumNames<RegistryKind> kRegistryKindNames{
-    {{RegistryKind::Etcd, "etcd"}, {RegistryKind::Consul, "consul"}}};
+inline constexpr std::array<std::pair<RegistryKind, std::string_view>, 3> kRegistryKindNames{{
+    {RegistryKind::Etcd, "etcd"},
+    {RegistryKind::Consul, "consul"},
+    {RegistryKind::Nacos, "nacos"},
+}};
 inline constexpr std::array<std::pair<EtcdKeyFormat, std::string_view>, 3> kEtcdKeyFormatNames{
     {{EtcdKeyFormat::Json, "json"},
      {EtcdKeyFormat::GoKit, "gokit"},

@@ -12,7 +12,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::array<std::string_view, 4> kRegistryKeys{"kind", "etcd", "consul", "backoff"};
+constexpr std::array<std::string_view, 5> kRegistryKeys{"kind", "etcd", "consul", "nacos",
+                                                        "backoff"};
 constexpr std::array<std::string_view, 4> kBackoffKeys{"initial", "max", "multiplier", "jitter"};
 
 constexpr DurationRange kBackoffRange{1ms, 1h};
@@ -30,6 +31,8 @@ RegistrySpec read_registry(const Reader& r, const Value& v) {
   // validated, and only the chosen one is used. The environment counts for Consul only.
   spec.consul =
       read_consul(r, Reader::find(keys, "consul"), kind, spec.kind == RegistryKind::Consul);
+  if (auto n = Reader::find(keys, "nacos"))
+    spec.nacos = read_nacos(r, *n, spec.kind == RegistryKind::Nacos);
   if (auto b = Reader::find(keys, "backoff")) spec.backoff = read_backoff(r, *b);
   return spec;
 }

@@ -27,6 +27,8 @@ std::shared_ptr<Registry> make_registry(boost::asio::any_io_executor executor,
                                              spec.consul.request_timeout, spec.consul.tls,
                                              consul::consul_tls_names()),
           clock, runtime::default_random(), consul::Token::read_file, observer);
+    case config::RegistryKind::Nacos:
+      break;
   }
   throw std::invalid_argument("registry kind not supported by this build");
 }
