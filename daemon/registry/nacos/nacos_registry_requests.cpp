@@ -64,8 +64,12 @@ void NacosRegistry::on_registered(const std::string& id, HttpResult&& r) {
   e.confirmed = true;
   e.backoff.reset();
   e.retry_at.reset();
-  // The first beat goes one interval later: the registration itself set the last beat.
-  e.beat_due = clock_.now() + e.interval;
+  // The first beat goes at once, as Nacos's own client sends it: its answer tells the interval
+  // this server wants (clientBeatInterval), which may be shorter than the default 5 s.
+  if (first)
+    e.beat_due = clock_.now();
+  else
+    e.beat_due = clock_.now() + e.interval;
   beaten_.schedule(id, clock_.now());
   if (first) {
     spdlog::info("registry: registered {} in Nacos ({} {}:{})", id, e.written->name,
