@@ -126,11 +126,19 @@ void NacosRegistry::touch(const std::string& id) {
   }
 }
 
+// Calls the state callback only on a change (ConnectivityLog calls it on its own changes), so
+// that beats answered as usual cost the supervisor nothing. With nothing to register there is
+// nothing to send, and nothing to wait for: in sync.
 void NacosRegistry::publish_state() {
-  state_.registered = state_.registered_ids.size();
-  const bool in_sync =
-      unsynced_.empty() && refusal_.empty() && connectivity_.current() == Connectivity::Up;
+  const bool in_sync = unsynced_.empty() && refusal_.empty() &&
+                       (connectivity_.current() == Connectivity::Up || entries_.empty());
+  const std::size_t registered = state_.registered_ids.size();
+  if (in_sync == state_.in_sync && registered == state_.registered &&
+      published_ids_ == state_.registered_ids)
+    return;
   state_.in_sync = in_sync;
+  state_.registered = registered;
+  published_ids_ = state_.registered_ids;
   if (on_state_) on_state_(state_);
 }
 

@@ -135,6 +135,7 @@ class NacosRegistry final : public Registry, public std::enable_shared_from_this
   common::DueQueue<std::string> due_;
   common::DueQueue<std::string> beaten_;  // confirmed instances, by their last good beat
   std::set<std::string> unsynced_;        // entries whose server state differs from desired
+  std::set<std::string> published_ids_;   // registered_ids as the state callback last saw them
   std::string refusal_;                   // the last refusal, logged once per change
 };
 

@@ -333,3 +333,23 @@ TEST_CASE("nacos: apply after shutdown is ignored") {
   h.settle();
   CHECK(h.server().log.empty());
 }
+
+TEST_CASE("nacos: beats answered as usual do not call the state callback") {
+  NacosHarness h;
+  h.start(desired({instance("svc-1")}));
+  h.run_server();
+  REQUIRE(h.registry->state().in_sync);
+  const std::size_t calls = h.states.size();
+  for (int i = 0; i < 3; ++i) {
+    h.advance(5000ms);
+    h.run_server();
+  }
+  CHECK(h.states.size() == calls);
+}
+
+TEST_CASE("nacos: an empty desired set is in sync without a request") {
+  NacosHarness h;
+  h.start({});
+  CHECK(h.server().log.empty());
+  CHECK(h.registry->state().in_sync);
+}
