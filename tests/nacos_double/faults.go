@@ -7,6 +7,7 @@
 //	POST /_double/expire-tokens             every accessToken issued so far is expired
 //	GET  /_double/instances                 every instance of every namespace, healthy or not
 //	GET  /_double/stats                     {"requests","beats","registers","deregisters","logins","writes"}
+//	GET  /_double/requests?since=SEQ        every API request after SEQ: {seq, method, path, params}
 package main
 
 import (
@@ -23,6 +24,15 @@ type faults struct {
 	delay      time.Duration
 	delayCount int // -1: every request until reset
 	counts     map[string]uint64
+	seq        uint64
+	records    []requestRecord
+}
+
+type requestRecord struct {
+	Seq    uint64            `json:"seq"`
+	Method string            `json:"method"`
+	Path   string            `json:"path"`
+	Params map[string]string `json:"params"` // query and form, first values; accessToken left out
 }
 
 // serve applies the armed faults to one API request, then lets `next` answer it.
@@ -32,6 +42,15 @@ func (f *faults) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 		f.counts = map[string]uint64{}
 	}
 	f.counts["requests"]++
+	_ = r.ParseForm()
+	f.seq++
+	rec := requestRecord{Seq: f.seq, Method: r.Method, Path: r.URL.Path, Params: map[string]string{}}
+	for k, v := range r.Form {
+		if k != "accessToken" && k != "password" && len(v) > 0 {
+			rec.Params[k] = v[0]
+		}
+	}
+	f.records = append(f.records, rec)
 	switch {
 	case r.URL.Path == "/nacos/v1/ns/instance/beat":
 		f.counts["beats"]++
@@ -102,6 +121,18 @@ func (s *server) serveControl(w http.ResponseWriter, r *http.Request) {
 				out[ns] = append(out[ns], toHostJSON(in))
 			}
 		}
+		writeJSON(w, out)
+		return
+	case "/_double/requests":
+		since, _ := strconv.ParseUint(r.Form.Get("since"), 10, 64)
+		f.mu.Lock()
+		out := []requestRecord{}
+		for _, rec := range f.records {
+			if rec.Seq > since {
+				out = append(out, rec)
+			}
+		}
+		f.mu.Unlock()
 		writeJSON(w, out)
 		return
 	case "/_double/stats":

@@ -61,7 +61,7 @@ nlohmann::json NacosDouble::control(const std::string& method, const std::string
     throw std::runtime_error("nacos-double " + method + " " + target + ": " +
                              std::to_string(res.status) + " " + res.body);
   }
-  if (res.body.empty() || res.body[0] != '{') return nlohmann::json();
+  if (res.body.empty() || (res.body[0] != '{' && res.body[0] != '[')) return nlohmann::json();
   return nlohmann::json::parse(res.body);
 }
 
@@ -85,6 +85,10 @@ void NacosDouble::expire_tokens() {
 
 nlohmann::json NacosDouble::stats() {
   return control("GET", "/_double/stats");
+}
+
+nlohmann::json NacosDouble::requests(std::uint64_t since) {
+  return control("GET", "/_double/requests?since=" + std::to_string(since));
 }
 
 nlohmann::json NacosDouble::instances() {

@@ -46,6 +46,8 @@ class NacosDouble {
   void expire_tokens();
   nlohmann::json stats();      // {"requests","beats","registers","deregisters","logins","writes"}
   nlohmann::json instances();  // namespace -> every instance, healthy or not
+  // Every API request after `since`: [{seq, method, path, params}] (no token, no password).
+  nlohmann::json requests(std::uint64_t since = 0);
 
   // GET /nacos/v1/ns/instance/list: the "hosts" array, as a client sees it.
   nlohmann::json hosts(const std::string& service, bool healthy_only,
