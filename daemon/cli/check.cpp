@@ -65,6 +65,10 @@ std::vector<NamedFile> files_of(const config::Manifest& m) {
     add_tls(all, "registry.eureka.tls", r.eureka.tls);
     if (!r.eureka.password_file.empty())
       all.push_back({"registry.eureka.password_file", r.eureka.password_file, true});
+  } else if (r.kind == config::RegistryKind::Nacos) {
+    add_tls(all, "registry.nacos.tls", r.nacos.tls);
+    if (!r.nacos.password_file.empty())
+      all.push_back({"registry.nacos.password_file", r.nacos.password_file, true});
   } else {
     add_tls(all, "registry.consul.tls", r.consul.tls);
   }

@@ -110,6 +110,11 @@ std::string what_is_left(const config::RegistrySpec& r) {
            config::format_duration(2 * r.eureka.lease_duration) +
            ") after their last heartbeat, at the Eureka server's next eviction run";
   }
+  if (r.kind == config::RegistryKind::Nacos) {
+    // docs/nacos.md: without beats Nacos marks an ephemeral instance unhealthy, then removes it.
+    return "the instances left turn unhealthy 15 s after their last beat and Nacos removes them "
+           "after 30 s (its heart-beat and ip-delete timeouts)";
+  }
   return "the entries left expire with their lease (lease_ttl " +
          config::format_duration(r.etcd.lease_ttl) + ")";
 }

@@ -198,6 +198,26 @@ void write_eureka(Writer& w, const EurekaSpec& e) {
   w.end_map();
 }
 
+void write_nacos(Writer& w, const NacosSpec& n) {
+  w.begin_map("nacos");
+  w.list("servers", n.servers);
+  w.text("namespace", n.namespace_id);
+  w.text("group", n.group);
+  w.text("cluster", n.cluster);
+  w.number("weight", n.weight);
+  w.duration("request_timeout", n.request_timeout);
+  if (!n.username.empty()) {
+    w.text("username", n.username);
+    if (!n.password_file.empty()) {
+      w.text("password_file", n.password_file);
+    } else {
+      w.comment("password from " + n.password_source);  // the name of the variable, not its value
+    }
+  }
+  write_tls(w, n.tls, /*consul=*/false);
+  w.end_map();
+}
+
 // The registry in use: its section only (the other one, if the manifest had it, is not used).
 void write_registry(Writer& w, const RegistrySpec& r) {
   w.begin_map("registry");
@@ -206,6 +226,7 @@ void write_registry(Writer& w, const RegistrySpec& r) {
   if (r.kind == RegistryKind::Consul) write_consul(w, r.consul);
   if (r.kind == RegistryKind::ZooKeeper) write_zookeeper(w, r.zookeeper);
   if (r.kind == RegistryKind::Eureka) write_eureka(w, r.eureka);
+  if (r.kind == RegistryKind::Nacos) write_nacos(w, r.nacos);
   w.begin_map("backoff");
   w.duration("initial", r.backoff.initial);
   w.duration("max", r.backoff.max);

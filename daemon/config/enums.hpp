@@ -13,11 +13,12 @@ namespace registrar::config {
 template <typename E>
 using EnumNames = std::array<std::pair<E, std::string_view>, 2>;
 
-inline constexpr std::array<std::pair<RegistryKind, std::string_view>, 4> kRegistryKindNames{
+inline constexpr std::array<std::pair<RegistryKind, std::string_view>, 5> kRegistryKindNames{
     {{RegistryKind::Etcd, "etcd"},
      {RegistryKind::Consul, "consul"},
      {RegistryKind::ZooKeeper, "zookeeper"},
-     {RegistryKind::Eureka, "eureka"}}};
+     {RegistryKind::Eureka, "eureka"},
+     {RegistryKind::Nacos, "nacos"}}};
 inline constexpr std::array<std::pair<EtcdKeyFormat, std::string_view>, 3> kEtcdKeyFormatNames{
     {{EtcdKeyFormat::Json, "json"},
      {EtcdKeyFormat::GoKit, "gokit"},

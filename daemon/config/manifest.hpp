@@ -14,7 +14,7 @@ namespace registrar::config {
 
 using Duration = std::chrono::milliseconds;
 
-enum class RegistryKind { Etcd, Consul, ZooKeeper, Eureka };
+enum class RegistryKind { Etcd, Consul, ZooKeeper, Eureka, Nacos };
 enum class EtcdKeyFormat { Json, GoKit, GrpcGo };
 enum class ProbeMode { Watch, Poll };
 // What a ZooKeeper entry looks like (docs/zookeeper.md): Curator x-discovery's ServiceInstance
@@ -154,12 +154,32 @@ struct EurekaSpec {
   TlsSpec tls;
 };
 
+// The Nacos naming server's v1 Open API (docs/nacos.md): every healthy service is an ephemeral
+// instance kept alive by beats at the interval the server answers.
+struct NacosSpec {
+  // "host:port" ("[v6]:port"), normalised; tried in order, the next one after a failure.
+  std::vector<std::string> servers{"127.0.0.1:8848"};
+  std::string namespace_id = "public";  // namespaceId: the namespace's id, not its display name
+  std::string group = "DEFAULT_GROUP";
+  std::string cluster = "DEFAULT";
+  double weight = 1.0;             // 0 to 10000 (Nacos's range)
+  Duration request_timeout{3000};  // per HTTP request; 10ms to 5s (a third of the 15 s timeout)
+  // Auth (nacos.core.auth.enabled on the server): POST /nacos/v1/auth/login. The password comes
+  // from password_file (re-read at every login), else $NACOS_PASSWORD. Never logged or printed.
+  std::string username;  // "" = no login
+  std::string password;  // secret; only when taken from the environment
+  std::string password_file;
+  std::string password_source;  // e.g. "registry.nacos.password_file (/run/...)"; never the value
+  TlsSpec tls;                  // HTTPS to every server; off unless the section is present
+};
+
 struct RegistrySpec {
   RegistryKind kind = RegistryKind::Etcd;
   EtcdSpec etcd;
   ConsulSpec consul;
   ZooKeeperSpec zookeeper;
   EurekaSpec eureka;
+  NacosSpec nacos;
   BackoffSpec backoff;
 };
 

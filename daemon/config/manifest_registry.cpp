@@ -12,8 +12,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::array<std::string_view, 6> kRegistryKeys{"kind", "etcd", "consul", "eureka",
-                                                        "backoff", "zookeeper"};
+constexpr std::array<std::string_view, 7> kRegistryKeys{"kind", "etcd", "consul", "eureka",
+                                                        "nacos", "backoff", "zookeeper"};
 constexpr std::array<std::string_view, 4> kBackoffKeys{"initial", "max", "multiplier", "jitter"};
 
 constexpr DurationRange kBackoffRange{1ms, 1h};
@@ -37,6 +37,8 @@ RegistrySpec read_registry(const Reader& r, const Value& v) {
     spec.eureka = read_eureka(r, *e, spec.kind == RegistryKind::Eureka);
   else if (spec.kind == RegistryKind::Eureka)
     spec.eureka = read_eureka(r, Value{YAML::Node(), "registry.eureka", kind->mark}, true);
+  if (auto n = Reader::find(keys, "nacos"))
+    spec.nacos = read_nacos(r, *n, spec.kind == RegistryKind::Nacos);
   if (auto b = Reader::find(keys, "backoff")) spec.backoff = read_backoff(r, *b);
   return spec;
 }

@@ -36,6 +36,9 @@ void check_zookeeper_names(const Manifest& m);
 // is no section.
 ConsulSpec read_consul(const Reader& r, const std::optional<Value>& section,
                        const std::optional<Value>& kind, bool in_use);
+// `registry.nacos`. `in_use`: kind is nacos, so the environment's password counts.
+NacosSpec read_nacos(const Reader& r, const Value& v, bool in_use);
+
 // A service's `meta` checked against what Consul accepts (consul_limits.hpp), once per key as it
 // is read: `key` and its value `item` have been added to `so_far`; `map_path` is the meta map's.
 void check_consul_meta(const Reader& r, const YAML::Node& key, const std::string& map_path,

@@ -9,6 +9,8 @@
 #include "registry/http/client.hpp"
 #include "registry/zookeeper/zk_client.hpp"
 #include "registry/zookeeper/zookeeper_registry.hpp"
+#include "registry/nacos/nacos_registry.hpp"
+#include "registry/nacos/tls_names.hpp"
 #include "runtime/backoff.hpp"
 #include "runtime/secret_file.hpp"
 
@@ -59,6 +61,17 @@ std::shared_ptr<Registry> make_registry(boost::asio::any_io_executor executor,
                 {.trim_trailing_newlines = true, .what = "registry.eureka.password_file"});
           },
           observer);
+    }
+    case config::RegistryKind::Nacos: {
+      std::vector<std::unique_ptr<http::HttpTransport>> servers;
+      for (const std::string& address : spec.nacos.servers) {
+        servers.push_back(
+            std::make_unique<http::HttpClient>(executor, address, spec.nacos.request_timeout,
+                                               spec.nacos.tls, nacos::nacos_tls_names()));
+      }
+      return std::make_shared<nacos::NacosRegistry>(executor, spec, std::move(servers), clock,
+                                                    runtime::default_random(),
+                                                    nacos::Login::read_file, observer);
     }
   }
   throw std::invalid_argument("registry kind not supported by this build");

@@ -143,6 +143,19 @@ std::string differs(const Manifest& a, const Manifest& b) {
     if (x.password_file != y.password_file) return "registry.zookeeper.auth.password_file";
     if (x.password != y.password) return "registry.zookeeper.auth.password (from the environment)";
     if (!x.username.empty() && x.acl != y.acl) return "registry.zookeeper.auth.acl";
+  } else if (ra.kind == RegistryKind::Nacos) {
+    const NacosSpec& x = ra.nacos;
+    const NacosSpec& y = rb.nacos;
+    if (x.servers != y.servers) return "registry.nacos.servers";
+    if (x.namespace_id != y.namespace_id) return "registry.nacos.namespace";
+    if (x.group != y.group) return "registry.nacos.group";
+    if (x.cluster != y.cluster) return "registry.nacos.cluster";
+    if (x.weight != y.weight) return "registry.nacos.weight";
+    if (x.request_timeout != y.request_timeout) return "registry.nacos.request_timeout";
+    if (effective(x.tls) != effective(y.tls)) return "registry.nacos.tls";
+    if (x.username != y.username) return "registry.nacos.username";
+    if (x.password_file != y.password_file) return "registry.nacos.password_file";
+    if (x.password != y.password) return "registry.nacos.password (from the environment)";
   } else {
     const ConsulSpec& x = ra.consul;
     const ConsulSpec& y = rb.consul;

@@ -74,6 +74,14 @@ std::optional<std::string> eureka_double_bin() {
 #endif
 }
 
+std::optional<std::string> nacos_double_bin() {
+#ifdef REGISTRAR_NACOS_DOUBLE
+  return existing_or_env("REGISTRAR_TEST_NACOS_DOUBLE_BIN", REGISTRAR_NACOS_DOUBLE);
+#else
+  return existing_or_env("REGISTRAR_TEST_NACOS_DOUBLE_BIN", nullptr);
+#endif
+}
+
 bool running_in_ci() {
   const char* ci = std::getenv("CI");
   if (ci == nullptr) return false;

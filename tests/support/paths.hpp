@@ -16,6 +16,7 @@ std::optional<std::string> etcd_resolver_client_bin();    // tests/interop (Go)
 std::optional<std::string> gokit_instancer_client_bin();  // tests/interop (Go)
 std::optional<std::string> consul_double_bin();           // tests/consul_double (Go)
 std::optional<std::string> eureka_double_bin();           // tests/eureka_double (Go)
+std::optional<std::string> nacos_double_bin();            // tests/nacos_double (Go)
 std::optional<std::string> etcd_bin_found();              // etcd (the path etcd_bin() runs)
 
 // True when a test must not skip for want of a binary or server: $CI is "true" or "1"

@@ -440,3 +440,26 @@ TEST_CASE("config/zookeeper.example.yaml parses, with the keys it shows in comme
   CHECK(a.password_file == "/run/secrets/zookeeper-password");
   CHECK(a.acl == ZooKeeperAcl::WorldRead);
 }
+
+TEST_CASE("config/nacos.example.yaml parses, and shows every registry.nacos key") {
+  const std::string path = kConfigDir + "/nacos.example.yaml";
+  Manifest plain = load_manifest(path, env_of({}));
+  CHECK(plain.registry.kind == RegistryKind::Nacos);
+  CHECK(plain.registry.nacos.servers == std::vector<std::string>{"127.0.0.1:8848"});
+  CHECK(plain.registry.nacos.username.empty());
+  CHECK_FALSE(plain.registry.nacos.tls.enabled);
+
+  Manifest m = parse_manifest(uncommented(path), path, env_of({}));
+  const NacosSpec& n = m.registry.nacos;
+  CHECK(n.username == "grpc-registrar");
+  CHECK(n.password_file == "/run/secrets/nacos-password");
+  CHECK(n.tls.enabled);
+  CHECK(n.tls.ca_file == "/etc/nacos/ca.pem");
+  CHECK(n.tls.server_name == "nacos.internal");
+  YAML::Node nacos = YAML::Load(uncommented(path))["registry"]["nacos"];
+  for (const char* key : {"servers", "namespace", "group", "cluster", "weight", "request_timeout",
+                          "username", "password_file", "tls"}) {
+    INFO(key);
+    CHECK(nacos[key].IsDefined());
+  }
+}

@@ -179,7 +179,7 @@ const std::vector<Row>& rows() {
       {"defaults:\n  probe: {mode: push}\n",
        R"(m.yaml:2:17: defaults.probe.mode: invalid value "push" (allowed: watch, poll))"},
       {"registry:\n  kind: mdns\n",
-       R"(m.yaml:2:9: registry.kind: invalid value "mdns" (allowed: etcd, consul, zookeeper, eureka))"},
+       R"(m.yaml:2:9: registry.kind: invalid value "mdns" (allowed: etcd, consul, zookeeper, eureka, nacos))"},
       {"registry:\n  consul: {address: x}\n",
        R"(m.yaml:2:21: registry.consul.address: "x" has no port; expected host:port, e.g. 127.0.0.1:8500)"},
       // ---- etcd endpoints and prefix
