@@ -11,9 +11,11 @@
 #include "cli/exit_codes.hpp"
 #include "cli/flag_manifest.hpp"
 #include "config/duration.hpp"
+#include "config/enums.hpp"
 #include "config/error.hpp"
 #include "config/interpolate.hpp"
 #include "config/manifest_parser.hpp"
+#include "discovery/factory.hpp"
 
 namespace registrar::cli {
 
@@ -158,6 +160,13 @@ std::optional<ReadSetup> read_setup(const ReadOptions& o, const std::string& con
       s.registry = config::load_manifest(config_path).registry;
     } catch (const config::ConfigError& e) {
       std::fprintf(stderr, "%s: %s\n", who.c_str(), e.what());
+      exit_code = kExitConfig;
+      return std::nullopt;
+    }
+    if (!discovery::has_reader(s.registry.kind)) {
+      std::fprintf(stderr, "%s: %s: registry.kind %s has no reader yet (etcd and consul have)\n",
+                   who.c_str(), config_path.c_str(),
+                   std::string(config::to_string(s.registry.kind)).c_str());
       exit_code = kExitConfig;
       return std::nullopt;
     }

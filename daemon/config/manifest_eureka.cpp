@@ -20,9 +20,9 @@ constexpr std::array<std::string_view, 7> kEurekaKeys{
 
 constexpr DurationRange kRenewalIntervalRange{1s, 1h};
 constexpr DurationRange kLeaseDurationRange{2s, 24h};
-constexpr DurationRange kRequestTimeoutRange{10ms, 10min};
+constexpr DurationRange kEurekaRequestTimeoutRange{10ms, 10min};
 
-std::vector<EurekaServer> servers(const Reader& r, const Value& v) {
+std::vector<EurekaServer> eureka_servers(const Reader& r, const Value& v) {
   std::vector<EurekaServer> out;
   std::vector<Value> items = r.items(v);
   if (items.empty()) r.fail(v, "needs at least one server URL, e.g. [http://eureka:8761/eureka]");
@@ -51,7 +51,7 @@ void timing(const Reader& r, const Fields& keys, EurekaSpec& e) {
                          format_duration(e.lease_duration));
     }
   }
-  if (timeout) e.request_timeout = r.bounded_duration(*timeout, kRequestTimeoutRange);
+  if (timeout) e.request_timeout = r.bounded_duration(*timeout, kEurekaRequestTimeoutRange);
   // One lost heartbeat must not let the lease expire: the next one, and its retries, still
   // fall within the lease.
   if (e.lease_duration < 2 * e.renewal_interval) {
@@ -112,7 +112,7 @@ EurekaSpec read_eureka(const Reader& r, const Value& v, bool in_use) {
        "a password is never written in the manifest: use password_file (or $EUREKA_PASSWORD)"}};
   auto keys = r.fields(v, kEurekaKeys, special);
   EurekaSpec e;
-  if (auto u = Reader::find(keys, "urls")) e.servers = servers(r, *u);
+  if (auto u = Reader::find(keys, "urls")) e.servers = eureka_servers(r, *u);
   timing(r, keys, e);
   authentication(r, keys, in_use, e);
   if (auto t = Reader::find(keys, "tls")) {

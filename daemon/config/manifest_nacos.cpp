@@ -20,7 +20,7 @@ constexpr std::array<std::string_view, 9> kNacosKeys{"servers",  "namespace",   
 
 // At most a third of Nacos's 15 s heart-beat timeout: one slow answer must leave time for the
 // beat to be retried (on this server or the next) before the server marks the instance unhealthy.
-constexpr DurationRange kRequestTimeoutRange{10ms, 10min};
+constexpr DurationRange kNacosRequestTimeoutRange{10ms, 10min};
 constexpr Duration kMaxRequestTimeout{5000};
 
 // Nacos's own limits: Instance.validate's weight range, Cluster's name syntax ([0-9a-zA-Z-]+),
@@ -54,7 +54,7 @@ std::string server(const Reader& r, const Value& v, std::string_view text, bool&
 }
 
 // A list of servers, or one string (comma-separated, for ${VAR}). All https:// or none.
-std::vector<std::string> servers(const Reader& r, const Value& v, bool& any_https) {
+std::vector<std::string> nacos_servers(const Reader& r, const Value& v, bool& any_https) {
   std::vector<std::string> out;
   std::optional<bool> scheme_https;
   auto add = [&](const Value& at, std::string part) {
@@ -130,7 +130,7 @@ NacosSpec read_nacos(const Reader& r, const Value& v, bool in_use) {
   NacosSpec n;
   bool https = false;
   auto servers_value = Reader::find(keys, "servers");
-  if (servers_value) n.servers = servers(r, *servers_value, https);
+  if (servers_value) n.servers = nacos_servers(r, *servers_value, https);
   if (auto t = Reader::find(keys, "tls")) {
     n.tls = read_tls(r, *t, /*consul=*/false);
     if (!n.tls.enabled && https) r.fail(*t, "TLS is turned off here but the servers say https://");
@@ -166,7 +166,7 @@ NacosSpec read_nacos(const Reader& r, const Value& v, bool in_use) {
     }
   }
   if (auto t = Reader::find(keys, "request_timeout")) {
-    n.request_timeout = r.bounded_duration(*t, kRequestTimeoutRange);
+    n.request_timeout = r.bounded_duration(*t, kNacosRequestTimeoutRange);
     if (n.request_timeout > kMaxRequestTimeout) {
       r.fail(*t,
              "must be at most 5s (a third of Nacos's 15 s heart-beat timeout, so that a slow "

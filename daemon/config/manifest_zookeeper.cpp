@@ -37,7 +37,7 @@ std::string server(const Reader& r, const Value& v, const std::string& text_valu
 
 // A list of host:port, or one string (comma-separated, ZooKeeper's connection string, for
 // ${VAR}).
-std::vector<std::string> servers(const Reader& r, const Value& v) {
+std::vector<std::string> zookeeper_servers(const Reader& r, const Value& v) {
   std::vector<std::string> out;
   if (v.node.IsScalar()) {
     const std::string s = r.text(v);
@@ -122,7 +122,7 @@ void authentication(const Reader& r, const Value& v, bool in_use, ZooKeeperSpec&
 ZooKeeperSpec read_zookeeper(const Reader& r, const Value& v, bool in_use) {
   auto keys = r.fields(v, kZooKeeperKeys);
   ZooKeeperSpec z;
-  if (auto s = Reader::find(keys, "servers")) z.servers = servers(r, *s);
+  if (auto s = Reader::find(keys, "servers")) z.servers = zookeeper_servers(r, *s);
   if (auto c = Reader::find(keys, "chroot")) z.chroot = znode_path(r, *c, /*root_ok=*/true);
   if (auto b = Reader::find(keys, "base_path")) z.base_path = znode_path(r, *b, false);
   if (auto t = Reader::find(keys, "session_timeout"))

@@ -11,6 +11,10 @@
 
 namespace registrar::discovery {
 
+// Whether a reader of that kind of registry exists (etcd and Consul; ZooKeeper, Eureka and Nacos
+// bring theirs later). make_instancer() throws std::invalid_argument for the others.
+bool has_reader(config::RegistryKind kind);
+
 // The reader of `spec`'s registry for `query`. Its callbacks run on `executor`, which must run
 // on one thread; `clock` paces its retries and must outlive it.
 std::shared_ptr<Instancer> make_instancer(boost::asio::any_io_executor executor,

@@ -27,7 +27,7 @@ std::vector<json> elements(const json& v) {
 
 // The instance id a request of the daemon writes, "" for a heartbeat or a read; `status` is set
 // to the status it carries, if any.
-std::string written_id(const json& request, std::string& status) {
+std::string eureka_written_id(const json& request, std::string& status) {
   status.clear();
   const std::string method = request.at("method");
   const std::string path = request.at("path");
@@ -97,7 +97,7 @@ Mark EurekaBackend::mark() {
     m.position = std::max(m.position, r.at("seq").get<std::uint64_t>());
     std::string status;
     const std::string id =
-        r.at("status") == 204 || r.at("status") == 200 ? written_id(r, status) : "";
+        r.at("status") == 204 || r.at("status") == 200 ? eureka_written_id(r, status) : "";
     if (!id.empty()) m.versions[id] = status;
   }
   return m;
@@ -112,7 +112,7 @@ Writes EurekaBackend::writes_since(const Mark& mark) {
     const auto& h = r.at("headers");
     if (!h.contains("User-Agent") || h.at("User-Agent") != "grpc-registrar") continue;
     std::string carried;
-    const std::string id = written_id(r, carried);
+    const std::string id = eureka_written_id(r, carried);
     if (id.empty()) continue;
     const bool is_status = r.at("method") == "PUT";
     if (is_status && status[id] == carried) continue;

@@ -21,7 +21,7 @@ const std::vector<std::string> kSuiteTags{"conformance", "v1"};
 
 // The suite's id of a request's instance (its `case` metadata, or the port's owner as the
 // request names it), or "" for a request that writes nothing.
-std::string written_id(const json& request, std::map<std::string, std::string>& by_address) {
+std::string nacos_written_id(const json& request, std::map<std::string, std::string>& by_address) {
   const std::string method = request.at("method");
   const std::string path = request.at("path");
   if (path != "/nacos/v1/ns/instance" || (method != "POST" && method != "DELETE")) return "";
@@ -90,7 +90,7 @@ Writes NacosBackend::writes_since(const Mark& mark) {
   Writes w;
   std::map<std::string, std::string> by_address;
   for (const auto& r : nacos_.requests(0)) {
-    const std::string id = written_id(r, by_address);
+    const std::string id = nacos_written_id(r, by_address);
     if (id.empty() || r.at("seq").get<std::uint64_t>() <= mark.position) continue;
     ++w.per_entry[id];
     ++w.total;
