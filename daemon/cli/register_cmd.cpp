@@ -102,7 +102,8 @@ std::string registry_yaml(const RegisterOptions& o) {
     if (!o.ttl.empty()) y += "    lease_ttl: " + yaml_literal(o.ttl) + "\n";
   } else if (!o.eureka.empty()) {
     y += "  kind: eureka\n  eureka:\n    urls: [";
-    for (std::size_t i = 0; i < o.eureka.size(); ++i) y += (i ? ", " : "") + yaml_literal(o.eureka[i]);
+    for (std::size_t i = 0; i < o.eureka.size(); ++i)
+      y += (i ? ", " : "") + yaml_literal(o.eureka[i]);
     y += "]\n";
     if (!o.ttl.empty()) {
       y += "    lease_duration: " + yaml_literal(o.ttl) + "\n";

@@ -12,7 +12,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::array<std::string_view, 7> kRegistryKeys{"kind", "etcd", "consul", "eureka",
+constexpr std::array<std::string_view, 7> kRegistryKeys{"kind",  "etcd",    "consul",   "eureka",
                                                         "nacos", "backoff", "zookeeper"};
 constexpr std::array<std::string_view, 4> kBackoffKeys{"initial", "max", "multiplier", "jitter"};
 

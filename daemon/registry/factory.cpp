@@ -7,10 +7,10 @@
 #include "registry/etcd/etcd_registry.hpp"
 #include "registry/eureka/eureka_registry.hpp"
 #include "registry/http/client.hpp"
-#include "registry/zookeeper/zk_client.hpp"
-#include "registry/zookeeper/zookeeper_registry.hpp"
 #include "registry/nacos/nacos_registry.hpp"
 #include "registry/nacos/tls_names.hpp"
+#include "registry/zookeeper/zk_client.hpp"
+#include "registry/zookeeper/zookeeper_registry.hpp"
 #include "runtime/backoff.hpp"
 #include "runtime/secret_file.hpp"
 
