@@ -366,6 +366,13 @@ void ZooKeeperRegistry::close_session_for_shutdown() {
                        if (!weak.lock()) return;
                        meter_.request("delete", c == rc::kOk || c == rc::kNoNode, sent);
                        if (!latch_.active()) return;
+                       if (outcome_unknown(c)) {
+                         // The connection went (the server was killed, say) before the answer:
+                         // the library keeps trying the servers, and once connected the session
+                         // is closed (on_session); else the latch's timeout ends the wait.
+                         closing_ = false;
+                         return;
+                       }
                        const bool clean = connected_;
                        transport_->close();
                        latch_.finish(clean);
