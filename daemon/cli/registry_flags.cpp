@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/exit_codes.hpp"
+#include "cli/flag_duration.hpp"
 #include "cli/flag_manifest.hpp"
 #include "config/duration.hpp"
 #include "config/enums.hpp"
@@ -137,10 +138,8 @@ std::optional<ReadSetup> read_setup(const ReadOptions& o, const std::string& con
   };
   ReadSetup s;
   std::string why;
-  const auto timeout = config::parse_duration(o.timeout, why);
-  if (!timeout || timeout->count() == 0)
-    return usage("--timeout: invalid duration \"" + o.timeout + "\"" +
-                 (why.empty() ? " (must be above 0)" : ": " + why));
+  const auto timeout = flag_duration("--timeout", o.timeout, why);
+  if (!timeout) return usage(why);
   s.timeout = *timeout;
   if (o.name.empty()) return usage("NAME must not be empty");
   const bool from_flags = !o.registry.etcd.empty() || o.registry.consul.has_value();
