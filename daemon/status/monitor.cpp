@@ -255,7 +255,10 @@ Snapshot Monitor::snapshot() const {
   const bool registry_up = s.registry.connectivity == registry::Connectivity::Up;
   s.first_pass_done =
       first_pass_done_ || (unprobed == 0 && (registry_down || (registry_up && pending == 0)));
-  s.ready = s.first_pass_done && registry_up && !draining_ && !stopping_;
+  // A pass done with the registry down has written nothing: readiness also waits for the
+  // registry to hold every healthy service once, so that "ready" never means "0 registered".
+  s.registered_once = registered_once_ || (unprobed == 0 && registry_up && pending == 0);
+  s.ready = s.first_pass_done && s.registered_once && registry_up && !draining_ && !stopping_;
   if (stopping_) {
     s.not_ready_reason = "stopping";
   } else if (draining_) {
@@ -266,7 +269,7 @@ Snapshot Monitor::snapshot() const {
   } else if (!registry_up) {
     s.not_ready_reason = std::string(registry_kind_) + " " + to_string(s.registry.connectivity);
     if (!s.registry.last_error.empty()) s.not_ready_reason += ": " + s.registry.last_error;
-  } else if (!s.first_pass_done) {
+  } else if (!s.registered_once) {
     s.not_ready_reason = "registering " + std::to_string(pending) + " healthy service(s)";
   }
   return s;
@@ -300,6 +303,7 @@ void Monitor::refresh() {
   if (draining_source_ && draining_source_()) draining_ = true;
   const Snapshot s = snapshot();
   if (s.first_pass_done) first_pass_done_ = true;
+  if (s.registered_once) registered_once_ = true;
   std::set<std::string> listed;
   for (const auto& v : s.services) {
     listed.insert(v.id);

@@ -50,7 +50,8 @@ struct Snapshot {
   std::string registry_kind;
   registry::RegistryState registry;
   std::vector<ServiceView> services;
-  bool first_pass_done = false;
+  bool first_pass_done = false;  // every service probed once, and registered or the registry down
+  bool registered_once = false;  // the registry has held every healthy service once since start
   bool ready = false;
   std::string not_ready_reason;  // "" when ready
   bool draining = false;
@@ -157,6 +158,7 @@ class Monitor : public std::enable_shared_from_this<Monitor> {
   std::map<std::string, std::shared_ptr<Track>> tracks_;  // by service id
   std::function<void()> on_change_;
   bool first_pass_done_ = false;
+  bool registered_once_ = false;
   bool draining_ = false;
   bool stopping_ = false;
   bool started_ = false;

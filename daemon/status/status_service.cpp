@@ -67,6 +67,7 @@ std::string StatusService::services_json() const {
   j["ready"] = s.ready;
   j["not_ready_reason"] = s.not_ready_reason;
   j["first_pass_done"] = s.first_pass_done;
+  j["registered_once"] = s.registered_once;
   j["draining"] = s.draining;
   j["stopping"] = s.stopping;
   nlohmann::ordered_json reg;

@@ -74,7 +74,13 @@ TEST_CASE("monitor: a registry known to be down completes the first pass, but no
   CHECK(s.services[0].last_error == "connection refused");
   CHECK(h.monitor.summary() == "1/1 healthy, 0 registered in etcd (down): connection refused");
 
-  // Latched: the pass stays done; readiness follows the registry.
+  // Latched: the pass stays done. Readiness waits until the registry, up again, holds "a":
+  // "ready" never reads "0 registered".
+  h.registry_state(Connectivity::Up, {});
+  CHECK(h.monitor.first_pass_done());
+  s = h.monitor.snapshot();
+  CHECK_FALSE(s.ready);
+  CHECK(s.not_ready_reason == "registering 1 healthy service(s)");
   h.registry_state(Connectivity::Up, {"a"});
   CHECK(h.monitor.snapshot().ready);
   CHECK(h.monitor.summary() == "1/1 healthy, 1 registered in etcd (up, in sync)");
