@@ -156,8 +156,12 @@ void ZooKeeperInstancer::on_children(std::uint64_t round, int code,
                                      const std::vector<std::string>& names) {
   if (stopped_ || round != round_ || !in_round_) return;
   if (code == zk::rc::kNoNode) {
-    // No service node: no instances, legitimately. Watch for its creation.
-    client_->watch_exists(path_, [](int) {});
+    // No service node: no instances, legitimately. Watch for its creation; one created since
+    // the read is read at once (its creation fired no watch of ours).
+    client_->watch_exists(path_, [weak = weak_from_this()](int code) {
+      auto self = weak.lock();
+      if (self && code == zk::rc::kOk && !self->stopped_ && self->on_event_) self->start_round();
+    });
     return finish_round(round, Event::of({}));
   }
   if (code != zk::rc::kOk)

@@ -10,6 +10,7 @@
 
 #include "discovery_itest.hpp"
 #include "nacos_itest.hpp"
+#include "support/ports.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace registrar::itest;
@@ -182,4 +183,26 @@ TEST_CASE("discovery nacos: watch follows flips by polling, survives the server'
   const auto status = watch.process().wait_exit(10s);
   REQUIRE(status);
   CHECK(status->exited_with(0));
+}
+
+TEST_CASE("discovery nacos and eureka: no server, resolve exits 69 within --timeout",
+          "[discovery]") {
+  if (!have_nacos_double()) return;
+  const std::string closed = "127.0.0.1:" + std::to_string(registrar::test::free_port());
+  NacosParams p;
+  p.servers = {closed};
+  const ManifestFile nacos_manifest(nacos_manifest_yaml(p));
+  const ManifestFile eureka_manifest("registry:\n  kind: eureka\n  eureka:\n    urls: [\"http://" +
+                                     closed + "/eureka\"]\nservices: []\n");
+  for (const ManifestFile* m : {&nacos_manifest, &eureka_manifest}) {
+    const auto started = std::chrono::steady_clock::now();
+    const CommandResult r =
+        run_registrar({"resolve", "hello", "-c", m->path().string(), "--timeout", "1s"});
+    const auto took = std::chrono::steady_clock::now() - started;
+    INFO(r.err);
+    CHECK(r.status.exited_with(69));
+    CHECK(non_empty_lines(r.err).size() == 1);
+    CHECK(r.err.find(closed) != std::string::npos);
+    CHECK(took < 1s + 3s);  // --timeout, plus the process's start and exit on a loaded machine
+  }
 }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "discovery_itest.hpp"
+#include "support/ports.hpp"
 #include "zookeeper_itest.hpp"
 
 using namespace registrar::itest;
@@ -154,4 +155,20 @@ TEST_CASE("discovery zookeeper: watch follows flips through watches and the serv
   const auto status = watch.process().wait_exit(10s);
   REQUIRE(status);
   CHECK(status->exited_with(0));
+}
+
+TEST_CASE("discovery zookeeper: no server, resolve exits 69 within --timeout", "[discovery]") {
+  if (!have_zookeeper()) return;
+  ZkParams p;
+  p.servers = "127.0.0.1:" + std::to_string(registrar::test::free_port());  // nothing listens
+  const ManifestFile manifest(zookeeper_manifest_yaml(p));
+  const auto started = std::chrono::steady_clock::now();
+  const CommandResult r =
+      run_registrar({"resolve", "hello", "-c", manifest.path().string(), "--timeout", "1s"});
+  const auto took = std::chrono::steady_clock::now() - started;
+  INFO(r.err);
+  CHECK(r.status.exited_with(69));
+  CHECK(non_empty_lines(r.err).size() == 1);
+  CHECK(r.err.find("ZooKeeper at") != std::string::npos);
+  CHECK(took < 1s + 3s);  // --timeout, plus the process's start and exit on a loaded machine
 }
