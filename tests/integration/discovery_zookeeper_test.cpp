@@ -172,3 +172,26 @@ TEST_CASE("discovery zookeeper: no server, resolve exits 69 within --timeout", "
   CHECK(r.err.find("ZooKeeper at") != std::string::npos);
   CHECK(took < 1s + 3s);  // --timeout, plus the process's start and exit on a loaded machine
 }
+
+TEST_CASE("discovery zookeeper: watch sees a service node created after it started",
+          "[discovery]") {
+  if (!have_zookeeper()) return;
+  ZooKeeperServer zk;
+  ZkParams p;
+  p.servers = zk.endpoint();
+  const ManifestFile manifest(zookeeper_manifest_yaml(p));
+  WatchProcess watch({"watch", "fresh", "-c", manifest.path().string(), "-o", "json"});
+  DumpOnFailure dump(watch.process());
+  auto first = watch.wait_for_set(0, 10s);
+  REQUIRE(first);
+  CHECK(WatchProcess::ids(*first).empty());  // no node: no instances, truly
+  ZkTestClient client(zk.endpoint());
+  REQUIRE(client.create("/services/fresh/a", "127.0.0.1:7001"));  // the parents with it
+  auto created = watch.wait_for_set(1, kZkSeen);
+  REQUIRE(created);
+  CHECK(WatchProcess::ids(*created) == std::set<std::string>{"a"});
+  REQUIRE(client.create("/services/fresh/b", "127.0.0.1:7002"));
+  auto added = watch.wait_for_set(2, kZkSeen);
+  REQUIRE(added);
+  CHECK(WatchProcess::ids(*added) == std::set<std::string>{"a", "b"});
+}
