@@ -20,10 +20,13 @@ import (
 
 type Config struct {
 	registrar, hello, gokit, sidecar, etcdBin, etcdctl, consulDouble string
+	gokitZk, hbClient, eurekaDouble, nacosDouble, java, zkJarDir     string
 
 	sizes         []int
 	consulSizes   []int
 	distinctSizes []int
+	zkSizes       []int
+	hbSizes       []int
 	runs          int
 	steady        time.Duration
 	warmup        time.Duration
@@ -77,6 +80,8 @@ type Results struct {
 	Groups    []*Group
 	Consul    *ConsulResults
 	Distinct  []DistinctRow
+	ZooKeeper *ZkResults
+	Heartbeat []*HBResults
 	Errors    []string
 }
 
@@ -96,7 +101,7 @@ func splitList(s string) []string {
 
 func run() int {
 	cfg := &Config{}
-	var sizes, consulSizes, distinctSizes, peers, only string
+	var sizes, consulSizes, distinctSizes, zkSizes, hbSizes, peers, only string
 	flag.StringVar(&cfg.registrar, "registrar", "", "grpc-registrar binary (required)")
 	flag.StringVar(&cfg.hello, "hello", "", "hello-service binary (required)")
 	flag.StringVar(&cfg.gokit, "gokit", "", "gokit-registrar peer binary")
@@ -104,6 +109,14 @@ func run() int {
 	flag.StringVar(&cfg.etcdBin, "etcd", "/usr/bin/etcd", "etcd binary")
 	flag.StringVar(&cfg.etcdctl, "etcdctl", "/usr/bin/etcdctl", "etcdctl binary (for the sidecar peer)")
 	flag.StringVar(&cfg.consulDouble, "consul-double", "", "consul-double binary (figure 5)")
+	flag.StringVar(&cfg.gokitZk, "gokit-zk", "", "gokit-zk-registrar peer binary (figure 7)")
+	flag.StringVar(&cfg.hbClient, "heartbeat-client", "", "heartbeat-client peer binary (figure 8)")
+	flag.StringVar(&cfg.eurekaDouble, "eureka-double", "", "eureka-double binary (figure 8)")
+	flag.StringVar(&cfg.nacosDouble, "nacos-double", "", "nacos-double binary (figure 8)")
+	flag.StringVar(&cfg.java, "java", "/usr/bin/java", "java, for ZooKeeper (figure 7)")
+	flag.StringVar(&cfg.zkJarDir, "zookeeper-jars", "/usr/share/java", "directory of zookeeper.jar and its dependencies")
+	flag.StringVar(&zkSizes, "zk-sizes", "1,100,1000", "numbers of services N for figure 7 (ZooKeeper)")
+	flag.StringVar(&hbSizes, "hb-sizes", "1,100,1000", "numbers of services N for figure 8 (Eureka, Nacos)")
 	flag.StringVar(&sizes, "sizes", "1,100,1000", "numbers of services N")
 	flag.StringVar(&consulSizes, "consul-sizes", "100,1000,10000", "numbers of services N for figure 5 (Consul)")
 	flag.StringVar(&distinctSizes, "distinct-sizes", "100,1000", "numbers of services N for figure 6 (each on a port of its own)")
@@ -115,7 +128,7 @@ func run() int {
 	flag.IntVar(&cfg.pollRounds, "poll-rounds", 10, "detection: flips each way in poll mode")
 	flag.IntVar(&cfg.sidecarMax, "sidecar-max", 100, "largest N for the etcdctl sidecar (two processes per service start-up, one per service resident)")
 	flag.StringVar(&peers, "peers", "gokit,sidecar", "peers to run: gokit, gokit-shared, sidecar")
-	flag.StringVar(&only, "only", "detection,lifecycle,footprint,consul,distinct", "figures to measure")
+	flag.StringVar(&only, "only", "detection,lifecycle,footprint,consul,distinct,zookeeper,eureka,nacos", "figures to measure")
 	flag.StringVar(&cfg.workDir, "work-dir", "", "logs and manifests go here (default: a new temporary directory)")
 	flag.StringVar(&cfg.dataBase, "etcd-data", "/dev/shm", "parent directory of etcd's data directories (tmpfs keeps fsync out of the figures)")
 	flag.StringVar(&cfg.doc, "doc", "", "splice the report into this Markdown file between its markers")
@@ -144,6 +157,19 @@ func run() int {
 			return 2
 		}
 		cfg.consulSizes = append(cfg.consulSizes, n)
+	}
+	for _, l := range []struct {
+		flag, text string
+		out        *[]int
+	}{{"--zk-sizes", zkSizes, &cfg.zkSizes}, {"--hb-sizes", hbSizes, &cfg.hbSizes}} {
+		for _, s := range splitList(l.text) {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 {
+				fmt.Fprintf(os.Stderr, "%s: bad size %q\n", l.flag, s)
+				return 2
+			}
+			*l.out = append(*l.out, n)
+		}
 	}
 	for _, s := range splitList(distinctSizes) {
 		n, err := strconv.Atoi(s)
@@ -205,7 +231,8 @@ func (b *Bench) full() int {
 			}
 		}
 	}
-	if cfg.only["lifecycle"] || cfg.only["footprint"] || cfg.only["consul"] {
+	newRows := cfg.only["zookeeper"] || cfg.only["eureka"] || cfg.only["nacos"]
+	if cfg.only["lifecycle"] || cfg.only["footprint"] || cfg.only["consul"] || newRows {
 		max := 0
 		for _, n := range cfg.sizes {
 			if n > max {
@@ -217,6 +244,11 @@ func (b *Bench) full() int {
 				if n > max {
 					max = n
 				}
+			}
+		}
+		for _, n := range append(append([]int{}, cfg.zkSizes...), cfg.hbSizes...) {
+			if newRows && n > max {
+				max = n
 			}
 		}
 		// One hello-service hosts svc-0 .. svc-(max-1) for every run.
@@ -237,7 +269,7 @@ func (b *Bench) full() int {
 		}
 		for _, n := range cfg.sizes {
 			if !cfg.only["lifecycle"] && !cfg.only["footprint"] {
-				break // the hello-service was started for the Consul figure only
+				break // the hello-service was started for figures 5, 7 and 8 only
 			}
 			for _, im := range b.impls() {
 				if im.MaxN > 0 && n > im.MaxN {
@@ -257,6 +289,10 @@ func (b *Bench) full() int {
 	if cfg.only["distinct"] {
 		r.Distinct = b.distinct()
 	}
+	if cfg.only["zookeeper"] {
+		r.ZooKeeper = b.zookeeper()
+	}
+	r.Heartbeat = b.heartbeats()
 	r.Machine.LoadEnd = loadavg()
 	r.Elapsed = time.Since(r.Started).Round(time.Second).String()
 
@@ -368,6 +404,8 @@ func (b *Bench) smoke() int {
 		fmt.Fprintf(os.Stderr, "smoke: FAILED: "+format+"\n", a...)
 		return 1
 	}
+	zk := b.startZkAsync()
+	defer zk.stop()
 	e, err := startEtcd(cfg.etcdBin, cfg.dataBase, b.logDir, "etcd-smoke")
 	if err != nil {
 		return fail("etcd: %v", err)
@@ -423,6 +461,9 @@ func (b *Bench) smoke() int {
 			return fail("%s: exit after SIGTERM: exited=%v code=%d", im.Key, ok, code)
 		}
 		b.logf("smoke: %s registered %d services and removed them on SIGTERM", im.Key, n)
+	}
+	if err := b.smokeRegistries(zk); err != nil {
+		return fail("%v", err)
 	}
 	b.logf("smoke: ok")
 	return 0
