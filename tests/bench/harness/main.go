@@ -448,6 +448,15 @@ func (b *Bench) smoke() int {
 			if _, err := e.Tracker.WaitFor(t0, eq(n-1), 10*time.Second); err != nil {
 				return fail("registrar: svc-1 NOT_SERVING: %v", err)
 			}
+			// SERVING again (its key comes back): the other registries' parts register all three.
+			t0 = time.Now()
+			if out, err := exec.Command(cfg.hello, "set-status", "--target", b.helloAddr(), "--service", "svc-1",
+				"--serving").CombinedOutput(); err != nil {
+				return fail("set-status: %v: %s", err, out)
+			}
+			if _, err := e.Tracker.WaitFor(t0, eq(n), 10*time.Second); err != nil {
+				return fail("registrar: svc-1 SERVING again: %v", err)
+			}
 		}
 		t0 := time.Now()
 		if err := p.Signal(15); err != nil {
