@@ -101,7 +101,7 @@ func splitList(s string) []string {
 
 func run() int {
 	cfg := &Config{}
-	var sizes, consulSizes, distinctSizes, zkSizes, hbSizes, peers, only string
+	var sizes, consulSizes, distinctSizes, peers, only string
 	flag.StringVar(&cfg.registrar, "registrar", "", "grpc-registrar binary (required)")
 	flag.StringVar(&cfg.hello, "hello", "", "hello-service binary (required)")
 	flag.StringVar(&cfg.gokit, "gokit", "", "gokit-registrar peer binary")
@@ -109,14 +109,7 @@ func run() int {
 	flag.StringVar(&cfg.etcdBin, "etcd", "/usr/bin/etcd", "etcd binary")
 	flag.StringVar(&cfg.etcdctl, "etcdctl", "/usr/bin/etcdctl", "etcdctl binary (for the sidecar peer)")
 	flag.StringVar(&cfg.consulDouble, "consul-double", "", "consul-double binary (figure 5)")
-	flag.StringVar(&cfg.gokitZk, "gokit-zk", "", "gokit-zk-registrar peer binary (figure 7)")
-	flag.StringVar(&cfg.hbClient, "heartbeat-client", "", "heartbeat-client peer binary (figure 8)")
-	flag.StringVar(&cfg.eurekaDouble, "eureka-double", "", "eureka-double binary (figure 8)")
-	flag.StringVar(&cfg.nacosDouble, "nacos-double", "", "nacos-double binary (figure 8)")
-	flag.StringVar(&cfg.java, "java", "/usr/bin/java", "java, for ZooKeeper (figure 7)")
-	flag.StringVar(&cfg.zkJarDir, "zookeeper-jars", "/usr/share/java", "directory of zookeeper.jar and its dependencies")
-	flag.StringVar(&zkSizes, "zk-sizes", "1,100,1000", "numbers of services N for figure 7 (ZooKeeper)")
-	flag.StringVar(&hbSizes, "hb-sizes", "1,100,1000", "numbers of services N for figure 8 (Eureka, Nacos)")
+	parseRegistryFlags := registryFlags(cfg)
 	flag.StringVar(&sizes, "sizes", "1,100,1000", "numbers of services N")
 	flag.StringVar(&consulSizes, "consul-sizes", "100,1000,10000", "numbers of services N for figure 5 (Consul)")
 	flag.StringVar(&distinctSizes, "distinct-sizes", "100,1000", "numbers of services N for figure 6 (each on a port of its own)")
@@ -158,18 +151,9 @@ func run() int {
 		}
 		cfg.consulSizes = append(cfg.consulSizes, n)
 	}
-	for _, l := range []struct {
-		flag, text string
-		out        *[]int
-	}{{"--zk-sizes", zkSizes, &cfg.zkSizes}, {"--hb-sizes", hbSizes, &cfg.hbSizes}} {
-		for _, s := range splitList(l.text) {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 {
-				fmt.Fprintf(os.Stderr, "%s: bad size %q\n", l.flag, s)
-				return 2
-			}
-			*l.out = append(*l.out, n)
-		}
+	if err := parseRegistryFlags(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
 	}
 	for _, s := range splitList(distinctSizes) {
 		n, err := strconv.Atoi(s)
@@ -233,24 +217,7 @@ func (b *Bench) full() int {
 	}
 	newRows := cfg.only["zookeeper"] || cfg.only["eureka"] || cfg.only["nacos"]
 	if cfg.only["lifecycle"] || cfg.only["footprint"] || cfg.only["consul"] || newRows {
-		max := 0
-		for _, n := range cfg.sizes {
-			if n > max {
-				max = n
-			}
-		}
-		if cfg.only["consul"] {
-			for _, n := range cfg.consulSizes {
-				if n > max {
-					max = n
-				}
-			}
-		}
-		for _, n := range append(append([]int{}, cfg.zkSizes...), cfg.hbSizes...) {
-			if newRows && n > max {
-				max = n
-			}
-		}
+		max := cfg.helloServices(newRows)
 		// One hello-service hosts svc-0 .. svc-(max-1) for every run.
 		hello, err := startProc("hello-many", b.logDir, cfg.hello, "--services", strconv.Itoa(max))
 		if err != nil {
@@ -324,6 +291,24 @@ func (b *Bench) full() int {
 		code = 1
 	}
 	return code
+}
+
+// helloServices: how many names the shared hello-service hosts, the largest N of the figures run.
+func (cfg *Config) helloServices(newRows bool) int {
+	all := append([]int{}, cfg.sizes...)
+	if cfg.only["consul"] {
+		all = append(all, cfg.consulSizes...)
+	}
+	if newRows {
+		all = append(append(all, cfg.zkSizes...), cfg.hbSizes...)
+	}
+	max := 0
+	for _, n := range all {
+		if n > max {
+			max = n
+		}
+	}
+	return max
 }
 
 func joinInts(xs []int) string {

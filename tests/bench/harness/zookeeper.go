@@ -11,6 +11,7 @@ package main
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -359,4 +360,32 @@ func (b *Bench) zkFootprint(z *ZooKeeper, p *Proc, row *RegRow) error {
 		return fmt.Errorf("%d of %d ephemeral nodes left after the steady window", c, row.N)
 	}
 	return nil
+}
+
+// registryFlags declares the flags of figures 7 and 8; the function it returns checks them
+// once flag.Parse has run.
+func registryFlags(cfg *Config) func() error {
+	flag.StringVar(&cfg.gokitZk, "gokit-zk", "", "gokit-zk-registrar peer binary (figure 7)")
+	flag.StringVar(&cfg.hbClient, "heartbeat-client", "", "heartbeat-client peer binary (figure 8)")
+	flag.StringVar(&cfg.eurekaDouble, "eureka-double", "", "eureka-double binary (figure 8)")
+	flag.StringVar(&cfg.nacosDouble, "nacos-double", "", "nacos-double binary (figure 8)")
+	flag.StringVar(&cfg.java, "java", "/usr/bin/java", "java, for ZooKeeper (figure 7)")
+	flag.StringVar(&cfg.zkJarDir, "zookeeper-jars", "/usr/share/java", "directory of zookeeper.jar and its dependencies")
+	zkSizes := flag.String("zk-sizes", "1,100,1000", "numbers of services N for figure 7 (ZooKeeper)")
+	hbSizes := flag.String("hb-sizes", "1,100,1000", "numbers of services N for figure 8 (Eureka, Nacos)")
+	return func() error {
+		for _, l := range []struct {
+			flag, text string
+			out        *[]int
+		}{{"--zk-sizes", *zkSizes, &cfg.zkSizes}, {"--hb-sizes", *hbSizes, &cfg.hbSizes}} {
+			for _, s := range splitList(l.text) {
+				n, err := strconv.Atoi(s)
+				if err != nil || n < 1 {
+					return fmt.Errorf("%s: bad size %q", l.flag, s)
+				}
+				*l.out = append(*l.out, n)
+			}
+		}
+		return nil
+	}
 }
