@@ -6,7 +6,8 @@
 //	POST /_double/delay?ms=M[&count=N]      delay the next N (default: all, until ms=0) answers
 //	POST /_double/expire-tokens             every accessToken issued so far is expired
 //	GET  /_double/instances                 every instance of every namespace, healthy or not
-//	GET  /_double/stats                     {"requests","beats","registers","deregisters","logins","writes"}
+//	GET  /_double/stats                     {"requests","beats","registers","deregisters","logins","writes",
+//	                                         "instances","connections" (TCP connections accepted)}
 //	GET  /_double/requests?since=SEQ        every API request after SEQ: {seq, method, path, params}
 package main
 
@@ -137,7 +138,8 @@ func (s *server) serveControl(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/_double/stats":
 		f.mu.Lock()
-		stats := map[string]uint64{"writes": s.state.writeCount()}
+		stats := map[string]uint64{"writes": s.state.writeCount(), "instances": s.state.instanceCount(),
+			"connections": s.connections.Load()}
 		for k, v := range f.counts {
 			stats[k] = v
 		}

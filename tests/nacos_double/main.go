@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -29,6 +30,8 @@ type server struct {
 	state  *namingState
 	auth   *authState // nil: auth disabled (nacos.core.auth.enabled=false, the default)
 	faults *faults
+	// TCP connections accepted, for the benchmark's keep-alive figures (/_double/stats).
+	connections atomic.Uint64
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -87,7 +90,12 @@ func main() {
 		fmt.Fprintf(os.Stderr, "nacos-double: listen %s: %v\n", *listen, err)
 		os.Exit(69)
 	}
-	httpServer := &http.Server{Handler: s, ErrorLog: log.New(os.Stderr, "nacos-double: http: ", 0)}
+	httpServer := &http.Server{Handler: s, ErrorLog: log.New(os.Stderr, "nacos-double: http: ", 0),
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				s.connections.Add(1)
+			}
+		}}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	go func() {

@@ -160,6 +160,19 @@ func (s *namingState) all() map[string][]instance {
 	return out
 }
 
+// instanceCount: every instance held, healthy or not (the benchmark's start-up and teardown).
+func (s *namingState) instanceCount() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, services := range s.services {
+		for _, svc := range services {
+			n += len(svc)
+		}
+	}
+	return uint64(n)
+}
+
 func (s *namingState) writeCount() uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()

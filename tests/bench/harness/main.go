@@ -20,10 +20,13 @@ import (
 
 type Config struct {
 	registrar, hello, gokit, sidecar, etcdBin, etcdctl, consulDouble string
+	gokitZk, hbClient, eurekaDouble, nacosDouble, java, zkJarDir     string
 
 	sizes         []int
 	consulSizes   []int
 	distinctSizes []int
+	zkSizes       []int
+	hbSizes       []int
 	runs          int
 	steady        time.Duration
 	warmup        time.Duration
@@ -77,6 +80,8 @@ type Results struct {
 	Groups    []*Group
 	Consul    *ConsulResults
 	Distinct  []DistinctRow
+	ZooKeeper *ZkResults
+	Heartbeat []*HBResults
 	Errors    []string
 }
 
@@ -104,6 +109,7 @@ func run() int {
 	flag.StringVar(&cfg.etcdBin, "etcd", "/usr/bin/etcd", "etcd binary")
 	flag.StringVar(&cfg.etcdctl, "etcdctl", "/usr/bin/etcdctl", "etcdctl binary (for the sidecar peer)")
 	flag.StringVar(&cfg.consulDouble, "consul-double", "", "consul-double binary (figure 5)")
+	parseRegistryFlags := registryFlags(cfg)
 	flag.StringVar(&sizes, "sizes", "1,100,1000", "numbers of services N")
 	flag.StringVar(&consulSizes, "consul-sizes", "100,1000,10000", "numbers of services N for figure 5 (Consul)")
 	flag.StringVar(&distinctSizes, "distinct-sizes", "100,1000", "numbers of services N for figure 6 (each on a port of its own)")
@@ -115,7 +121,7 @@ func run() int {
 	flag.IntVar(&cfg.pollRounds, "poll-rounds", 10, "detection: flips each way in poll mode")
 	flag.IntVar(&cfg.sidecarMax, "sidecar-max", 100, "largest N for the etcdctl sidecar (two processes per service start-up, one per service resident)")
 	flag.StringVar(&peers, "peers", "gokit,sidecar", "peers to run: gokit, gokit-shared, sidecar")
-	flag.StringVar(&only, "only", "detection,lifecycle,footprint,consul,distinct", "figures to measure")
+	flag.StringVar(&only, "only", "detection,lifecycle,footprint,consul,distinct,zookeeper,eureka,nacos", "figures to measure")
 	flag.StringVar(&cfg.workDir, "work-dir", "", "logs and manifests go here (default: a new temporary directory)")
 	flag.StringVar(&cfg.dataBase, "etcd-data", "/dev/shm", "parent directory of etcd's data directories (tmpfs keeps fsync out of the figures)")
 	flag.StringVar(&cfg.doc, "doc", "", "splice the report into this Markdown file between its markers")
@@ -144,6 +150,10 @@ func run() int {
 			return 2
 		}
 		cfg.consulSizes = append(cfg.consulSizes, n)
+	}
+	if err := parseRegistryFlags(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
 	}
 	for _, s := range splitList(distinctSizes) {
 		n, err := strconv.Atoi(s)
@@ -205,20 +215,9 @@ func (b *Bench) full() int {
 			}
 		}
 	}
-	if cfg.only["lifecycle"] || cfg.only["footprint"] || cfg.only["consul"] {
-		max := 0
-		for _, n := range cfg.sizes {
-			if n > max {
-				max = n
-			}
-		}
-		if cfg.only["consul"] {
-			for _, n := range cfg.consulSizes {
-				if n > max {
-					max = n
-				}
-			}
-		}
+	newRows := cfg.only["zookeeper"] || cfg.only["eureka"] || cfg.only["nacos"]
+	if cfg.only["lifecycle"] || cfg.only["footprint"] || cfg.only["consul"] || newRows {
+		max := cfg.helloServices(newRows)
 		// One hello-service hosts svc-0 .. svc-(max-1) for every run.
 		hello, err := startProc("hello-many", b.logDir, cfg.hello, "--services", strconv.Itoa(max))
 		if err != nil {
@@ -237,7 +236,7 @@ func (b *Bench) full() int {
 		}
 		for _, n := range cfg.sizes {
 			if !cfg.only["lifecycle"] && !cfg.only["footprint"] {
-				break // the hello-service was started for the Consul figure only
+				break // the hello-service was started for figures 5, 7 and 8 only
 			}
 			for _, im := range b.impls() {
 				if im.MaxN > 0 && n > im.MaxN {
@@ -257,6 +256,10 @@ func (b *Bench) full() int {
 	if cfg.only["distinct"] {
 		r.Distinct = b.distinct()
 	}
+	if cfg.only["zookeeper"] {
+		r.ZooKeeper = b.zookeeper()
+	}
+	r.Heartbeat = b.heartbeats()
 	r.Machine.LoadEnd = loadavg()
 	r.Elapsed = time.Since(r.Started).Round(time.Second).String()
 
@@ -288,6 +291,24 @@ func (b *Bench) full() int {
 		code = 1
 	}
 	return code
+}
+
+// helloServices: how many names the shared hello-service hosts, the largest N of the figures run.
+func (cfg *Config) helloServices(newRows bool) int {
+	all := append([]int{}, cfg.sizes...)
+	if cfg.only["consul"] {
+		all = append(all, cfg.consulSizes...)
+	}
+	if newRows {
+		all = append(append(all, cfg.zkSizes...), cfg.hbSizes...)
+	}
+	max := 0
+	for _, n := range all {
+		if n > max {
+			max = n
+		}
+	}
+	return max
 }
 
 func joinInts(xs []int) string {
@@ -368,6 +389,8 @@ func (b *Bench) smoke() int {
 		fmt.Fprintf(os.Stderr, "smoke: FAILED: "+format+"\n", a...)
 		return 1
 	}
+	zk := b.startZkAsync()
+	defer zk.stop()
 	e, err := startEtcd(cfg.etcdBin, cfg.dataBase, b.logDir, "etcd-smoke")
 	if err != nil {
 		return fail("etcd: %v", err)
@@ -410,6 +433,15 @@ func (b *Bench) smoke() int {
 			if _, err := e.Tracker.WaitFor(t0, eq(n-1), 10*time.Second); err != nil {
 				return fail("registrar: svc-1 NOT_SERVING: %v", err)
 			}
+			// SERVING again (its key comes back): the other registries' parts register all three.
+			t0 = time.Now()
+			if out, err := exec.Command(cfg.hello, "set-status", "--target", b.helloAddr(), "--service", "svc-1",
+				"--serving").CombinedOutput(); err != nil {
+				return fail("set-status: %v: %s", err, out)
+			}
+			if _, err := e.Tracker.WaitFor(t0, eq(n), 10*time.Second); err != nil {
+				return fail("registrar: svc-1 SERVING again: %v", err)
+			}
 		}
 		t0 := time.Now()
 		if err := p.Signal(15); err != nil {
@@ -423,6 +455,9 @@ func (b *Bench) smoke() int {
 			return fail("%s: exit after SIGTERM: exited=%v code=%d", im.Key, ok, code)
 		}
 		b.logf("smoke: %s registered %d services and removed them on SIGTERM", im.Key, n)
+	}
+	if err := b.smokeRegistries(zk); err != nil {
+		return fail("%v", err)
 	}
 	b.logf("smoke: ok")
 	return 0

@@ -266,6 +266,9 @@ func (r *Results) Markdown() string {
 		w("\n")
 	}
 
+	// 7. ZooKeeper, 8. Eureka and Nacos.
+	b.WriteString(r.registriesMarkdown())
+
 	// Targets.
 	w("### Targets\n\n| target | measured | verdict |\n|---|---|---|\n")
 	for _, t := range r.Targets() {
