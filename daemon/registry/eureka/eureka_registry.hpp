@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -145,7 +146,9 @@ class EurekaRegistry final : public Registry, public std::enable_shared_from_thi
   common::DueQueue<std::string> due_;      // when each entry next needs a request
   common::DueQueue<std::string> renewed_;  // registered entries by their last renewal
   bool applied_ = false;
-  std::string refusal_;  // the last refusal, logged once per change
+  std::set<std::string> unsynced_;  // entries with more than a heartbeat to send
+  bool ids_changed_ = false;        // state_.registered_ids changed since the last publish
+  std::string refusal_;             // the last refusal, logged once per change
 };
 
 }  // namespace registrar::registry::eureka

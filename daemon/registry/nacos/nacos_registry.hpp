@@ -135,8 +135,8 @@ class NacosRegistry final : public Registry, public std::enable_shared_from_this
   common::DueQueue<std::string> due_;
   common::DueQueue<std::string> beaten_;  // confirmed instances, by their last good beat
   std::set<std::string> unsynced_;        // entries whose server state differs from desired
-  std::set<std::string> published_ids_;   // registered_ids as the state callback last saw them
-  std::string refusal_;                   // the last refusal, logged once per change
+  bool ids_changed_ = false;  // state_.registered_ids changed since the state callback last ran
+  std::string refusal_;       // the last refusal, logged once per change
 };
 
 }  // namespace registrar::registry::nacos
