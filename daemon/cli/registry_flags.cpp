@@ -10,7 +10,7 @@
 
 #include "cli/exit_codes.hpp"
 #include "cli/flag_duration.hpp"
-#include "cli/flag_manifest.hpp"
+#include "cli/registry_options.hpp"
 #include "config/duration.hpp"
 #include "config/enums.hpp"
 #include "config/error.hpp"
@@ -19,66 +19,6 @@
 #include "discovery/factory.hpp"
 
 namespace registrar::cli {
-
-namespace {
-
-std::string etcd_yaml(const RegistryFlags& f) {
-  std::string y = "  kind: etcd\n  etcd:\n    endpoints: [";
-  for (std::size_t i = 0; i < f.etcd.size(); ++i) y += (i ? ", " : "") + yaml_literal(f.etcd[i]);
-  y += "]\n";
-  if (!f.prefix.empty()) y += "    prefix: " + yaml_literal(f.prefix) + "\n";
-  if (!f.format.empty()) y += "    format: " + yaml_literal(f.format) + "\n";
-  if (!f.etcd_ca_file.empty() || !f.etcd_cert_file.empty() || !f.etcd_key_file.empty() ||
-      !f.etcd_server_name.empty()) {
-    y += "    tls:\n";
-    if (!f.etcd_ca_file.empty()) y += "      ca_file: " + yaml_literal(f.etcd_ca_file) + "\n";
-    if (!f.etcd_cert_file.empty()) y += "      cert_file: " + yaml_literal(f.etcd_cert_file) + "\n";
-    if (!f.etcd_key_file.empty()) y += "      key_file: " + yaml_literal(f.etcd_key_file) + "\n";
-    if (!f.etcd_server_name.empty())
-      y += "      server_name: " + yaml_literal(f.etcd_server_name) + "\n";
-  }
-  if (!f.etcd_user.empty()) y += "    username: " + yaml_literal(f.etcd_user) + "\n";
-  if (!f.etcd_password_file.empty())
-    y += "    password_file: " + yaml_literal(f.etcd_password_file) + "\n";
-  return y;
-}
-
-std::string consul_yaml(const RegistryFlags& f) {
-  std::string c;
-  if (!f.consul->empty()) c += "    address: " + yaml_literal(*f.consul) + "\n";
-  if (!f.token_file.empty()) c += "    token_file: " + yaml_literal(f.token_file) + "\n";
-  return "  kind: consul\n" + (c.empty() ? std::string("  consul: {}\n") : "  consul:\n" + c);
-}
-
-// The registry section from the flags; nullopt with `error` naming the flag.
-std::optional<config::RegistrySpec> registry_from_flags(const RegistryFlags& f,
-                                                        std::string& error) {
-  const bool etcd_only = !f.prefix.empty() || !f.format.empty() || !f.etcd_ca_file.empty() ||
-                         !f.etcd_cert_file.empty() || !f.etcd_key_file.empty() ||
-                         !f.etcd_server_name.empty() || !f.etcd_user.empty() ||
-                         !f.etcd_password_file.empty();
-  if (f.consul && etcd_only) {
-    error = "--prefix, --format and the --etcd-* flags go with --etcd only";
-    return std::nullopt;
-  }
-  if (!f.etcd.empty() && !f.token_file.empty()) {
-    error = "--token-file: only with --consul";
-    return std::nullopt;
-  }
-  const std::string yaml =
-      "registry:\n" + (f.etcd.empty() ? consul_yaml(f) : etcd_yaml(f)) + "services: []\n";
-  try {
-    return config::parse_manifest(yaml, "<flags>", config::process_env()).registry;
-  } catch (const config::ConfigError& e) {
-    const std::string prefix = config::format_config_error(e.where, e.field, "");
-    std::string reason = e.what();
-    if (reason.rfind(prefix, 0) == 0) reason = reason.substr(prefix.size());
-    error = flag_for_field(e.field) + ": " + reason;
-    return std::nullopt;
-  }
-}
-
-}  // namespace
 
 void add_read_options(CLI::App& cmd, ReadOptions& o) {
   cmd.add_option("name", o.name, "The service name in the registry")->type_name("NAME")->required();

@@ -1,0 +1,29 @@
+// The registry flags of `register` and `deregister`, declared once, and the one way they become a
+// manifest's registry section: manifest text that goes through the manifest parser, so that every
+// flag means in both commands what the key it sets means in a file (TLS, authentication, prefix,
+// format) and is checked the same way; secrets come from files or the environment only.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+
+#include "cli/commands.hpp"
+#include "config/manifest.hpp"
+
+namespace registrar::cli {
+
+// Which command declares the flags: `register` adds --ttl and says "Register with".
+enum class RegistryFlagsFor { Register, Deregister };
+
+// --etcd, --consul, --zookeeper, --eureka, --nacos (one of them) and the flags of each backend.
+void add_registry_flags(CLI::App& cmd, RegistryFlags& f, RegistryFlagsFor use);
+
+// The manifest's `registry:` section (YAML text) from the flags; "" with `error` set to one line
+// naming the flag when a flag does not go with the backend chosen, or none is chosen.
+std::string registry_yaml(const RegistryFlags& f, std::string& error);
+
+// The registry section itself, through the manifest parser; nullopt with `error` naming the flag.
+std::optional<config::RegistrySpec> registry_from_flags(const RegistryFlags& f, std::string& error);
+
+}  // namespace registrar::cli
