@@ -2,9 +2,11 @@
 // asserting the exact text now printed. (Backend parity of register/deregister is tested with
 // each backend: security_etcd_test.cpp, nacos_cli_test.cpp, zookeeper_test.cpp.)
 #include <signal.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <ctime>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -157,4 +159,49 @@ TEST_CASE("ops grammar: resolve --check's timeouts get the one duration message"
   CHECK(r.err ==
         "grpc-registrar resolve: --connect-timeout: invalid duration \"5\": missing unit (ms, s, "
         "m, h), e.g. 10s\n");
+}
+
+TEST_CASE("ops grammar: a reload names the status port bound for :0, not :0", "[ops][cli]") {
+  if (!have_binaries()) return;
+  ManifestParams m;
+  m.endpoints = {"127.0.0.1:" + std::to_string(free_port())};
+  auto status_manifest = [&](const std::string& listen) {
+    return manifest_yaml(m) + "status:\n  listen: " + listen + "\n";
+  };
+  Daemon d(status_manifest("127.0.0.1:0"));
+  DumpOnFailure dump(d.process());
+  const auto port = wait_for_status_port(d.process());
+  REQUIRE(port);
+  std::ofstream(d.manifest_path()) << status_manifest("127.0.0.1:1");
+  const std::size_t from = d.log_size();
+  d.signal(SIGHUP);
+  CHECK(
+      d.wait_for_log(std::regex("reload: status.listen changed to '127\\.0\\.0\\.1:1'; the status "
+                                "server stays on '127\\.0\\.0\\.1:" +
+                                std::to_string(*port) + "' until restart"),
+                     10s, from));
+}
+
+TEST_CASE("ops grammar: deregister also removes the ownership record a killed register left",
+          "[ops][cli]") {
+  if (!have_binaries()) return;
+  EtcdServer etcd;
+  const Etcdctl ctl = etcd.ctl();
+  HelloService hello;
+  Process reg(*registrar_bin(),
+              {"register", "--etcd", etcd.endpoint(), "--name", "hello", "--id", "hello-1",
+               "--address", "127.0.0.1", "--port", std::to_string(hello.port()), "--ttl", "60s"},
+              {}, "register-killed");
+  DumpOnFailure dump(reg);
+  char host[256] = {};
+  REQUIRE(::gethostname(host, sizeof host - 1) == 0);
+  const std::string owner = "/grpc-registrar/owners/" + std::string(host) + ":register/hello-1";
+  REQUIRE(wait_until([&] { return ctl.get("/services/hello/hello-1") && ctl.get(owner); }, 15s));
+  reg.kill9();  // both stay until the lease's 60 s run out
+  const auto r = run_registrar(
+      {"deregister", "--etcd", etcd.endpoint(), "--name", "hello", "--id", "hello-1"});
+  INFO(r.err);
+  CHECK(r.status.exited_with(0));
+  CHECK(r.out == "deleted /services/hello/hello-1\ndeleted " + owner + "\n");
+  CHECK_FALSE(ctl.get(owner));
 }
