@@ -102,10 +102,12 @@ int deregister_zookeeper(const DeregisterOptions& o, const config::ZooKeeperSpec
   io.run_for(timeout);
   client.close();
   if (out.auth_failed || out.entry == zk::rc::kNoAuth) {
-    std::fprintf(stderr,
-                 "grpc-registrar deregister: ZooKeeper refused the credentials of --zookeeper-user "
-                 "%s; %s not deleted\n",
-                 spec.username.c_str(), path.c_str());
+    const std::string why =
+        spec.username.empty()
+            ? "ZooKeeper refused the delete (ZNOAUTH): the node has an ACL; give --zookeeper-user"
+            : "ZooKeeper refused the credentials of --zookeeper-user " + spec.username;
+    std::fprintf(stderr, "grpc-registrar deregister: %s; %s not deleted\n", why.c_str(),
+                 path.c_str());
     return kExitConfig;
   }
   if (out.entry == zk::rc::kOk) std::printf("deleted %s\n", path.c_str());

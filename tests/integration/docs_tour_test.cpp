@@ -57,24 +57,25 @@ Doc parse_doc(const fs::path& path) {
   std::string line;
   int number = 0;
   enum { Prose, Console, File } state = Prose;
+  std::size_t fence_indent = 0;  // a block inside a list item is indented as its fence is
   while (std::getline(in, line)) {
     ++number;
-    std::string trimmed = line.substr(std::min(line.find_first_not_of(' '), line.size()));
+    const std::size_t indent = std::min(line.find_first_not_of(' '), line.size());
+    const std::string trimmed = line.substr(indent);
     if (state == Prose) {
       if (trimmed == "```console") state = Console;
       if (trimmed.rfind("```yaml ", 0) == 0) {
         state = File;
         doc.files.emplace_back(trimmed.substr(8), "");
       }
+      fence_indent = indent;
       continue;
     }
     if (trimmed == "```") {
       state = Prose;
       continue;
     }
-    // Inside a list item the block is indented: the indentation is the fence's, not the text's.
-    const std::size_t indent = line.size() - trimmed.size();
-    const std::string text = line.substr(std::min(indent, line.find_first_not_of(' ')));
+    const std::string text = line.substr(std::min(indent, fence_indent));
     if (state == File) {
       doc.files.back().second += text + "\n";
     } else if (text.rfind("$ ", 0) == 0) {
@@ -256,7 +257,7 @@ void run_examples(const fs::path& doc_path) {
     if (command.size() > 2 && command.ends_with(" &")) {
       const fs::path log = shell.start(command.substr(0, command.size() - 2));
       std::string why = "not started";
-      for (int i = 0; i < 600 && !why.empty(); ++i) {  // bounded: 30 s
+      for (int i = 0; i < 400 && !why.empty(); ++i) {  // bounded: 20 s
         why = mismatch(expected, read_file(log), /*log=*/true);
         if (!why.empty()) std::this_thread::sleep_for(50ms);
       }
@@ -265,7 +266,7 @@ void run_examples(const fs::path& doc_path) {
       continue;
     }
     std::string output, why;
-    for (int i = 0; i < 40; ++i) {  // bounded: 40 runs, 20 s of waiting
+    for (int i = 0; i < 20; ++i) {  // bounded: 20 runs, 10 s of waiting
       output = shell.run(command);
       why = mismatch(expected, output, /*log=*/false);
       if (why.empty()) break;
