@@ -17,6 +17,7 @@
 
 #include "itest.hpp"
 #include "support/certs.hpp"
+#include "support/paths.hpp"
 #include "support/secrets.hpp"
 #include "support/temp_dir.hpp"
 
@@ -450,7 +451,7 @@ TEST_CASE("register with --etcd-* flags: over mTLS as an etcd user it registers,
   HelloService hello;
   TempDir files("registrar-register-etcd");
   const auto password = write_secret(files, "password", std::string(kKnownPassword) + "\n");
-  Process reg(*registrar_bin(),
+  Process reg(*registrar::test::registrar_bin(),
               {"register",
                "--etcd",
                etcd.endpoint(),
