@@ -205,3 +205,29 @@ TEST_CASE("ops grammar: deregister also removes the ownership record a killed re
   CHECK(r.out == "deleted /services/hello/hello-1\ndeleted " + owner + "\n");
   CHECK_FALSE(ctl.get(owner));
 }
+
+TEST_CASE("ops grammar: docs/cli.md documents each subcommand's --help flags where it belongs",
+          "[ops][cli][docs]") {
+  // Stricter than "somewhere in the file": in the subcommand's own section, or in the sections it
+  // points to (the intro's secret flags, `run`'s shared flags, the registry flags of register and
+  // deregister, resolve's and probe's flags for resolve and watch).
+  if (!have_binaries()) return;
+  const std::string doc = read_text(source_dir() / "docs" / "cli.md");
+  auto section = [&](const std::string& heading) {
+    const auto start = doc.find("\n### " + heading);
+    REQUIRE(start != std::string::npos);
+    auto end = std::min(doc.find("\n### ", start + 1), doc.find("\n## ", start + 1));
+    return doc.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  };
+  const std::string shared = doc.substr(0, doc.find("\n## One-off")) + section("`run`");
+  for (const std::string sub :
+       {"run", "check", "register", "deregister", "probe", "resolve", "watch", "drain", "status"}) {
+    std::string allowed = section("`" + sub + "`") + shared;
+    if (sub == "register" || sub == "deregister") allowed += section("Registry flags");
+    if (sub == "resolve" || sub == "watch") allowed += section("`resolve`") + section("`probe`");
+    for (const std::string& flag : help_flags({sub})) {
+      INFO("grpc-registrar " << sub << " --help lists " << flag);
+      CHECK(std::regex_search(allowed, std::regex("`[^`\n]*" + flag + "([^a-z0-9-]|$)")));
+    }
+  }
+}
