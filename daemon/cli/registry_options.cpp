@@ -130,9 +130,21 @@ std::string nacos_yaml(const RegistryFlags& f) {
 
 }  // namespace
 
+bool backend_chosen(const RegistryFlags& f) {
+  return !f.etcd.empty() || f.consul.has_value() || !f.zookeeper.empty() || !f.eureka.empty() ||
+         !f.nacos.empty();
+}
+
+bool backend_flag_given(const RegistryFlags& f) {
+  return std::any_of(std::begin(kBackendFlags), std::end(kBackendFlags),
+                     [&](const BackendFlag& flag) { return flag.given(f); });
+}
+
 void add_registry_flags(CLI::App& cmd, RegistryFlags& f, RegistryFlagsFor use) {
   const bool reg = use == RegistryFlagsFor::Register;
-  const std::string with = reg ? "Register with " : "Deregister from ";
+  const std::string with = reg                                   ? "Register with "
+                           : use == RegistryFlagsFor::Deregister ? "Deregister from "
+                                                                 : "Read ";
   auto* etcd =
       cmd.add_option("--etcd", f.etcd, with + "etcd at host:port (repeatable, or comma-separated)")
           ->type_name("HOST:PORT")

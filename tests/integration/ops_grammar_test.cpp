@@ -210,7 +210,7 @@ TEST_CASE("ops grammar: docs/cli.md documents each subcommand's --help flags whe
           "[ops][cli][docs]") {
   // Stricter than "somewhere in the file": in the subcommand's own section, or in the sections it
   // points to (the intro's secret flags, `run`'s shared flags, the registry flags of register and
-  // deregister, resolve's and probe's flags for resolve and watch).
+  // every command that talks to a registry, resolve's and probe's flags for resolve and watch).
   if (!have_binaries()) return;
   const std::string doc = read_text(source_dir() / "docs" / "cli.md");
   auto section = [&](const std::string& heading) {
@@ -223,11 +223,34 @@ TEST_CASE("ops grammar: docs/cli.md documents each subcommand's --help flags whe
   for (const std::string sub :
        {"run", "check", "register", "deregister", "probe", "resolve", "watch", "drain", "status"}) {
     std::string allowed = section("`" + sub + "`") + shared;
-    if (sub == "register" || sub == "deregister") allowed += section("Registry flags");
+    if (sub == "register" || sub == "deregister" || sub == "resolve" || sub == "watch")
+      allowed += section("Registry flags");
     if (sub == "resolve" || sub == "watch") allowed += section("`resolve`") + section("`probe`");
     for (const std::string& flag : help_flags({sub})) {
       INFO("grpc-registrar " << sub << " --help lists " << flag);
       CHECK(std::regex_search(allowed, std::regex("`[^`\n]*" + flag + "([^a-z0-9-]|$)")));
     }
   }
+}
+
+TEST_CASE("ops grammar: resolve and watch take register's registry flags, with the same words",
+          "[ops][cli]") {
+  if (!have_binaries()) return;
+  for (const std::string sub : {"register", "resolve", "watch"}) {
+    std::vector<std::string> args{sub, "--consul", "--prefix", "/x"};
+    if (sub == "register") {
+      args.insert(args.end(), {"--name", "hello", "--address", "127.0.0.1", "--port", "1"});
+    } else {
+      args.insert(args.begin() + 1, "hello");
+    }
+    const auto r = run_registrar(args);
+    INFO(sub << ": " << r.err);
+    CHECK(r.status.exited_with(64));
+    CHECK(r.err == "grpc-registrar " + sub + ": --prefix: only with --etcd or --zookeeper\n");
+  }
+  const auto r = run_registrar({"resolve", "hello", "--nacos-user", "registrar"});
+  CHECK(r.status.exited_with(64));
+  CHECK(r.err ==
+        "grpc-registrar resolve: registry flags need --etcd, --consul, --zookeeper, --eureka or "
+        "--nacos (else the manifest's registry is read)\n");
 }
