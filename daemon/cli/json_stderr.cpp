@@ -15,6 +15,8 @@ namespace registrar::cli {
 
 namespace {
 
+JsonStderr* active = nullptr;  // the one alive (main() makes at most one)
+
 std::string utc_now() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t t = std::chrono::system_clock::to_time_t(now);
@@ -79,9 +81,15 @@ JsonStderr::JsonStderr(bool timestamps) {
   read_end_ = fds[0];
   reader_ = std::thread(
       [from = read_end_, to = real_stderr_, timestamps] { convert(from, to, timestamps); });
+  active = this;
 }
 
-JsonStderr::~JsonStderr() {
+void finish_json_stderr() {
+  if (active != nullptr) active->finish();
+}
+
+void JsonStderr::finish() {
+  if (active == this) active = nullptr;
   if (!reader_.joinable()) return;
   std::fflush(stderr);
   ::dup2(real_stderr_, 2);  // the pipe's last write end in this process is gone

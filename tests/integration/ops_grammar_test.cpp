@@ -254,3 +254,20 @@ TEST_CASE("ops grammar: resolve and watch take register's registry flags, with t
         "grpc-registrar resolve: registry flags need --etcd, --consul, --zookeeper, --eureka or "
         "--nacos (else the manifest's registry is read)\n");
 }
+
+TEST_CASE("ops grammar: JSON errors survive a command that leaves without destructors",
+          "[ops][cli]") {
+  // resolve ends through leave() (std::_Exit): its last line must still come out, as JSON.
+  if (!have_binaries()) return;
+  const std::string nobody = "127.0.0.1:" + std::to_string(free_port());
+  const auto r = run_registrar(
+      {"resolve", "hello", "--etcd", nobody, "--timeout", "500ms", "--log-format", "json"});
+  INFO(r.err);
+  CHECK(r.status.exited_with(69));
+  const auto lines = non_empty_lines(r.err);
+  REQUIRE(lines.size() == 1);
+  const auto j = nlohmann::json::parse(lines[0]);
+  CHECK(j.at("level") == "error");
+  CHECK(std::string(j.at("msg")).rfind("grpc-registrar resolve: ", 0) == 0);
+  CHECK(std::string(j.at("msg")).find(nobody) != std::string::npos);
+}
