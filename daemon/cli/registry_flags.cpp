@@ -75,9 +75,8 @@ std::optional<ReadSetup> read_setup(const ReadOptions& o, const std::string& con
       return std::nullopt;
     }
     if (!discovery::has_reader(s.registry.kind)) {
-      std::fprintf(stderr, "%s: %s: registry.kind %s has no reader yet (etcd and consul have)\n",
-                   who.c_str(), config_path.c_str(),
-                   std::string(config::to_string(s.registry.kind)).c_str());
+      std::fprintf(stderr, "%s: %s: registry.kind %s has no reader in this build\n", who.c_str(),
+                   config_path.c_str(), std::string(config::to_string(s.registry.kind)).c_str());
       exit_code = kExitConfig;
       return std::nullopt;
     }
@@ -89,12 +88,29 @@ std::optional<ReadSetup> read_setup(const ReadOptions& o, const std::string& con
       s.timeout - std::min<config::Duration>(s.timeout / 10, config::Duration(200));
   s.registry.etcd.dial_timeout = request_timeout;
   s.registry.consul.request_timeout = request_timeout;
+  s.registry.eureka.request_timeout = request_timeout;
+  s.registry.nacos.request_timeout = request_timeout;
+  // The ZooKeeper reader bounds connecting and each read by the session timeout it asks for.
+  s.registry.zookeeper.session_timeout = request_timeout;
   s.query = discovery::Query{o.name, o.tags, o.healthy_only};
   return s;
 }
 
 std::string describe_registry(const config::RegistrySpec& spec) {
   if (spec.kind == config::RegistryKind::Consul) return "Consul agent at " + spec.consul.address;
+  auto joined = [](const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& i : items) out += (out.empty() ? "" : ",") + i;
+    return out;
+  };
+  if (spec.kind == config::RegistryKind::ZooKeeper)
+    return "ZooKeeper at " + joined(spec.zookeeper.servers);
+  if (spec.kind == config::RegistryKind::Nacos) return "Nacos at " + joined(spec.nacos.servers);
+  if (spec.kind == config::RegistryKind::Eureka) {
+    std::vector<std::string> urls;
+    for (const auto& server : spec.eureka.servers) urls.push_back(server.url);
+    return "Eureka at " + joined(urls);
+  }
   std::string endpoints;
   for (const auto& e : spec.etcd.endpoints) endpoints += (endpoints.empty() ? "" : ",") + e;
   return "etcd at " + endpoints;

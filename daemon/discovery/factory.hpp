@@ -11,8 +11,8 @@
 
 namespace registrar::discovery {
 
-// Whether a reader of that kind of registry exists (etcd and Consul; ZooKeeper, Eureka and Nacos
-// bring theirs later). make_instancer() throws std::invalid_argument for the others.
+// Whether a reader of that kind of registry exists (every kind has one now; a kind added later
+// brings its reader). make_instancer() throws std::invalid_argument for the others.
 bool has_reader(config::RegistryKind kind);
 
 // The reader of `spec`'s registry for `query`. Its callbacks run on `executor`, which must run

@@ -1,5 +1,6 @@
 // The read side of a registry: go-kit's Instancer. One implementation per backend
-// (etcd_instancer, consul_instancer), made by factory.cpp; `resolve` and `watch` use only this.
+// (etcd_instancer, consul_instancer, zookeeper_instancer, eureka_instancer, nacos_instancer),
+// made by factory.cpp; `resolve` and `watch` use only this.
 #pragma once
 
 #include <functional>

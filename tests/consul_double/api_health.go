@@ -159,18 +159,25 @@ func (s *server) healthService(w http.ResponseWriter, r *http.Request) (interfac
 	}
 	var index uint64
 	var nodes []checkServiceNodeJSON
+	s.state.mu.Lock()
+	restores := s.state.restores
+	s.state.mu.Unlock()
 	for {
 		s.state.mu.Lock()
 		index = s.state.indexForLocked(name)
 		nodes = s.healthNodesLocked(name, tags, tagFilter)
 		changed := s.state.changed
+		abandon := s.state.abandon
+		abandoned := s.state.restores != restores
 		s.state.mu.Unlock()
-		if minIndex == 0 || index > minIndex {
+		if minIndex == 0 || index > minIndex || abandoned {
 			break
 		}
 		done := false
 		select {
 		case <-changed:
+		case <-abandon:
+			done = true // a snapshot restore: answer now, whatever the index
 		case <-timeout:
 			done = true
 		case <-r.Context().Done():

@@ -2,6 +2,7 @@
 // /_double/. They are exempt from ACLs, never logged as Consul requests and never faulted.
 //
 //	POST /_double/restart                   wipe all state as an agent restarted without its data dir
+//	POST /_double/restore                   a snapshot restore: same catalog, the index starts over
 //	POST /_double/fail?count=N[&status=S]   the next N Consul requests get status S (500) as text
 //	POST /_double/delay?ms=M[&count=N]      delay the next N (default: all, until ms=0) answers
 //	POST /_double/close?count=N             close the connection of the next N requests unanswered
@@ -182,7 +183,7 @@ func intParam(r *http.Request, key string, def int) (int, error) {
 
 func (s *server) serveControl(w http.ResponseWriter, r *http.Request) {
 	want := map[string]string{
-		"/_double/restart": "POST", "/_double/fail": "POST", "/_double/delay": "POST",
+		"/_double/restart": "POST", "/_double/restore": "POST", "/_double/fail": "POST", "/_double/delay": "POST",
 		"/_double/close": "POST", "/_double/requests": "GET", "/_double/requests/clear": "POST",
 		"/_double/state": "GET",
 	}
@@ -206,6 +207,13 @@ func (s *server) serveControl(w http.ResponseWriter, r *http.Request) {
 		idx := s.state.index
 		s.state.mu.Unlock()
 		writeJSON(w, http.StatusOK, map[string]interface{}{"restarted": true, "index": idx})
+	case "/_double/restore":
+		s.state.restore()
+		log.Printf("restore: the catalog kept, its index started over")
+		s.state.mu.Lock()
+		idx := s.state.index
+		s.state.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]interface{}{"restored": true, "index": idx})
 	case "/_double/fail":
 		n, err := intParam(r, "count", 1)
 		if err != nil {

@@ -121,6 +121,11 @@ type agentState struct {
 	serviceView    map[string]catalogView
 	checkView      map[string]catalogView
 	changed        chan struct{} // closed and replaced on every catalog change
+	// abandon is closed and replaced on a snapshot restore: state.AbandonCh() of Consul's state
+	// store, which ends every blocking query in flight at once (rpc.go blockingQuery: "If a
+	// restore may have woken us up then bail out from the query immediately").
+	abandon  chan struct{}
+	restores uint64 // how many restores so far: a query that saw another count is abandoned
 
 	stop chan struct{}
 }
@@ -136,6 +141,7 @@ func newAgentState(timeScale float64) *agentState {
 		serviceView: map[string]catalogView{},
 		checkView:   map[string]catalogView{},
 		changed:     make(chan struct{}),
+		abandon:     make(chan struct{}),
 		stop:        make(chan struct{}),
 	}
 	go a.reaper()
@@ -308,6 +314,26 @@ func (a *agentState) restart() {
 	a.services = map[string]*service{}
 	a.checks = map[string]*check{}
 	a.commitLocked()
+}
+
+// restore is a snapshot restore of the same catalog onto servers whose raft log started over
+// (`consul snapshot restore` of an older cluster, servers rebuilt): the services and checks stay,
+// the index goes back to the start and every entity is indexed anew, and the blocking queries in
+// flight are answered at once with the lower index. Consul's blocking-query documentation tells
+// clients to reset their index to 0 when it goes backwards; a client that keeps waiting on its
+// old index would see nothing until the new index passes it.
+func (a *agentState) restore() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.index, a.nodeIndex = 2, 2
+	a.nameIndex = map[string]uint64{}
+	a.lastExtinction = 0
+	a.serviceView = map[string]catalogView{}
+	a.checkView = map[string]catalogView{}
+	a.commitLocked()
+	a.restores++
+	close(a.abandon)
+	a.abandon = make(chan struct{})
 }
 
 // ---- TTL checks -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ int fuzz_config_helpers(const std::uint8_t* data, std::size_t size);
 int fuzz_consul_replies(const std::uint8_t* data, std::size_t size);
 int fuzz_etcd_replies(const std::uint8_t* data, std::size_t size);
 int fuzz_zookeeper_entries(const std::uint8_t* data, std::size_t size);
+int fuzz_discovery_replies(const std::uint8_t* data, std::size_t size);
 
 struct Target {
   const char* name;  // also the directory under corpus/ and regressions/
@@ -29,6 +30,7 @@ inline constexpr Target kTargets[] = {
     {"consul_replies", fuzz_consul_replies},
     {"etcd_replies", fuzz_etcd_replies},
     {"zookeeper_entries", fuzz_zookeeper_entries},
+    {"discovery_replies", fuzz_discovery_replies},
 };
 
 // Reports a broken invariant. Defined twice: libfuzzer_main.cpp prints and aborts (libFuzzer

@@ -135,10 +135,14 @@ TEST_CASE("fuzz replay: zookeeper_entries corpus and regressions") {
   replay_target("zookeeper_entries");
 }
 
+TEST_CASE("fuzz replay: discovery_replies corpus and regressions") {
+  replay_target("discovery_replies");
+}
+
 TEST_CASE("fuzz replay: every target has a test case and a corpus directory") {
   for (const Target& t : registrar::fuzz::kTargets) {
     INFO(t.name);
     CHECK(fs::is_directory(fs::path(REGISTRAR_FUZZ_DIR) / "corpus" / t.name));
   }
-  CHECK(std::size(registrar::fuzz::kTargets) == 5);
+  CHECK(std::size(registrar::fuzz::kTargets) == 6);
 }

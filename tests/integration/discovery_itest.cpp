@@ -46,6 +46,32 @@ std::optional<nlohmann::json> WatchProcess::wait_for_event(std::size_t seen, Mil
   return newest;
 }
 
+std::vector<nlohmann::json> WatchProcess::sets() const {
+  std::vector<nlohmann::json> out;
+  for (nlohmann::json& e : events())
+    if (e.contains("instances")) out.push_back(std::move(e));
+  return out;
+}
+
+std::optional<nlohmann::json> WatchProcess::wait_for_set(std::size_t seen, Millis timeout) {
+  std::optional<nlohmann::json> newest;
+  wait_until(
+      [&] {
+        const auto all = sets();
+        if (all.size() > seen) newest = all.back();
+        return newest.has_value() || !process_->running();
+      },
+      timeout, 10ms);
+  return newest;
+}
+
+bool WatchProcess::printed_error(const std::string& text) const {
+  for (const nlohmann::json& e : events())
+    if (e.contains("error") && e.at("error").get<std::string>().find(text) != std::string::npos)
+      return true;
+  return false;
+}
+
 std::set<std::string> WatchProcess::ids(const nlohmann::json& event) {
   std::set<std::string> out;
   if (!event.contains("instances")) return out;

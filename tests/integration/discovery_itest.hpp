@@ -26,6 +26,12 @@ class WatchProcess {
   // Waits until more than `seen` events are printed and returns the newest; nullopt at the
   // deadline.
   std::optional<nlohmann::json> wait_for_event(std::size_t seen, Millis timeout);
+  // The set events printed so far (error events left out), and the newest set once more than
+  // `seen` sets are printed (nullopt at the deadline).
+  std::vector<nlohmann::json> sets() const;
+  std::optional<nlohmann::json> wait_for_set(std::size_t seen, Millis timeout);
+  // Whether an error event naming `text` was printed.
+  bool printed_error(const std::string& text) const;
   // The ids of a set event, sorted.
   static std::set<std::string> ids(const nlohmann::json& event);
   Process& process() { return *process_; }

@@ -34,6 +34,10 @@ std::string zookeeper_manifest_yaml(const ZkParams& p) {
     if (!s.id.empty()) y << "    id: \"" << s.id << "\"\n";
     y << "    address: \"" << s.address << "\"\n"
       << "    port: " << s.port << "\n";
+    if (!s.tags.empty()) {
+      y << "    tags:\n";
+      for (const auto& t : s.tags) y << "      - \"" << t << "\"\n";
+    }
     if (!s.meta.empty()) {
       y << "    meta:\n";
       for (const auto& [k, v] : s.meta) y << "      \"" << k << "\": \"" << v << "\"\n";

@@ -202,6 +202,10 @@ TEST_CASE("zookeeper: SIGKILL, the nodes vanish with the session, a restart adop
           "[zookeeper]") {
   if (!have_zookeeper()) return;
   Setup s;
+  // The second run must start, connect and replace the node while the killed run's session
+  // lives: a start of the ASan daemon took over 3 s on a loaded machine, so 8 s here.
+  constexpr Millis kSession = 8s;
+  s.params.session_timeout = "8s";
   {
     Daemon first(zookeeper_manifest_yaml(s.params));
     DumpOnFailure dump(first.process());
@@ -220,16 +224,16 @@ TEST_CASE("zookeeper: SIGKILL, the nodes vanish with the session, a restart adop
           always_there = always_there && n.has_value();
           return n && n->ephemeral_owner != owner;
         },
-        kSessionTimeout + kSlack, 10ms);
+        kSession + kSlack, 10ms);
     CHECK(replaced);
     CHECK(always_there);
     CHECK(second.wait_for_log(std::regex("previous run of this daemon .* replacing 1"), 1s));
     const std::int64_t second_owner = owner_of(s.zk.endpoint());
 
     second.kill9();
-    const auto gone = wait_for_node(s.zk.endpoint(), kPath, false, kSessionTimeout + kSlack);
+    const auto gone = wait_for_node(s.zk.endpoint(), kPath, false, kSession + kSlack);
     REQUIRE(gone);
-    record_ms("zookeeper: node gone after SIGKILL (session timeout 3s)", gone->count());
+    record_ms("zookeeper: node gone after SIGKILL (session timeout 8s)", gone->count());
     CHECK(second_owner != owner);
   }
 }

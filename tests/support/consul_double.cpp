@@ -118,6 +118,10 @@ void ConsulDouble::restart_wiping_state() {
   control("POST", "/_double/restart");
 }
 
+void ConsulDouble::restore_resetting_index() {
+  control("POST", "/_double/restore");
+}
+
 void ConsulDouble::fail_next(int n, int status) {
   control("POST", "/_double/fail?count=" + std::to_string(n) + "&status=" + std::to_string(status));
 }

@@ -74,6 +74,8 @@ class ConsulDouble {
 
   // --- test-only controls (/_double/...); each throws if the double does not answer 200 ---
   void restart_wiping_state();
+  // A snapshot restore: the same catalog at a lower index, blocking queries answered at once.
+  void restore_resetting_index();
   void fail_next(int n, int status = 500);
   void delay(int ms, int count = -1);  // count -1: every answer until delay(0)
   void close_next(int n);

@@ -19,6 +19,7 @@ static_assert(rc::kOk == ZOK && rc::kConnectionLoss == ZCONNECTIONLOSS &&
 struct ZkClient::Bridge : std::enable_shared_from_this<ZkClient::Bridge> {
   boost::asio::any_io_executor executor;
   SessionCallback on_event;
+  ZkClient::NodeCallback on_node;  // a reader's watches; empty for the backend
   bool closed = false;
 };
 
@@ -51,9 +52,17 @@ int mode_of(NodeMode m) {
 }
 
 // Runs on the library's completion thread: copies the event and posts it.
-void on_watch(zhandle_t* zh, int type, int state, const char*, void* context) {
-  if (type != ZOO_SESSION_EVENT || context == nullptr) return;
+void on_watch(zhandle_t* zh, int type, int state, const char* path, void* context) {
+  if (context == nullptr) return;
   auto* bridge = static_cast<ZkClient::Bridge*>(context);
+  if (type != ZOO_SESSION_EVENT) {
+    // A node's watch fired (only a reader sets them).
+    boost::asio::post(bridge->executor, [bridge = bridge->shared_from_this(),
+                                         p = std::string(path != nullptr ? path : "")] {
+      if (!bridge->closed && bridge->on_node) bridge->on_node(p);
+    });
+    return;
+  }
   SessionEvent e;
   if (state == ZOO_CONNECTED_STATE) {
     e.kind = SessionEvent::Kind::Connected;
@@ -124,6 +133,7 @@ std::string ZkClient::open(const std::string& auth, SessionCallback on_event) {
   bridge_ = std::make_shared<Bridge>();
   bridge_->executor = executor_;
   bridge_->on_event = std::move(on_event);
+  bridge_->on_node = on_node_;
   zh_ = zookeeper_init2(connect_string_.c_str(), on_watch, session_timeout_ms_, nullptr,
                         bridge_.get(), 0, drop_log);
   if (zh_ == nullptr) return "zookeeper_init failed for " + connect_string_;
@@ -223,13 +233,46 @@ void ZkClient::remove(const std::string& path, std::int32_t version, Done done) 
 }
 
 void ZkClient::get(const std::string& path, DataDone done) {
+  get_data(path, 0, std::move(done));
+}
+
+void ZkClient::watch_get(const std::string& path, DataDone done) {
+  get_data(path, 1, std::move(done));
+}
+
+void ZkClient::children(const std::string& path, ChildrenDone done) {
+  get_children(path, 0, std::move(done));
+}
+
+void ZkClient::watch_children(const std::string& path, ChildrenDone done) {
+  get_children(path, 1, std::move(done));
+}
+
+void ZkClient::watch_exists(const std::string& path, Done done) {
+  using P = Pending<std::function<void(int)>>;
+  auto* p = new P{executor_, std::move(done)};
+  const int r = zh_ == nullptr ? ZINVALIDSTATE
+                               : zoo_aexists(
+                                     zh_, path.c_str(), 1,
+                                     [](int c, const Stat*, const void* ctx) {
+                                       complete<std::function<void(int)>>(ctx, c);
+                                     },
+                                     p);
+  if (r != ZOK) {
+    auto cb = std::move(p->done);
+    delete p;
+    refuse(r, std::move(cb));
+  }
+}
+
+void ZkClient::get_data(const std::string& path, int watch, DataDone done) {
   using Cb = std::function<void(int, std::string, NodeStat)>;
   auto* p = new Pending<Cb>{
       executor_, [done = std::move(done)](int c, std::string d, NodeStat s) { done(c, d, s); }};
   const int r = zh_ == nullptr
                     ? ZINVALIDSTATE
                     : zoo_aget(
-                          zh_, path.c_str(), 0,
+                          zh_, path.c_str(), watch,
                           [](int c, const char* v, int len, const Stat* s, const void* ctx) {
                             std::string d = (v != nullptr && len > 0)
                                                 ? std::string(v, static_cast<std::size_t>(len))
@@ -244,13 +287,13 @@ void ZkClient::get(const std::string& path, DataDone done) {
   }
 }
 
-void ZkClient::children(const std::string& path, ChildrenDone done) {
+void ZkClient::get_children(const std::string& path, int watch, ChildrenDone done) {
   using Cb = std::function<void(int, std::vector<std::string>)>;
   auto* p = new Pending<Cb>{
       executor_, [done = std::move(done)](int c, std::vector<std::string> n) { done(c, n); }};
   const int r = zh_ == nullptr ? ZINVALIDSTATE
                                : zoo_aget_children(
-                                     zh_, path.c_str(), 0,
+                                     zh_, path.c_str(), watch,
                                      [](int c, const String_vector* names, const void* ctx) {
                                        std::vector<std::string> out;
                                        if (c == ZOK && names != nullptr)

@@ -8,6 +8,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,12 +39,25 @@ class ZkClient final : public ZkTransport {
   void children(const std::string& path, ChildrenDone done) override;
   void multi(std::vector<MultiOp> ops, Done done) override;
 
+  // For a reader (discovery/zookeeper_instancer): reads that leave ZooKeeper's one-shot watch on
+  // the node (the watch flag, on the handle's watcher), and the callback its firing reaches, on
+  // the io_context, with the node's path: once per watch set, whatever changed (children, data,
+  // creation, deletion). The library sets the watches again itself after a reconnection to the
+  // same session; an expired session has none. Set the callback before open().
+  using NodeCallback = std::function<void(const std::string& path)>;
+  void on_node_change(NodeCallback callback) { on_node_ = std::move(callback); }
+  void watch_children(const std::string& path, ChildrenDone done);
+  void watch_get(const std::string& path, DataDone done);
+  void watch_exists(const std::string& path, Done done);
+
   // "host:port,host:port/chroot"
   const std::string& connect_string() const { return connect_string_; }
 
   struct Bridge;  // zk_client.cpp: what the library's threads may reach
 
  private:
+  void get_children(const std::string& path, int watch, ChildrenDone done);
+  void get_data(const std::string& path, int watch, DataDone done);
   // Posts `done(code)` for a request the library refused to queue (no handle, dead handle).
   void refuse(int code, std::function<void(int)> done);
 
@@ -54,6 +68,7 @@ class ZkClient final : public ZkTransport {
   bool world_read_;
   zhandle_t* zh_ = nullptr;
   std::shared_ptr<Bridge> bridge_;  // of the current handle
+  NodeCallback on_node_;
 };
 
 }  // namespace registrar::registry::zookeeper
