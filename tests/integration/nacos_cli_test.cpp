@@ -29,6 +29,13 @@ TEST_CASE("nacos cli: register --nacos from flags alone, with a login, SIGTERM d
   DumpOnFailure dump(reg);
   REQUIRE(wait_for_ports(nacos, "hello", {hello.port()}, true, Clock::now()));
   CHECK(nacos.stats().value("logins", 0) >= 1);
+  // resolve reads it with the same flags (one declaration for every registry command).
+  const auto seen =
+      run_registrar({"resolve", "hello", "--nacos", nacos.host_port(), "--nacos-user", "registrar",
+                     "--nacos-password-file", pw_file.string(), "-o", "addrs"});
+  INFO(seen.err);
+  CHECK(seen.status.exited_with(0));
+  CHECK(seen.out == "127.0.0.1:" + std::to_string(hello.port()) + "\n");
   reg.signal(SIGTERM);
   const auto st = reg.wait_exit(10s);
   REQUIRE(st);
