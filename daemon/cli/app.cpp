@@ -12,6 +12,7 @@
 #include "cli/command_table.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/json_stderr.hpp"
 #include "cli/secret_flags.hpp"
 
 namespace registrar::cli {
@@ -97,6 +98,10 @@ int main(int argc, char** argv) {
 
   const auto parsed = parser->get_subcommands();
   const Subcommand& command = command_for(parsed.empty() ? "" : parsed.front()->get_name());
+  // The daemon logs JSON through its logger; a one-off command's messages become JSON here.
+  std::optional<JsonStderr> json;
+  if (invocation.log_format == "json" && !command.runs_daemon)
+    json.emplace(!invocation.no_timestamps && std::getenv("JOURNAL_STREAM") == nullptr);
   return command.execute(invocation, who);
 }
 

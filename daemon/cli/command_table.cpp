@@ -21,6 +21,13 @@ constexpr const char* kDefaultConfig = "/etc/grpc-registrar/services.yaml";
 
 constexpr const char* kConfigEnv = "GRPC_REGISTRAR_CONFIG";
 
+constexpr const char* kSecretFlagsHelp =
+    "Secrets on the command line (discouraged: every local user can read them in ps):\n"
+    "  --token T, --consul-token T     used as $CONSUL_HTTP_TOKEN, with a warning; prefer\n"
+    "                                  --token-file FILE or $CONSUL_HTTP_TOKEN_FILE\n"
+    "  --password P, --etcd-password P used as $ETCDCTL_PASSWORD, with a warning; prefer\n"
+    "                                  --etcd-password-file FILE or $ETCDCTL_PASSWORD";
+
 // `-c` is accepted before or after the subcommand's name. The environment variable is applied
 // by hand after parsing (app.cpp): CLI11 would fill it into every subcommand's copy of the
 // option, and an unused copy would then overwrite the path given on the command line.
@@ -36,7 +43,8 @@ void add_log_options(CLI::App& app, Invocation& into) {
                  "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
-  app.add_option("--log-format", into.log_format, "text, or json (one object per line)")
+  app.add_option("--log-format", into.log_format,
+                 "text, or json (one object per line; the one-off commands' errors too)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   app.add_flag("--no-log-timestamps", into.no_timestamps,
@@ -56,14 +64,13 @@ void add_status_listen_option(CLI::App& app, Invocation& into) {
       ->type_name("PATH");
 }
 
-// Every flag of `command`, in --help's order: -c, its own, then the daemon's.
+// Every flag of `command`, in --help's order: -c, its own, the log flags (every subcommand takes
+// them, before or after its name: one grammar), then the daemon's.
 void add_flags(CLI::App& app, const Subcommand& command, Invocation& into) {
   if (command.reads_manifest) add_config_option(app, into);
   if (command.add_flags != nullptr) command.add_flags(app, into);
-  if (command.runs_daemon) {
-    add_log_options(app, into);
-    add_status_listen_option(app, into);
-  }
+  add_log_options(app, into);
+  if (command.runs_daemon) add_status_listen_option(app, into);
 }
 
 // `run` and `register`: the flags shared with `run` checked, logging set up, then the daemon.
@@ -192,6 +199,8 @@ std::unique_ptr<CLI::App> build_parser(Invocation& into) {
     CLI::App* sub =
         app->add_subcommand(std::string(command.name), std::string(command.description));
     add_flags(*sub, command, into);
+    // Taken out of argv before parsing (secret_flags.hpp), so CLI11 does not list them.
+    if (command.takes_registry_secrets) sub->footer(kSecretFlagsHelp);
   }
   return app;
 }

@@ -35,18 +35,33 @@ int run_daemon(const RunOptions& options);
 int check_manifest(const std::string& config_path);
 
 // `grpc-registrar register`: one registration from flags, same life cycle as `run`.
+// The registry flags of `register`, `deregister`, `resolve` and `watch`: --etcd, --consul,
+// --zookeeper, --eureka or --nacos and the flags of that backend (registry_options.hpp declares
+// them for register and deregister and builds the manifest's registry section from them).
+struct RegistryFlags {
+  std::vector<std::string> etcd;
+  std::optional<std::string> consul;
+  std::string prefix, format, token_file;
+  std::string etcd_ca_file, etcd_cert_file, etcd_key_file, etcd_server_name, etcd_user,
+      etcd_password_file;
+  // The other backends (registry_options.hpp declares their flags for register and deregister).
+  std::vector<std::string> zookeeper;  // --zookeeper host:port
+  std::vector<std::string> eureka;     // --eureka URL
+  std::vector<std::string> nacos;      // --nacos host:port
+  std::string zookeeper_user, zookeeper_password_file;
+  std::string eureka_user, eureka_password_file;
+  std::string nacos_namespace, nacos_group, nacos_user, nacos_password_file;
+  std::string ttl;  // register --ttl: the lease, check TTL or session timeout
+};
 struct RegisterOptions {
-  std::vector<std::string> etcd;       // --etcd host:port (repeatable, or comma-separated)
-  std::optional<std::string> consul;   // --consul [URL]
-  std::vector<std::string> zookeeper;  // --zookeeper host:port (repeatable, or comma-separated)
-  std::vector<std::string> eureka;     // --eureka URL (repeatable, or comma-separated)
+  RegistryFlags registry;  // --etcd ... --nacos and their flags
   std::string name, id, address;
   int port = 0;
   std::vector<std::string> tags;
   std::vector<std::string> meta;  // k=v
   std::string probe_target, probe_service, probe_mode, probe_interval, probe_timeout;
   int rise = 0, fall = 0;  // 0 = default
-  std::string ttl, prefix, format, drain, shutdown_timeout, token_file;
+  std::string drain, shutdown_timeout;
 };
 void add_register_options(CLI::App& cmd, RegisterOptions& o);
 // Builds the manifest from the flags; on a bad value returns nullopt and sets `error` to one
@@ -55,17 +70,21 @@ std::optional<config::Manifest> manifest_from_flags(const RegisterOptions& o, st
 
 // `grpc-registrar deregister`: remove one registration by name/id (clean-up).
 struct DeregisterOptions {
-  std::vector<std::string> etcd;
-  std::optional<std::string> consul;
-  std::vector<std::string> eureka;  // --eureka URL (repeatable): the servers, tried in order
-  std::string eureka_user;          // --eureka-user; the password from $EUREKA_PASSWORD
-  std::string name, id, address, prefix = "/services", format = "json", timeout = "3s", token_file;
+  RegistryFlags registry;  // --etcd ... --nacos and their flags
+  std::string name, id, address, timeout = "3s";
   int port = 0;
 };
 void add_deregister_options(CLI::App& cmd, DeregisterOptions& o);
 int deregister(const DeregisterOptions& o);
 // deregister_eureka.cpp: DELETE {url}/apps/{APP}/{ID} at the first server that answers.
-int deregister_eureka(const DeregisterOptions& o, config::Duration timeout);
+int deregister_eureka(const DeregisterOptions& o, const config::EurekaSpec& spec,
+                      config::Duration timeout);
+// deregister_nacos.cpp: DELETE /nacos/v1/ns/instance at the first server that answers.
+int deregister_nacos(const DeregisterOptions& o, const config::NacosSpec& spec,
+                     config::Duration timeout);
+// deregister_zookeeper.cpp: deletes the entry's node (and a `register`'s ownership record).
+int deregister_zookeeper(const DeregisterOptions& o, const config::ZooKeeperSpec& spec,
+                         config::Duration timeout);
 
 // `grpc-registrar probe ADDR`: one grpc.health.v1 Check, grpc-health-probe's exit codes.
 struct ProbeOptions {
@@ -96,13 +115,6 @@ const probe::TlsSettingNames& probe_tls_flag_names();
 // `grpc-registrar resolve NAME` and `grpc-registrar watch NAME`: what clients of the registry see
 // (discovery/). The registry: --etcd or --consul and the flags of that backend (as `register`
 // and `deregister` name them), else the manifest's registry section (-c).
-struct RegistryFlags {
-  std::vector<std::string> etcd;
-  std::optional<std::string> consul;
-  std::string prefix, format, token_file;
-  std::string etcd_ca_file, etcd_cert_file, etcd_key_file, etcd_server_name, etcd_user,
-      etcd_password_file;
-};
 struct ReadOptions {
   std::string name;
   RegistryFlags registry;

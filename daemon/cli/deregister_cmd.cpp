@@ -2,8 +2,7 @@
 // that is gone (or a `register` that was SIGKILLed). etcd: deletes the key the given format
 // gives the instance; Consul: deregisters the service id from the local agent.
 #include <grpcpp/grpcpp.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <chrono>
@@ -13,6 +12,8 @@
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/flag_duration.hpp"
+#include "cli/registry_flags.hpp"
+#include "cli/registry_options.hpp"
 #include "config/address.hpp"
 #include "config/consul_tls_env.hpp"
 #include "config/duration.hpp"
@@ -59,50 +60,6 @@ std::optional<std::string> read_token_file(const std::string& path, std::string&
   return file->token;
 }
 
-// etcd TLS and authentication of `deregister` (--etcd-ca-file ... --etcd-password-file). Kept
-// here, next to their only use; the password comes from the file or $ETCDCTL_PASSWORD only.
-struct EtcdSecurityFlags {
-  std::string ca_file, cert_file, key_file, server_name, user, password_file;
-};
-
-EtcdSecurityFlags& etcd_security_flags() {
-  static EtcdSecurityFlags flags;
-  return flags;
-}
-
-// The flags as a manifest's registry.etcd would hold them; nullopt after printing a usage error.
-std::optional<config::EtcdSpec> etcd_security(int& exit_code) {
-  const EtcdSecurityFlags& f = etcd_security_flags();
-  config::EtcdSpec spec;
-  spec.tls.ca_file = f.ca_file;
-  spec.tls.cert_file = f.cert_file;
-  spec.tls.key_file = f.key_file;
-  spec.tls.server_name = f.server_name;
-  spec.tls.enabled = !f.ca_file.empty() || !f.cert_file.empty() || !f.server_name.empty();
-  if (f.cert_file.empty() != f.key_file.empty()) {
-    exit_code = usage("--etcd-cert-file and --etcd-key-file go together");
-    return std::nullopt;
-  }
-  spec.username = f.user;
-  if (!f.password_file.empty()) {
-    if (f.user.empty()) {
-      exit_code = usage("--etcd-password-file needs --etcd-user");
-      return std::nullopt;
-    }
-    spec.password_file = f.password_file;
-    spec.password_source = "--etcd-password-file (" + f.password_file + ")";
-  } else if (!f.user.empty()) {
-    const char* pw = std::getenv("ETCDCTL_PASSWORD");
-    if (pw == nullptr || *pw == '\0') {
-      exit_code = usage("--etcd-user needs --etcd-password-file or $ETCDCTL_PASSWORD");
-      return std::nullopt;
-    }
-    spec.password = pw;
-    spec.password_source = "ETCDCTL_PASSWORD";
-  }
-  return spec;
-}
-
 // Messages of the pieces shared with the daemon name the manifest's settings: name the flags.
 std::string with_flag_names(std::string error) {
   for (auto [setting, flag] : {std::pair{"registry.etcd.tls.ca_file", "--etcd-ca-file"},
@@ -132,7 +89,8 @@ std::optional<std::string> etcd_token(const std::shared_ptr<grpc::Channel>& chan
   etcdserverpb::AuthenticateResponse resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(runtime::grpc_deadline_after(timeout));
-  ctx.set_wait_for_ready(true);
+  // Fail fast: a refused port is "Connection refused" at once, not a deadline after --timeout.
+  ctx.set_wait_for_ready(false);
   const grpc::Status status = etcdserverpb::Auth::NewStub(channel)->Authenticate(&ctx, req, &resp);
   req.clear_password();
   if (status.ok()) return resp.token();
@@ -145,10 +103,28 @@ std::optional<std::string> etcd_token(const std::shared_ptr<grpc::Channel>& chan
   return std::nullopt;
 }
 
+// The ownership record a `register` of this host wrote for instance `id`
+// ("/grpc-registrar/owners/<host>:register/<id>", register_cmd.cpp): a SIGKILLed `register` left
+// it on its lease; the clean-up removes it with the entry. Best effort: the lease expires anyway.
+void delete_register_owner_record(etcdserverpb::KV::Stub& stub, const std::string& id,
+                                  const std::string& token, config::Duration timeout) {
+  if (id.empty()) return;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) return;
+  const std::string key = "/grpc-registrar/owners/" + std::string(host) + ":register/" + id;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(runtime::grpc_deadline_after(timeout));
+  if (!token.empty()) ctx.AddMetadata("token", token);
+  etcdserverpb::DeleteRangeRequest req;
+  req.set_key(key);
+  etcdserverpb::DeleteRangeResponse resp;
+  if (stub.DeleteRange(&ctx, req, &resp).ok() && resp.deleted() > 0)
+    std::printf("deleted %s\n", key.c_str());
+}
+
 // The key the flags give the instance, or nullopt after a usage error (printed).
-std::optional<std::string> etcd_key(const DeregisterOptions& o) {
-  config::EtcdKeyFormat format = config::EtcdKeyFormat::Json;
-  if (auto f = config::enum_value(config::kEtcdKeyFormatNames, o.format)) format = *f;
+std::optional<std::string> etcd_key(const DeregisterOptions& o, const config::EtcdSpec& spec) {
+  const config::EtcdKeyFormat format = spec.format;
   registry::Registration r;
   r.name = o.name;
   r.address = o.address;
@@ -162,12 +138,11 @@ std::optional<std::string> etcd_key(const DeregisterOptions& o) {
     r.id = config::default_service_id(r.name, r.address, r.port);
   }
   if (format != config::EtcdKeyFormat::Json && (o.address.empty() || o.port == 0)) {
-    usage("--address and --port are required for the " + o.format + " format");
+    usage("--address and --port are required for the " + std::string(config::to_string(format)) +
+          " format");
     return std::nullopt;
   }
-  std::string prefix = o.prefix;
-  if (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
-  return registry::etcd::format_entry(format, prefix, r).key;
+  return registry::etcd::format_entry(format, spec.prefix, r).key;
 }
 
 // A channel to `endpoint`, over TLS when the flags ask for it; nullptr when the TLS files cannot
@@ -189,18 +164,15 @@ std::shared_ptr<grpc::Channel> etcd_channel(const std::string& endpoint,
   return grpc::CreateCustomChannel(endpoint, creds, args);
 }
 
-int deregister_etcd(const DeregisterOptions& o, config::Duration timeout) {
-  const std::optional<std::string> maybe_key = etcd_key(o);
+int deregister_etcd(const DeregisterOptions& o, const config::EtcdSpec& security,
+                    config::Duration timeout) {
+  if (o.name.empty()) return usage("--name is required with --etcd");
+  const std::optional<std::string> maybe_key = etcd_key(o, security);
   if (!maybe_key) return kExitUsage;
   const std::string& key = *maybe_key;
 
-  int security_error = kExitOk;
-  const std::optional<config::EtcdSpec> maybe_security = etcd_security(security_error);
-  if (!maybe_security) return security_error;
-  const config::EtcdSpec& security = *maybe_security;
-
   std::string last_error;
-  for (const std::string& endpoint_text : o.etcd) {
+  for (const std::string& endpoint_text : security.endpoints) {
     std::string why;
     auto endpoint = config::normalize_etcd_endpoint(endpoint_text, why);
     if (!endpoint) return usage("--etcd: " + why);
@@ -226,7 +198,9 @@ int deregister_etcd(const DeregisterOptions& o, config::Duration timeout) {
     auto stub = etcdserverpb::KV::NewStub(channel);
     grpc::ClientContext ctx;
     ctx.set_deadline(runtime::grpc_deadline_after(timeout));
-    ctx.set_wait_for_ready(true);  // wait for the connection up to the deadline
+    // Fail fast: a refused port says "Connection refused" at once; a server that is slow to
+    // answer still has until the deadline.
+    ctx.set_wait_for_ready(false);
     if (!token.empty()) ctx.AddMetadata("token", token);
     etcdserverpb::DeleteRangeRequest req;
     req.set_key(key);
@@ -238,6 +212,7 @@ int deregister_etcd(const DeregisterOptions& o, config::Duration timeout) {
       } else {
         std::printf("%s was not registered (nothing to delete)\n", key.c_str());
       }
+      delete_register_owner_record(*stub, o.id, token, timeout);
       return kExitOk;
     }
     last_error = *endpoint + ": " +
@@ -252,14 +227,12 @@ int deregister_etcd(const DeregisterOptions& o, config::Duration timeout) {
   return kExitUnavailable;
 }
 
-// The ACL token: --token-file, else $CONSUL_HTTP_TOKEN_FILE, else $CONSUL_HTTP_TOKEN; nullopt
-// without one, or with `error` set when the file cannot be read.
-std::optional<std::string> consul_token(const DeregisterOptions& o, std::string& error) {
-  if (!o.token_file.empty()) return read_token_file(o.token_file, error);
-  if (const char* f = std::getenv("CONSUL_HTTP_TOKEN_FILE"); f != nullptr && *f != '\0')
-    return read_token_file(f, error);
-  if (const char* t = std::getenv("CONSUL_HTTP_TOKEN"); t != nullptr && *t != '\0')
-    return std::string(t);
+// The ACL token: --token-file, else $CONSUL_HTTP_TOKEN_FILE, else $CONSUL_HTTP_TOKEN (the
+// manifest parser took them in that order); nullopt without one, or with `error` set when the
+// file cannot be read.
+std::optional<std::string> consul_token(const config::ConsulSpec& spec, std::string& error) {
+  if (!spec.token_file.empty()) return read_token_file(spec.token_file, error);
+  if (!spec.token.empty()) return spec.token;
   return std::nullopt;
 }
 
@@ -278,32 +251,20 @@ std::string percent_encoded(const std::string& text) {
   return encoded;
 }
 
-int deregister_consul(const DeregisterOptions& o, config::Duration timeout) {
+int deregister_consul(const DeregisterOptions& o, const config::ConsulSpec& spec,
+                      config::Duration timeout) {
   if (o.id.empty()) return usage("--id is required with --consul (the Consul service id)");
-  std::string address = o.consul->empty() ? "" : *o.consul;
-  if (address.empty()) {
-    const char* env = std::getenv("CONSUL_HTTP_ADDR");
-    address = env != nullptr && *env != '\0' ? env : "127.0.0.1:8500";
-  }
-  std::string why;
-  config::AddressScheme scheme = config::AddressScheme::None;
-  auto normalized = config::normalize_consul_address(address, why, &scheme);
-  if (!normalized) return usage("--consul: " + why);
-  // HTTPS: https://, or CONSUL_HTTP_SSL with no scheme; CONSUL_CACERT and the rest as in the
-  // manifest (config/consul_tls_env.hpp).
-  std::string tls_error;
-  const config::TlsSpec tls =
-      config::consul_tls_from_environment(scheme, config::process_env(), tls_error);
-  if (!tls_error.empty()) return usage(tls_error);
+  const std::string* normalized = &spec.address;
   if (normalized->rfind("unix://", 0) == 0)
     return usage("--consul: unix sockets are not supported here");
+  const config::TlsSpec& tls = spec.tls;
   const auto colon = normalized->rfind(':');
   std::string host = normalized->substr(0, colon);
   if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
   const auto port = static_cast<std::uint16_t>(std::stoi(normalized->substr(colon + 1)));
 
   std::string error;
-  const std::optional<std::string> token = consul_token(o, error);
+  const std::optional<std::string> token = consul_token(spec, error);
   if (!error.empty()) {
     std::fprintf(stderr, "grpc-registrar deregister: %s\n", error.c_str());
     return kExitConfig;
@@ -351,52 +312,16 @@ int deregister_consul(const DeregisterOptions& o, config::Duration timeout) {
 }  // namespace
 
 void add_deregister_options(CLI::App& cmd, DeregisterOptions& o) {
-  auto* etcd =
-      cmd.add_option("--etcd", o.etcd, "etcd endpoint host:port (repeatable, or comma-separated)")
-          ->type_name("HOST:PORT")
-          ->delimiter(',');
-  auto* consul = cmd.add_option("--consul", o.consul,
-                                "The Consul agent at URL (default $CONSUL_HTTP_ADDR, then "
-                                "http://127.0.0.1:8500)")
-                     ->type_name("[URL]")
-                     ->expected(0, 1);
-  auto* eureka = cmd.add_option("--eureka", o.eureka,
-                                "The Eureka server at URL, e.g. http://eureka:8761/eureka "
-                                "(repeatable, tried in order)")
-                     ->type_name("URL")
-                     ->delimiter(',');
-  etcd->excludes(consul);
-  consul->excludes(etcd);
-  eureka->excludes(etcd);
-  eureka->excludes(consul);
-  cmd.add_option("--eureka-user", o.eureka_user,
-                 "Eureka: HTTP basic auth user (password from $EUREKA_PASSWORD)");
-  cmd.add_option("--name", o.name, "Service name (etcd; Eureka: the application)");
+  add_registry_flags(cmd, o.registry, RegistryFlagsFor::Deregister);
+  cmd.add_option("--name", o.name,
+                 "Service name (etcd, ZooKeeper, Nacos; Eureka: the application)");
   cmd.add_option("--id", o.id,
-                 "Instance id (etcd json format; Consul service id; Eureka instanceId)");
-  cmd.add_option("--address", o.address, "Address (etcd; default id, gokit and grpc-go keys)");
-  cmd.add_option("--port", o.port, "Port (etcd; default id, gokit and grpc-go keys)");
-  cmd.add_option("--prefix", o.prefix, "etcd key prefix")->capture_default_str();
-  cmd.add_option("--format", o.format, "etcd key format: json, gokit or grpc-go")
-      ->check(CLI::IsMember({"json", "gokit", "grpc-go"}))
-      ->capture_default_str();
-  cmd.add_option("--token-file", o.token_file,
-                 "File holding the Consul ACL token (else $CONSUL_HTTP_TOKEN_FILE, "
-                 "$CONSUL_HTTP_TOKEN)")
-      ->type_name("FILE");
-  EtcdSecurityFlags& sec = etcd_security_flags();
-  cmd.add_option("--etcd-ca-file", sec.ca_file, "etcd: TLS, trusting this CA bundle (PEM)")
-      ->type_name("FILE");
-  cmd.add_option("--etcd-cert-file", sec.cert_file, "etcd: TLS client certificate (PEM)")
-      ->type_name("FILE");
-  cmd.add_option("--etcd-key-file", sec.key_file, "etcd: its private key (PEM)")->type_name("FILE");
-  cmd.add_option("--etcd-server-name", sec.server_name,
-                 "etcd: TLS, the name the server certificate must carry");
-  cmd.add_option("--etcd-user", sec.user,
-                 "etcd: authenticate as this user (password from --etcd-password-file, else "
-                 "$ETCDCTL_PASSWORD)");
-  cmd.add_option("--etcd-password-file", sec.password_file, "etcd: file holding the password")
-      ->type_name("FILE");
+                 "Instance id (etcd json and ZooKeeper curator formats; Consul service id; Eureka "
+                 "instanceId)");
+  cmd.add_option("--address", o.address,
+                 "Address (etcd, ZooKeeper: the default id and other formats' keys; Nacos)");
+  cmd.add_option("--port", o.port,
+                 "Port (etcd, ZooKeeper: the default id and other formats' keys; Nacos)");
   cmd.add_option("--timeout", o.timeout, "Give up after this long")
       ->type_name("DURATION")
       ->capture_default_str();
@@ -405,24 +330,27 @@ void add_deregister_options(CLI::App& cmd, DeregisterOptions& o) {
 int deregister(const DeregisterOptions& o) {
   // What the pieces shared with the daemon log (a world-readable token, password or key file)
   // goes to stderr, next to this command's own messages; stdout carries only the result.
-  const auto previous_logger = spdlog::default_logger();
-  auto sink = std::make_shared<spdlog::sinks::stderr_sink_st>();
-  sink->set_pattern("grpc-registrar deregister: %v");
-  spdlog::set_default_logger(std::make_shared<spdlog::logger>("deregister", sink));
-  struct Restore {
-    std::shared_ptr<spdlog::logger> logger;
-    ~Restore() { spdlog::set_default_logger(logger); }
-  } restore{previous_logger};
+  const StderrLog log("grpc-registrar deregister");
   std::string why;
   const auto timeout = flag_duration("--timeout", o.timeout, why);
   if (!timeout) return usage(why);
-  if (o.etcd.empty() && !o.consul && o.eureka.empty())
-    return usage("--etcd, --consul or --eureka is required");
-  if (o.consul) return deregister_consul(o, *timeout);
-  if (!o.eureka.empty()) return deregister_eureka(o, *timeout);
-  if (o.name.empty()) return usage("--name is required with --etcd");
-  if (!o.token_file.empty()) return usage("--token-file: only with --consul");
-  return deregister_etcd(o, *timeout);
+  // The flags mean what the manifest's keys mean: the registry section goes through the
+  // manifest parser, as for `register` (registry_options.hpp).
+  const std::optional<config::RegistrySpec> spec = registry_from_flags(o.registry, why);
+  if (!spec) return usage(why);
+  switch (spec->kind) {
+    case config::RegistryKind::Etcd:
+      return deregister_etcd(o, spec->etcd, *timeout);
+    case config::RegistryKind::Consul:
+      return deregister_consul(o, spec->consul, *timeout);
+    case config::RegistryKind::Eureka:
+      return deregister_eureka(o, spec->eureka, *timeout);
+    case config::RegistryKind::Nacos:
+      return deregister_nacos(o, spec->nacos, *timeout);
+    case config::RegistryKind::ZooKeeper:
+      return deregister_zookeeper(o, spec->zookeeper, *timeout);
+  }
+  return kExitUsage;
 }
 
 }  // namespace registrar::cli

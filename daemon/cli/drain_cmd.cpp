@@ -39,7 +39,7 @@ void add_drain_options(CLI::App& cmd, ClientOptions& o) {
       ->capture_default_str();
 }
 
-int drain_daemon(const ClientOptions& o, const std::string& config_path, bool /*config_given*/) {
+int drain_daemon(const ClientOptions& o, const std::string& config_path, bool config_given) {
   if (o.pid > 0) {
     if (const std::string why = signal_daemon(o.pid, SIGUSR1); !why.empty()) {
       std::fprintf(stderr, "grpc-registrar drain: %s\n", why.c_str());
@@ -55,7 +55,8 @@ int drain_daemon(const ClientOptions& o, const std::string& config_path, bool /*
     return kExitUsage;
   }
   int code = kExitOk;
-  const auto target = find_status_target("drain", o, config_path, /*with_tcp=*/false, code);
+  const auto target =
+      find_status_target("drain", o, config_path, config_given, /*with_tcp=*/false, code);
   if (!target) return code;
   if (target->socket.empty()) {
     std::string looked;

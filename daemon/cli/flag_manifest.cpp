@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "config/error.hpp"
 #include "config/manifest_parser.hpp"
 
 namespace registrar::cli {
@@ -29,6 +30,16 @@ std::string flag_for_field(const std::string& field) {
       {"registry.consul.token_file", "--token-file"},
       {"registry.consul.token", "CONSUL_HTTP_TOKEN"},
       {"registry.etcd.lease_ttl", "--ttl"},
+      {"registry.zookeeper.auth.username", "--zookeeper-user"},
+      {"registry.zookeeper.auth.password_file", "--zookeeper-password-file"},
+      {"registry.zookeeper.auth", "--zookeeper-user"},
+      {"registry.eureka.username", "--eureka-user"},
+      {"registry.eureka.password_file", "--eureka-password-file"},
+      {"registry.nacos.servers", "--nacos"},
+      {"registry.nacos.namespace", "--nacos-namespace"},
+      {"registry.nacos.group", "--nacos-group"},
+      {"registry.nacos.username", "--nacos-user"},
+      {"registry.nacos.password_file", "--nacos-password-file"},
       {"registry.zookeeper.servers", "--zookeeper"},
       {"registry.zookeeper.base_path", "--prefix"},
       {"registry.zookeeper.format", "--format"},
@@ -58,6 +69,23 @@ std::string flag_for_field(const std::string& field) {
   for (const auto& [prefix, flag] : kFlags)
     if (field.rfind(prefix, 0) == 0) return flag;
   return field;
+}
+
+std::string flag_error(const config::ConfigError& e) {
+  const std::string prefix = config::format_config_error(e.where, e.field, "");
+  std::string reason = e.what();
+  if (reason.rfind(prefix, 0) == 0) reason = reason.substr(prefix.size());
+  // The reason may name another setting ("needs a password: set registry.nacos.password_file"):
+  // name its flag there too.
+  for (const char* setting :
+       {"registry.etcd.password_file", "registry.zookeeper.auth.password_file",
+        "registry.eureka.password_file", "registry.nacos.password_file",
+        "registry.etcd.tls.ca_file", "registry.etcd.tls.cert_file", "registry.etcd.tls.key_file"}) {
+    const std::string name(setting);
+    if (auto at = reason.find(name); at != std::string::npos)
+      reason.replace(at, name.size(), flag_for_field(name));
+  }
+  return flag_for_field(e.field) + ": " + reason;
 }
 
 }  // namespace registrar::cli

@@ -9,6 +9,13 @@
 
 namespace registrar::cli {
 
+std::string_view level_name(int spdlog_level) {
+  static constexpr std::string_view kNames[] = {"trace", "debug",    "info", "warn",
+                                                "error", "critical", "off"};
+  const auto i = static_cast<std::size_t>(spdlog_level);
+  return i < std::size(kNames) ? kNames[i] : "info";
+}
+
 namespace {
 
 // One JSON object per line: {"ts":"...","level":"info","msg":"..."}.
@@ -29,8 +36,7 @@ class JsonFormatter final : public spdlog::formatter {
       j["ts"] = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
                             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
     }
-    const auto level = spdlog::level::to_string_view(msg.level);
-    j["level"] = std::string(level.data(), level.size());
+    j["level"] = std::string(level_name(msg.level));
     j["msg"] = std::string(msg.payload.data(), msg.payload.size());
     const std::string line =
         j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -43,6 +49,19 @@ class JsonFormatter final : public spdlog::formatter {
 
  private:
   bool timestamps_;
+};
+
+// %& in a pattern: the level as --log-level names it ("warn", not spdlog's "warning").
+class LevelFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const std::string_view name = level_name(msg.level);
+    dest.append(name.data(), name.data() + name.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<LevelFlag>();
+  }
 };
 
 // %* in a pattern: "<N>", the syslog priority journald reads from the start of a line.
@@ -131,10 +150,12 @@ bool setup_logging(const LogOptions& options) {
   if (options.format == LogFormat::Json) {
     stderr_sink->set_formatter(std::make_unique<JsonFormatter>(options.timestamps));
   } else {
-    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    // UTC with a Z, as the JSON lines: one clock for both formats, whatever TZ says.
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
     formatter->add_flag<PriorityFlag>('*');
+    formatter->add_flag<LevelFlag>('&');
     std::string pattern = options.journald ? "%*" : "";
-    pattern += options.timestamps ? "%Y-%m-%dT%H:%M:%S.%e %l %v" : "%l %v";
+    pattern += options.timestamps ? "%Y-%m-%dT%H:%M:%S.%eZ %& %v" : "%& %v";
     formatter->set_pattern(pattern);
     stderr_sink->set_formatter(std::move(formatter));
   }

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 namespace registrar::cli {
 
@@ -26,8 +27,12 @@ struct LogOptions {
   std::chrono::milliseconds repeat_window{30000};
 };
 
-// Returns false (and leaves logging unchanged) for an unknown level.
+// Returns false (and leaves logging unchanged) for an unknown level. Timestamps are UTC with a Z
+// in both formats ("2026-12-06T15:04:05.123Z").
 bool setup_logging(const LogOptions& options);
+
+// A level as --log-level names it, in both formats: trace, debug, info, warn, error, critical.
+std::string_view level_name(int spdlog_level);
 
 // A sink that forwards to another sink, holding back a burst: a message identical (level and
 // text) to the one just before it, within `window` of the first of the run, is counted instead

@@ -56,8 +56,8 @@ bool Ops::listen_tcp(std::string& error) {
     return false;
   }
   const auto ep = server_->local_endpoint();
-  spdlog::info("status: listening on {}",
-               config::to_string(config::ListenAddress{ep.address().to_string(), ep.port()}));
+  listening_on_ = config::to_string(config::ListenAddress{ep.address().to_string(), ep.port()});
+  spdlog::info("status: listening on {}", listening_on_);
   if (const std::string w = config::remote_status_warning(manifest_.status); !w.empty())
     spdlog::warn("status: {}", w);
   return true;

@@ -36,6 +36,9 @@ class Ops {
   // (config::control_socket_path). Call before anything is registered, so that a taken port
   // stops the daemon early. Returns false and sets `error` on failure.
   bool listen(std::string& error);
+  // Where the status server listens, with the port the kernel chose for ":0" ("127.0.0.1:41234");
+  // "" when it does not listen on TCP.
+  std::string listening_on() const { return listening_on_; }
 
   // Once the supervisor exists: reads its state, drains it on POST /v1/drain.
   void attach(supervisor::Supervisor& supervisor);
@@ -69,6 +72,7 @@ class Ops {
   std::shared_ptr<status::Monitor> monitor_;
   status::StatusService service_;
   std::unique_ptr<status::HttpServer> server_;
+  std::string listening_on_;
   notify::Notifier notifier_;
   ChildReaper reaper_;
   supervisor::Supervisor* supervisor_ = nullptr;

@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/flag_duration.hpp"
 #include "cli/instance_checks.hpp"
 #include "cli/instance_output.hpp"
 #include "cli/leave.hpp"
@@ -61,9 +62,9 @@ std::optional<CheckSettings> check_settings(const ProbeOptions& o, const std::st
   for (auto [flag, text, out] :
        {std::tuple{"--connect-timeout", &o.connect_timeout, &s.connect_timeout},
         std::tuple{"--rpc-timeout", &o.rpc_timeout, &s.rpc_timeout}}) {
-    auto d = config::parse_duration(*text, why);
-    if (!d || d->count() == 0) {
-      std::fprintf(stderr, "%s: %s: invalid duration \"%s\"\n", who.c_str(), flag, text->c_str());
+    auto d = flag_duration(flag, *text, why);  // the one duration message
+    if (!d) {
+      std::fprintf(stderr, "%s: %s\n", who.c_str(), why.c_str());
       return std::nullopt;
     }
     *out = *d;

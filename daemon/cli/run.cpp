@@ -61,8 +61,10 @@ void fill_in_identity(config::Manifest& m, const std::string& manifest_path) {
 // SIGHUP: the manifest is read again from the same path and applied in place. A manifest that
 // does not load, or that changes the registry section, is refused as a whole: one error line,
 // and the running manifest stays in force (nothing is deregistered).
+// `bound`: where the status server listens (the port chosen for ":0"), for the message.
 void reload_manifest(supervisor::Supervisor& supervisor, const std::string& path,
-                     const std::string& status_listen_in_force, bool status_from_flag) {
+                     const std::string& status_listen_in_force, const std::string& bound,
+                     bool status_from_flag) {
   config::Manifest next;
   try {
     next = config::load_manifest(path);
@@ -76,7 +78,7 @@ void reload_manifest(supervisor::Supervisor& supervisor, const std::string& path
     spdlog::warn(
         "reload: status.listen changed to '{}'; the status server stays on '{}' until "
         "restart",
-        next.status.listen, status_listen_in_force);
+        next.status.listen, bound.empty() ? status_listen_in_force : bound);
   const supervisor::ReloadResult r = supervisor.reload(std::move(next));
   if (!r.applied) {
     spdlog::error("reload refused: {}; the running manifest stays in force", r.error);
@@ -175,7 +177,7 @@ class SignalHandler {
       } else if (signo == SIGHUP) {
         spdlog::info("SIGHUP received: reloading {}", options_.config_path);
         reload_manifest(supervisor_, options_.config_path, manifest_.status.listen,
-                        !options_.status_listen.empty());
+                        ops_.listening_on(), !options_.status_listen.empty());
       } else {
         spdlog::info("SIGUSR1 received: draining");
         supervisor_.drain();
@@ -258,7 +260,13 @@ int run_daemon(const RunOptions& options) {
     return kExitConfig;
   }
   if (std::string error; !ops.listen(error)) {
-    std::fprintf(stderr, "%s: %s\n", manifest.source.c_str(), error.c_str());
+    // The flag set the address, not the manifest (which may have no status section): name it.
+    if (!options.status_listen.empty() && error.rfind("status.listen: ", 0) == 0) {
+      std::fprintf(stderr, "grpc-registrar: --status-listen %s: %s\n",
+                   options.status_listen.c_str(), error.substr(15).c_str());
+    } else {
+      std::fprintf(stderr, "%s: %s\n", manifest.source.c_str(), error.c_str());
+    }
     return kExitConfig;
   }
   const auto owned_supervisor = supervisor::Supervisor::create(

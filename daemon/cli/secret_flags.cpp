@@ -70,7 +70,7 @@ constexpr AcceptedFlag kAccepted[] = {
      nullptr,
      "--etcd-password-file",
      "registry.etcd.password_file wins over it",
-     "registry.etcd.password_file (deregister: --etcd-password-file) or $ETCDCTL_PASSWORD"},
+     "--etcd-password-file FILE (registry.etcd.password_file in a manifest) or $ETCDCTL_PASSWORD"},
 };
 
 const AcceptedFlag* accepted_flag(std::string_view name) {
@@ -212,8 +212,8 @@ std::string password_in_url(const std::vector<std::string>& args) {
           "shell history; " +
           (name == "--consul"
                ? "a Consul ACL token comes from --token-file FILE or $CONSUL_HTTP_TOKEN_FILE"
-               : "an etcd password comes from registry.etcd.password_file (deregister: "
-                 "--etcd-password-file) or $ETCDCTL_PASSWORD");
+               : "an etcd password comes from --etcd-password-file FILE "
+                 "(registry.etcd.password_file in a manifest) or $ETCDCTL_PASSWORD");
   });
   return out;
 }

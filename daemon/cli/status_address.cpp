@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
 
 #include "cli/exit_codes.hpp"
@@ -29,8 +30,8 @@ std::optional<config::ListenAddress> manifest_tcp(const config::Manifest& m) {
 }  // namespace
 
 std::optional<StatusTarget> find_status_target(const std::string& command, const ClientOptions& o,
-                                               const std::string& config_path, bool with_tcp,
-                                               int& exit_code) {
+                                               const std::string& config_path, bool config_given,
+                                               bool with_tcp, int& exit_code) {
   StatusTarget t;
   std::string why;
   if (!o.control_socket.empty()) {  // named: that socket and nothing else
@@ -57,8 +58,11 @@ std::optional<StatusTarget> find_status_target(const std::string& command, const
     return t;
   }
   config::Manifest m;
+  struct stat st {};
+  const bool no_manifest =
+      !config_given && ::stat(config_path.c_str(), &st) != 0 && errno == ENOENT;
   try {
-    m = config::load_manifest(config_path);
+    if (!no_manifest) m = config::load_manifest(config_path);
   } catch (const config::ConfigError& e) {
     std::fprintf(stderr, "%s\n", e.what());
     exit_code = kExitConfig;

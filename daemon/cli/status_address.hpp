@@ -20,9 +20,11 @@ struct StatusTarget {
 };
 
 // On failure prints one line to stderr prefixed with `command` and sets `exit_code` (64 for a
-// bad address, 78 for a bad manifest). `with_tcp`: also find the TCP status address.
+// bad address, 78 for a bad manifest). `with_tcp`: also find the TCP status address. Without -c
+// (`config_given` false) a manifest that does not exist is no error: the default socket paths
+// are looked at, and the caller's "give --control-socket or --status-address" follows.
 std::optional<StatusTarget> find_status_target(const std::string& command, const ClientOptions& o,
-                                               const std::string& config_path, bool with_tcp,
-                                               int& exit_code);
+                                               const std::string& config_path, bool config_given,
+                                               bool with_tcp, int& exit_code);
 
 }  // namespace registrar::cli

@@ -77,7 +77,7 @@ class StatusAsker {
 
 }  // namespace
 
-int daemon_status(const ClientOptions& o, const std::string& config_path, bool /*config_given*/) {
+int daemon_status(const ClientOptions& o, const std::string& config_path, bool config_given) {
   std::string why;
   const auto timeout = flag_duration("--timeout", o.timeout, why);
   if (!timeout) {
@@ -85,7 +85,8 @@ int daemon_status(const ClientOptions& o, const std::string& config_path, bool /
     return kExitUsage;
   }
   int code = kExitOk;
-  const auto target = find_status_target("status", o, config_path, /*with_tcp=*/true, code);
+  const auto target =
+      find_status_target("status", o, config_path, config_given, /*with_tcp=*/true, code);
   if (!target) return code;
   StatusAsker asker(*target, *timeout, o.quiet);
   std::string error;

@@ -2,6 +2,7 @@
 // (the files read when the channel is made and again after a failed connection), and etcd
 // authentication with short-lived tokens (re-authentication, an etcd restart dropping every
 // token, a wrong password). Certificates come from TestPki, the password from secrets.hpp.
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
@@ -16,6 +17,7 @@
 
 #include "itest.hpp"
 #include "support/certs.hpp"
+#include "support/paths.hpp"
 #include "support/secrets.hpp"
 #include "support/temp_dir.hpp"
 
@@ -428,4 +430,63 @@ TEST_CASE(
   CHECK_FALSE(ctl.get(kKey));
   CHECK(r.err.find(kKnownPassword) == std::string::npos);
   CHECK(r.out.find(kKnownPassword) == std::string::npos);
+}
+
+// Issue 19: `register` reaches a locked-down etcd with the flags `deregister` takes (one
+// declaration, cli/registry_options.hpp): mTLS with --etcd-ca-file/--etcd-cert-file/
+// --etcd-key-file, authentication with --etcd-user and --etcd-password-file. Before, they were
+// "not expected" and `register --password` pointed at a manifest key it could not take.
+TEST_CASE("register with --etcd-* flags: over mTLS as an etcd user it registers, SIGTERM deletes",
+          "[security][etcd-tls][etcd-auth][cli]") {
+  if (!have_binaries()) return;
+  TestPki pki;
+  EtcdServer etcd(/*start_now=*/false);
+  require_client_certs(etcd, pki);
+  etcd.start();
+  EtcdServerAuth auth = least_privilege();
+  auth.readwrite_prefixes = {"/services/", "/grpc-registrar/owners/"};  // register's own record
+  etcd.enable_auth(auth);
+  ScopedEnv env(etcdctl_mtls_env(pki, /*as_root=*/true));
+  const Etcdctl ctl = etcd.ctl();
+  HelloService hello;
+  TempDir files("registrar-register-etcd");
+  const auto password = write_secret(files, "password", std::string(kKnownPassword) + "\n");
+  Process reg(*registrar::test::registrar_bin(),
+              {"register",
+               "--etcd",
+               etcd.endpoint(),
+               "--name",
+               "hello",
+               "--id",
+               "hello-1",
+               "--address",
+               "127.0.0.1",
+               "--port",
+               std::to_string(hello.port()),
+               "--etcd-ca-file",
+               pki.ca().string(),
+               "--etcd-cert-file",
+               pki.client().cert.string(),
+               "--etcd-key-file",
+               pki.client().key.string(),
+               "--etcd-user",
+               "registrar",
+               "--etcd-password-file",
+               password.string()},
+              {}, "register-etcd-secure");
+  DumpOnFailure dump(reg);
+  REQUIRE(wait_until([&] { return ctl.get(kKey).has_value(); }, 15s));
+  reg.signal(SIGTERM);
+  const auto st = reg.wait_exit(10s);
+  REQUIRE(st);
+  CHECK(st->exited_with(0));
+  CHECK_FALSE(ctl.get(kKey));
+  CHECK(reg.stderr_text().find(kKnownPassword) == std::string::npos);
+
+  // A flag of another backend is refused by name, before anything is registered.
+  const CommandResult bad =
+      run_registrar({"register", "--consul", "--name", "hello", "--address", "127.0.0.1", "--port",
+                     "1", "--etcd-ca-file", pki.ca().string()});
+  CHECK(bad.status.exited_with(64));
+  CHECK(bad.err == "grpc-registrar register: --etcd-ca-file: only with --etcd\n");
 }

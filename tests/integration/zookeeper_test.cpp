@@ -3,6 +3,7 @@
 // wait is bounded by the manifest's settings (session_timeout 3s, resync_interval 1s) plus
 // slack for a loaded machine. Timings are printed (MEASURED), never asserted.
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -13,6 +14,7 @@
 
 #include "registry/zookeeper/entry_format.hpp"
 #include "registry/zookeeper/owner_record.hpp"
+#include "support/ports.hpp"
 #include "support/require.hpp"
 #include "support/temp_dir.hpp"
 #include "zookeeper_itest.hpp"
@@ -340,6 +342,49 @@ TEST_CASE("zookeeper: register --zookeeper runs one service from flags alone", "
                                   "--address", "127.0.0.1", "--port", "1", "--format", "grpc-go"});
   CHECK(bad.status.exited_with(64));  // a bad flag: usage (EX_USAGE), as for every backend
   CHECK(bad.err.find("--format: invalid value \"grpc-go\"") != std::string::npos);
+}
+
+// Issue 19, backend parity: `deregister --zookeeper` as the other backends' deregister. A
+// SIGKILLed `register` leaves its ephemeral node until its session expires (--ttl), and its
+// ownership record (persistent) for good; the clean-up removes both at once.
+TEST_CASE("zookeeper: deregister --zookeeper removes a killed register's node and record",
+          "[zookeeper][cli]") {
+  if (!have_zookeeper()) return;
+  Setup s;
+  Process reg(*registrar_bin(),
+              {"register", "--zookeeper", s.zk.endpoint(), "--name", "hello", "--id", "hello-1",
+               "--address", "127.0.0.1", "--port", std::to_string(s.hello.port()), "--ttl", "60s",
+               "--probe-interval", "200ms"},
+              {}, "register");
+  DumpOnFailure dump(reg);
+  REQUIRE(wait_for_node(s.zk.endpoint(), kPath, true, 10s));
+  char host[256] = {};
+  REQUIRE(::gethostname(host, sizeof host - 1) == 0);
+  const std::string record =
+      registrar::registry::zookeeper::owner_record_path(std::string(host) + ":register/hello-1");
+  REQUIRE(try_node(s.zk.endpoint(), record));
+  reg.kill9();
+  CHECK(try_node(s.zk.endpoint(), kPath));  // the session lives on for --ttl
+
+  auto r = run_registrar(
+      {"deregister", "--zookeeper", s.zk.endpoint(), "--name", "hello", "--id", "hello-1"});
+  INFO(r.err);
+  CHECK(r.status.exited_with(0));
+  CHECK(r.out == "deleted " + kPath + "\ndeleted " + record + "\n");
+  CHECK_FALSE(try_node(s.zk.endpoint(), kPath));
+  CHECK_FALSE(try_node(s.zk.endpoint(), record));
+  // Again: nothing to delete is no error, as for etcd.
+  r = run_registrar(
+      {"deregister", "--zookeeper", s.zk.endpoint(), "--name", "hello", "--id", "hello-1"});
+  CHECK(r.status.exited_with(0));
+  CHECK(r.out == kPath + " was not registered (nothing to delete)\n");
+  // Nobody listening: 69 within --timeout, one line.
+  const std::string nobody = "127.0.0.1:" + std::to_string(free_port());
+  r = run_registrar({"deregister", "--zookeeper", nobody, "--name", "hello", "--id", "hello-1",
+                     "--timeout", "1s"});
+  CHECK(r.status.exited_with(69));
+  CHECK(r.err == "grpc-registrar deregister: ZooKeeper unreachable (" + nobody +
+                     ": no session within --timeout); " + kPath + " not deleted\n");
 }
 
 #ifndef REGISTRAR_GOKIT_ZK_CLIENT

@@ -40,7 +40,9 @@ TEST_CASE("command table: every subcommand declared is parsed, detected and has 
     CHECK(&command_for(c.name) == &c);
     // -c before or after its name, where it reads a manifest.
     CHECK((sub->get_option_no_throw("--config") != nullptr) == c.reads_manifest);
-    CHECK((sub->get_option_no_throw("--log-format") != nullptr) == c.runs_daemon);
+    // The log flags before or after every subcommand's name (issue 19: one grammar).
+    for (const char* flag : {"--log-format", "--log-level", "--no-log-timestamps"})
+      CHECK(sub->get_option_no_throw(flag) != nullptr);
     CHECK((sub->get_option_no_throw("--status-listen") != nullptr) == c.runs_daemon);
   }
   CHECK(names == std::set<std::string>{"run", "check", "register", "deregister", "probe", "resolve",
@@ -155,6 +157,17 @@ TEST_CASE("command table: usage exit codes and the parsed invocation", "[cli]") 
   CHECK(into.log_format == "json");
   REQUIRE(parser->get_subcommands().size() == 1);
   CHECK(parser->get_subcommands().front()->get_name() == "check");
+
+  // Issue 19: after the subcommand's name as before it (was a usage error).
+  for (const std::vector<const char*>& after :
+       {std::vector<const char*>{"grpc-registrar", "check", "-c", "f.yaml", "--log-format", "json"},
+        std::vector<const char*>{"grpc-registrar", "status", "--log-format", "json"},
+        std::vector<const char*>{"grpc-registrar", "probe", "h:1", "--log-level", "warn"}}) {
+    Invocation parsed;
+    const auto p = build_parser(parsed);
+    CHECK_NOTHROW(p->parse(static_cast<int>(after.size()), after.data()));
+    CHECK((parsed.log_format == "json" || parsed.run.log.level == "warn"));
+  }
 
   Invocation defaults;
   const auto again = build_parser(defaults);

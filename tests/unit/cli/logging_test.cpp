@@ -84,3 +84,11 @@ TEST_CASE("logging: syslog priorities for journald", "[cli]") {
   CHECK(syslog_priority(spdlog::level::err) == 3);
   CHECK(syslog_priority(spdlog::level::critical) == 2);
 }
+
+TEST_CASE("log level names: the names --log-level takes, warn included", "[cli]") {
+  // Issue 19: `--log-level warn` printed "warning" (spdlog's name) in both formats.
+  CHECK(level_name(spdlog::level::warn) == "warn");
+  CHECK(level_name(spdlog::level::err) == "error");
+  CHECK(level_name(spdlog::level::info) == "info");
+  CHECK(level_name(spdlog::level::critical) == "critical");
+}

@@ -60,8 +60,8 @@ TEST_CASE("secret flags: a password in a --consul or --etcd URL is refused, neve
       password_in_url({"--etcd", std::string("http://u:") + kKnownPassword + "@h:2379"});
   CHECK(e ==
         "--etcd: a user name and password in the URL are not supported, and would show in ps and "
-        "shell history; an etcd password comes from registry.etcd.password_file (deregister: "
-        "--etcd-password-file) or $ETCDCTL_PASSWORD");
+        "shell history; an etcd password comes from --etcd-password-file FILE "
+        "(registry.etcd.password_file in a manifest) or $ETCDCTL_PASSWORD");
   e = password_in_url({"register", std::string("--consul=http://u:") + kKnownToken + "@h:8500"});
   CHECK(e.rfind("--consul: a user name and password in the URL are not supported", 0) == 0);
   CHECK(e.find("a Consul ACL token comes from --token-file FILE") != std::string::npos);
@@ -99,6 +99,9 @@ TEST_CASE("secret flags: --token and --password still work, as their variables, 
   CHECK(s.warnings[1].rfind("--etcd-password: a secret on the command line", 0) == 0);
   CHECK(s.warnings[1].find("it is used as $ETCDCTL_PASSWORD (registry.etcd.password_file wins "
                            "over it)") != std::string::npos);
+  // Issue 19: it names the flag every registry command takes, register's included.
+  CHECK(s.warnings[1].find("prefer --etcd-password-file FILE (registry.etcd.password_file in a "
+                           "manifest) or $ETCDCTL_PASSWORD") != std::string::npos);
   for (const auto& w : s.warnings) {
     CHECK((w.find(token) == std::string::npos && w.find(password) == std::string::npos));
   }

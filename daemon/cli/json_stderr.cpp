@@ -1,0 +1,109 @@
+#include "cli/json_stderr.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace registrar::cli {
+
+namespace {
+
+JsonStderr* active = nullptr;  // the one alive (main() makes at most one)
+
+std::string utc_now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+void write_all(int fd, const std::string& s) {
+  std::size_t done = 0;
+  while (done < s.size()) {
+    const ssize_t n = ::write(fd, s.data() + done, s.size() - done);
+    if (n <= 0) return;
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+// Reads `from` to its end, writing each line to `to` as JSON.
+void convert(int from, int to, bool timestamps) {
+  std::string pending;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(from, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    pending.append(buf, static_cast<std::size_t>(n));
+    for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n')) {
+      write_all(to, json_error_line(pending.substr(0, nl), timestamps ? utc_now() : ""));
+      pending.erase(0, nl + 1);
+    }
+  }
+  if (!pending.empty()) write_all(to, json_error_line(pending, timestamps ? utc_now() : ""));
+}
+
+}  // namespace
+
+std::string json_error_line(const std::string& line, const std::string& ts) {
+  nlohmann::ordered_json j;
+  if (!ts.empty()) j["ts"] = ts;
+  j["level"] = line.find(": warning: ") != std::string::npos ? "warn" : "error";
+  j["msg"] = line;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+JsonStderr::JsonStderr(bool timestamps) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return;
+  real_stderr_ = ::fcntl(2, F_DUPFD_CLOEXEC, 3);
+  if (real_stderr_ < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return;
+  }
+  std::fflush(stderr);
+  ::dup2(fds[1], 2);  // not close-on-exec: a child's stderr is converted too
+  ::close(fds[1]);
+  read_end_ = fds[0];
+  reader_ = std::thread(
+      [from = read_end_, to = real_stderr_, timestamps] { convert(from, to, timestamps); });
+  active = this;
+}
+
+void finish_json_stderr() {
+  if (active != nullptr) active->finish();
+}
+
+void JsonStderr::finish() {
+  if (active == this) active = nullptr;
+  if (!reader_.joinable()) return;
+  std::fflush(stderr);
+  ::dup2(real_stderr_, 2);  // the pipe's last write end in this process is gone
+  // A child that still holds the pipe keeps the reader waiting: give it a moment, then leave it.
+  pollfd p{read_end_, POLLIN, 0};
+  for (int i = 0; i < 10 && ::poll(&p, 1, 0) >= 0; ++i) {
+    if ((p.revents & POLLHUP) != 0) break;
+    ::usleep(20'000);
+  }
+  if ((p.revents & POLLHUP) != 0) {
+    reader_.join();
+  } else {
+    reader_.detach();
+  }
+}
+
+}  // namespace registrar::cli
