@@ -253,10 +253,14 @@ Snapshot Monitor::snapshot() const {
 
   const bool registry_down = s.registry.connectivity == registry::Connectivity::Down;
   const bool registry_up = s.registry.connectivity == registry::Connectivity::Up;
-  s.first_pass_done =
-      first_pass_done_ || (unprobed == 0 && (registry_down || (registry_up && pending == 0)));
-  // A pass done with the registry down has written nothing: readiness also waits for the
-  // registry to hold every healthy service once, so that "ready" never means "0 registered".
+  // The registry answering with a refusal (a 403, a 4xx for a registration) also completes the
+  // first pass: the daemon has started and says why it is not ready, and systemd's start does
+  // not wait for an operator to fix an ACL.
+  const bool refused = registry_up && pending > 0 && !s.registry.last_error.empty();
+  s.first_pass_done = first_pass_done_ ||
+                      (unprobed == 0 && (registry_down || (registry_up && (pending == 0 || refused))));
+  // A pass done with the registry down or refusing has not written everything: readiness also
+  // waits until the registry holds every healthy service at once.
   s.registered_once = registered_once_ || (unprobed == 0 && registry_up && pending == 0);
   s.ready = s.first_pass_done && s.registered_once && registry_up && !draining_ && !stopping_;
   if (stopping_) {
@@ -271,6 +275,7 @@ Snapshot Monitor::snapshot() const {
     if (!s.registry.last_error.empty()) s.not_ready_reason += ": " + s.registry.last_error;
   } else if (!s.registered_once) {
     s.not_ready_reason = "registering " + std::to_string(pending) + " healthy service(s)";
+    if (!s.registry.last_error.empty()) s.not_ready_reason += ": " + s.registry.last_error;
   }
   return s;
 }

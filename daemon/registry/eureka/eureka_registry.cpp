@@ -73,12 +73,15 @@ void EurekaRegistry::apply(const DesiredSet& desired) {
     e.desired = reg;
     touch(id);
   }
+  // touch() may forget an entry (erase it from entries_): collect first, then touch.
+  std::vector<std::string> removed;
   for (auto& [id, e] : entries_) {
     if (e.desired && !desired.contains(id)) {
       e.desired.reset();
-      touch(id);
+      removed.push_back(id);
     }
   }
+  for (const auto& id : removed) touch(id);
   publish_state();
   loop_.run();
 }
@@ -121,6 +124,7 @@ void EurekaRegistry::touch(const std::string& id) {
     renewed_.remove(id);
     unsynced_.erase(id);
     ids_changed_ |= state_.registered_ids.erase(id) > 0;
+    state_.registered = state_.registered_ids.size();
     entries_.erase(it);
     return;
   }
@@ -137,6 +141,7 @@ void EurekaRegistry::touch(const std::string& id) {
     renewed_.remove(id);
     ids_changed_ |= state_.registered_ids.erase(id) > 0;
   }
+  state_.registered = state_.registered_ids.size();  // in step with the ids, whoever publishes
 }
 
 void EurekaRegistry::pass() {

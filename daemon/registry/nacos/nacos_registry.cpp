@@ -76,13 +76,16 @@ void NacosRegistry::apply(const DesiredSet& desired) {
     e.backoff.reset();
     touch(id);
   }
+  // touch() may forget an entry (erase it from entries_): collect first, then touch.
+  std::vector<std::string> removed;
   for (auto& [id, e] : entries_) {
     if (e.desired && !desired.contains(id)) {
       e.desired.reset();
       e.retry_at.reset();
-      touch(id);
+      removed.push_back(id);
     }
   }
+  for (const auto& id : removed) touch(id);
   publish_state();
   reconcile();
 }
@@ -109,6 +112,7 @@ void NacosRegistry::touch(const std::string& id) {
     beaten_.remove(id);
     unsynced_.erase(id);
     ids_changed_ |= state_.registered_ids.erase(id) > 0;
+    state_.registered = state_.registered_ids.size();
     entries_.erase(it);
     return;
   }
@@ -124,6 +128,7 @@ void NacosRegistry::touch(const std::string& id) {
     ids_changed_ |= state_.registered_ids.erase(id) > 0;
     beaten_.remove(id);
   }
+  state_.registered = state_.registered_ids.size();  // in step with the ids, whoever publishes
 }
 
 // Calls the state callback only on a change (ConnectivityLog calls it on its own changes), so
@@ -132,12 +137,10 @@ void NacosRegistry::touch(const std::string& id) {
 void NacosRegistry::publish_state() {
   const bool in_sync = unsynced_.empty() && refusal_.empty() &&
                        (connectivity_.current() == Connectivity::Up || entries_.empty());
-  const std::size_t registered = state_.registered_ids.size();
   // O(1) per answer: touch() flags a change of the registered ids instead of a compare of the
   // whole set (9 % of the daemon's CPU at N = 1000: docs/benchmarks.md, figure 8).
-  if (in_sync == state_.in_sync && registered == state_.registered && !ids_changed_) return;
+  if (in_sync == state_.in_sync && !ids_changed_) return;
   state_.in_sync = in_sync;
-  state_.registered = registered;
   ids_changed_ = false;
   if (on_state_) on_state_(state_);
 }

@@ -206,3 +206,24 @@ TEST_CASE("monitor: the periodic refresh runs on the executor", "[status]") {
     h.io.run_for(std::chrono::milliseconds(10));
   CHECK(h.changes >= before + 2);
 }
+
+TEST_CASE("monitor: a registry refusing a healthy service completes the start, not readiness",
+          "[status]") {
+  // Up, but the one healthy service is refused (an ACL): systemd's READY=1 must not wait for an
+  // operator, and /readyz says what is wrong.
+  Harness h({spec("a")});
+  h.result("a", O::Serving);
+  h.registry_state(Connectivity::Up, {}, "403 Permission denied");
+  CHECK(h.monitor.first_pass_done());
+  auto s = h.monitor.snapshot();
+  CHECK_FALSE(s.ready);
+  CHECK(s.not_ready_reason == "registering 1 healthy service(s): 403 Permission denied");
+  // Up with nothing written yet and no error: registering, the start not complete.
+  Harness quiet({spec("a")});
+  quiet.result("a", O::Serving);
+  quiet.registry_state(Connectivity::Up, {});
+  CHECK_FALSE(quiet.monitor.first_pass_done());
+  // Once held, ready.
+  h.registry_state(Connectivity::Up, {"a"});
+  CHECK(h.monitor.snapshot().ready);
+}

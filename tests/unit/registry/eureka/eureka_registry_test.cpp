@@ -275,3 +275,21 @@ TEST_CASE("eureka: basic auth goes in every request's Authorization header") {
   REQUIRE(h.server().log.size() == 2);
   for (const auto& req : h.server().log) CHECK(req.header("Authorization") == "Basic cmVnOnB3");
 }
+
+TEST_CASE("eureka: instances removed before their registration was sent are forgotten, no harm") {
+  // One request at a time: "a" is in flight, "b" and "c" wait. The new set drops them both;
+  // forgetting an entry while the removal walks the entries used to step from an erased node.
+  Harness h;
+  h.start(set_of({instance("a"), instance("b"), instance("c")}));
+  FakeEureka& s = h.server();
+  REQUIRE(s.pending.size() == 1);
+  h.registry->apply(set_of({instance("a")}));
+  h.settle();
+  h.serve();
+  REQUIRE(s.log.size() == 1);  // b and c were never registered, so nothing to cancel
+  CHECK(s.status.size() == 1);
+  CHECK(s.status.at("HELLO/a") == "UP");
+  CHECK(h.registry->state().registered == 1);
+  CHECK(h.registry->state().registered_ids == std::set<std::string>{"a"});
+  CHECK(h.registry->state().in_sync);
+}

@@ -353,3 +353,19 @@ TEST_CASE("nacos: an empty desired set is in sync without a request") {
   CHECK(h.server().log.empty());
   CHECK(h.registry->state().in_sync);
 }
+
+TEST_CASE("nacos: instances removed before their registration was sent are forgotten, no harm") {
+  // One request at a time: svc-1 is in flight, svc-2 and svc-3 wait. The new set drops them;
+  // forgetting an entry while the removal walks the entries used to step from an erased node.
+  NacosHarness h;
+  h.start(desired({instance("svc-1", Health::Passing, 5001), instance("svc-2", Health::Passing, 5002),
+                   instance("svc-3", Health::Passing, 5003)}));
+  REQUIRE(h.server().pending.size() == 1);
+  h.registry->apply(desired({instance("svc-1", Health::Passing, 5001)}));
+  h.run_server();
+  REQUIRE(h.server().log.size() == 1);  // svc-2 and svc-3 were never written: nothing to delete
+  CHECK(h.server().instances.size() == 1);
+  CHECK(h.registry->state().registered == 1);
+  CHECK(h.registry->state().registered_ids == std::set<std::string>{"svc-1"});
+  CHECK(h.registry->state().in_sync);
+}
