@@ -1,9 +1,10 @@
 // watch-bench measures `grpc-registrar watch` (issue 16): the time from a registry write that
 // changes a service's healthy set to the line `watch` prints with the new set, over a number of
-// health flips, for etcd (Debian's server) and Consul (the agent double), beside a peer that
-// reads the same registry the usual way in the same run (`etcdctl watch --prefix`; a
-// blocking-query loop). scripts/bench --watch runs it; docs/benchmarks.md ("9. watch") explains
-// it. Every wait is bounded; the only sleeps are the pauses between flips and retry paces.
+// health flips, for etcd and ZooKeeper (Debian's servers) and Consul (the agent double), beside
+// a peer that reads the same registry the usual way in the same run (`etcdctl watch --prefix`; a
+// blocking-query loop; a go-kit-style children watch). scripts/bench --watch runs it;
+// docs/benchmarks.md (figure 9) explains it. Every wait is bounded; the only sleeps are the
+// pauses between flips and retry paces.
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 
 type Config struct {
 	registrar, consulDouble, etcdBin, etcdctl string
+	java, zkJarDir                            string
 	flips, warm                               int
 	only                                      map[string]bool
 	workDir, dataBase                         string
@@ -36,6 +38,9 @@ func main() {
 	if len(os.Args) == 4 && os.Args[1] == "consul-peer" {
 		os.Exit(consulPeer(os.Args[2], os.Args[3]))
 	}
+	if len(os.Args) == 4 && os.Args[1] == "zk-peer" {
+		os.Exit(zkPeer(os.Args[2], os.Args[3]))
+	}
 	os.Exit(run())
 }
 
@@ -46,9 +51,11 @@ func run() int {
 	flag.StringVar(&cfg.consulDouble, "consul-double", "", "consul-double binary (the Consul row)")
 	flag.StringVar(&cfg.etcdBin, "etcd", "/usr/bin/etcd", "etcd binary")
 	flag.StringVar(&cfg.etcdctl, "etcdctl", "/usr/bin/etcdctl", "etcdctl binary (the etcd row's peer)")
+	flag.StringVar(&cfg.java, "java", "/usr/bin/java", "java, for ZooKeeper")
+	flag.StringVar(&cfg.zkJarDir, "zookeeper-jars", "/usr/share/java", "directory of zookeeper.jar and its dependencies")
 	flag.IntVar(&cfg.flips, "flips", 20, "measured health flips per registry")
 	flag.IntVar(&cfg.warm, "warm", 2, "unmeasured flips before them")
-	flag.StringVar(&only, "only", "etcd,consul", "registries to measure")
+	flag.StringVar(&only, "only", "etcd,consul,zookeeper", "registries to measure")
 	flag.StringVar(&cfg.workDir, "work-dir", "", "logs and manifests (default: a new temporary directory)")
 	flag.StringVar(&cfg.dataBase, "etcd-data", "/dev/shm", "parent of etcd's data directory (tmpfs keeps fsync out)")
 	flag.StringVar(&cfg.doc, "doc", "", "splice the report into this Markdown file between its watch-bench markers")
@@ -114,6 +121,14 @@ func (b *Bench) measure() int {
 			row = b.consulRow()
 		}
 		row.Registry = "Consul (agent double)"
+		res.Rows = append(res.Rows, row)
+	}
+	if cfg.only["zookeeper"] {
+		row := missing("ZooKeeper (" + cfg.zkJarDir + "/zookeeper.jar, " + cfg.java + ")")
+		if zkInstalled(cfg) {
+			row = b.zookeeperRow()
+		}
+		row.Registry = "ZooKeeper"
 		res.Rows = append(res.Rows, row)
 	}
 	res.LoadEnd = loadavg()
