@@ -5,7 +5,7 @@ package main
 // style children of /services/hello (data "host:port"); a flip creates or deletes hello-b with
 // the Go client go-kit's sd/zk uses. The peer is this program run as
 // `watch-bench zk-peer SERVER PATH`: go-kit's sd/zk Instancer loop (read the children with a
-// watch, read them again when it fires).
+// watch and each child's data, read them again when the watch fires).
 
 import (
 	"fmt"
@@ -136,7 +136,7 @@ services:
 
 // zookeeperRow measures ZooKeeper: hello-a stays, hello-b is created and deleted.
 func (b *Bench) zookeeperRow() Row {
-	row := Row{Registry: "ZooKeeper", Peer: "go-kit sd/zk-style children watch (Go)"}
+	row := Row{Registry: "ZooKeeper", Peer: "go-kit sd/zk-style loop: children, each child's data (Go)"}
 	z, err := startZooKeeper(b.cfg)
 	if err != nil {
 		row.Err = err.Error()
@@ -204,8 +204,8 @@ func (b *Bench) zookeeperRow() Row {
 	return b.runScenario(sc, manifest)
 }
 
-// zkPeer is the peer's process: ChildrenW, print "set N child..." when the children differ
-// from the last set printed, wait for the watch, again. Bounded: 100,000 reads or SIGTERM.
+// zkPeer is the peer's process, go-kit's sd/zk Instancer loop: ChildrenW, Get each child's
+// data, print "set N data..." when it differs from the last set printed, wait for the watch. Bounded: 100,000 reads or SIGTERM.
 func zkPeer(server, path string) int {
 	conn, err := zkConnect(server)
 	if err != nil {
@@ -221,8 +221,15 @@ func zkPeer(server, path string) int {
 			time.Sleep(100 * time.Millisecond) // retry pace after an error
 			continue
 		}
+		// go-kit's GetEntries: each child's data, one Get after the other.
 		sort.Strings(children)
-		set := fmt.Sprintf("set %d %s", len(children), strings.Join(children, ","))
+		var entries []string
+		for _, c := range children {
+			if data, _, err := conn.Get(path + "/" + c); err == nil {
+				entries = append(entries, string(data))
+			}
+		}
+		set := fmt.Sprintf("set %d %s", len(entries), strings.Join(entries, ","))
 		if set != last {
 			fmt.Println(set)
 			last = set
