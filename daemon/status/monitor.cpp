@@ -257,8 +257,9 @@ Snapshot Monitor::snapshot() const {
   // first pass: the daemon has started and says why it is not ready, and systemd's start does
   // not wait for an operator to fix an ACL.
   const bool refused = registry_up && pending > 0 && !s.registry.last_error.empty();
-  s.first_pass_done = first_pass_done_ ||
-                      (unprobed == 0 && (registry_down || (registry_up && (pending == 0 || refused))));
+  s.first_pass_done =
+      first_pass_done_ ||
+      (unprobed == 0 && (registry_down || (registry_up && (pending == 0 || refused))));
   // A pass done with the registry down or refusing has not written everything: readiness also
   // waits until the registry holds every healthy service at once.
   s.registered_once = registered_once_ || (unprobed == 0 && registry_up && pending == 0);

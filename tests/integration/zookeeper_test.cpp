@@ -1,7 +1,8 @@
 // The ZooKeeper backend end to end: Debian's real ZooKeeper, real hello-service processes, the
 // real daemon. Each fault of docs/zookeeper.md asserts the registry's contents over time; every
 // wait is bounded by the manifest's settings (session_timeout 3s, or 8s where a restart must fit
-// in it; resync_interval 1s) plus slack for a loaded machine. Timings are printed (MEASURED), never asserted.
+// in it; resync_interval 1s) plus slack for a loaded machine. Timings are printed (MEASURED), never
+// asserted.
 #include <signal.h>
 #include <unistd.h>
 
