@@ -117,23 +117,24 @@ TEST_CASE("discovery zookeeper: watch follows flips through watches and the serv
     REQUIRE(back);
     CHECK(WatchProcess::ids(*back) == both);
   }
-  // A write that changes no instance (the same data again, a node beside the service's
-  // children): the data watch fires, the set is the same, nothing is printed.
+  // Writes that change no instance (the same data again, a node beside the service's
+  // children): the data watch fires, the set is the same, nothing is printed. Then a real change
+  // (the flip below): the next set printed must be the flip's, so that nothing came before it.
+  const std::size_t before_noop = watch.sets().size();
   {
     ZkTestClient client(zk.endpoint());
-    REQUIRE(client.remove(kGoKitPath));
-    REQUIRE(client.create(kGoKitPath, "127.0.0.1:6001"));
+    REQUIRE(client.set(kGoKitPath, "127.0.0.1:6001"));
     REQUIRE(client.create("/services/other/x", "127.0.0.1:7"));
   }
-  std::this_thread::sleep_for(1500ms);
-  // Removing and re-creating may show as two changes if the watch fired in between; the set
-  // printed last is the same either way.
-  auto events = watch.sets();
-  REQUIRE(!events.empty());
-  CHECK(WatchProcess::ids(events.back()) == both);
-  seen = events.size();
-  std::this_thread::sleep_for(1500ms);
-  CHECK(watch.sets().size() == seen);
+  hello.set_serving(false);
+  auto after_noop = watch.wait_for_set(before_noop, kZkSeen);
+  REQUIRE(after_noop);
+  CHECK(WatchProcess::ids(*after_noop) == gokit_only);
+  CHECK(watch.sets().size() == before_noop + 1);  // the flip's set, and none before it
+  hello.set_serving(true);
+  auto restored = watch.wait_for_set(before_noop + 1, kZkSeen);
+  REQUIRE(restored);
+  CHECK(WatchProcess::ids(*restored) == both);
 
   // The server restarts (its data kept): the watch prints error events and no set that
   // lacks the persistent go-kit entry; then the daemon's node is there again.

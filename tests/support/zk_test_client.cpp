@@ -93,6 +93,13 @@ bool ZkTestClient::remove(const std::string& path) const {
   return true;
 }
 
+bool ZkTestClient::set(const std::string& path, const std::string& data) const {
+  const int rc = zoo_set(zh_, path.c_str(), data.data(), static_cast<int>(data.size()), -1);
+  if (rc == ZNONODE) return false;
+  if (rc != ZOK) throw std::runtime_error("set " + path + ": " + describe(rc));
+  return true;
+}
+
 bool ZkTestClient::create(const std::string& path, const std::string& data, bool ephemeral) const {
   for (std::size_t slash = path.find('/', 1); slash != std::string::npos;
        slash = path.find('/', slash + 1)) {

@@ -42,6 +42,9 @@ class ZkTestClient {
   // Creates `path` (parents too, persistent) with `data`; `ephemeral`: of this client's
   // session. True when created.
   bool create(const std::string& path, const std::string& data, bool ephemeral = false) const;
+  // Writes `data` to an existing node (any version): a data change event even when the data is
+  // the same. False when there is no such node.
+  bool set(const std::string& path, const std::string& data) const;
   std::int64_t session_id() const;
   std::string session_passwd() const;  // 16 bytes
 
