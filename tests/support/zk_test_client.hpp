@@ -49,7 +49,7 @@ class ZkTestClient {
   std::string session_passwd() const;  // 16 bytes
 
   // Expires the session `session_id` (password `passwd`, 16 bytes) on `servers`: a second handle
-  // on it, closed. Returns once closed.
+  // on it, closed, until a handle on it is told the session has expired. Returns then.
   static void expire(const std::string& servers, std::int64_t session_id, const std::string& passwd,
                      Millis timeout = 10s);
 

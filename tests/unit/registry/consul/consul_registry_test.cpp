@@ -258,6 +258,9 @@ TEST_CASE("403: a clear refusal naming the token's source, never its value, retr
   h.start(set_of({reg("a")}));
   REQUIRE(h.agent->pending.size() == 1);
   CHECK(h.agent->next().header(kTokenHeader) == "bad-token");  // trimmed, in the header only
+  // The operator rotates the file. Before the 403 is answered: the retry's 1 ms backoff runs on
+  // real time, and on a loaded machine it fired within settle(), before a rotation made after.
+  h.files["/secrets/consul"] = "good-token";
   h.agent->answer();
   h.settle();
   const auto st = h.registry->state();
@@ -266,8 +269,7 @@ TEST_CASE("403: a clear refusal naming the token's source, never its value, retr
         "(/secrets/consul))");
   CHECK(st.last_error.find("bad-token") == std::string::npos);
   CHECK(st.connectivity == Connectivity::Up);  // the agent answers; it refuses
-  // Retried with backoff; the rotated token file is read again.
-  h.files["/secrets/consul"] = "good-token";
+  // Retried with backoff; the rotated token file is read again after the 403.
   for (int i = 0; i < 20 && h.agent->pending.empty(); ++i) h.let_time_pass(milliseconds(5));
   REQUIRE(h.agent->pending.size() == 1);
   CHECK(h.agent->next().header(kTokenHeader) == "good-token");
