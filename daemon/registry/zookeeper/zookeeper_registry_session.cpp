@@ -293,7 +293,17 @@ void ZooKeeperRegistry::take_over(const std::shared_ptr<Batch>& b) {
     // updates the desired set.
     if (on_state_) on_state_(state_);
   }
-  const auto want = wanted();
+  auto want = wanted();
+  // An inherited entry is wanted as healthy: the supervisor starts it so (inherited_ids), but may
+  // apply that in a later turn of the loop. Without this, a first apply made before the probe's
+  // first result (health not yet passing) deleted the node and wrote it again: the gap a restart
+  // must not show (seen on a clean clone: "replacing 0 the manifest names, removing 1").
+  for (const auto& id : inherited) {
+    Registration r = desired_.at(id);
+    r.health = Health::Passing;
+    const std::string path = entry_path(z.format, z.base_path, r);
+    if (!want.contains(path)) want[path] = encode(z.format, z.base_path, r, 0).data;
+  }
   std::size_t kept = 0;
   for (const auto& [path, node] : scan_->found) {
     auto w = want.find(path);
