@@ -11,24 +11,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "runtime/clock.hpp"
+
 namespace registrar::cli {
 
 namespace {
 
 JsonStderr* active = nullptr;  // the one alive (main() makes at most one)
-
-std::string utc_now() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
-}
 
 void write_all(int fd, const std::string& s) {
   std::size_t done = 0;
@@ -49,11 +38,16 @@ void convert(int from, int to, bool timestamps) {
     if (n <= 0) break;
     pending.append(buf, static_cast<std::size_t>(n));
     for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n')) {
-      write_all(to, json_error_line(pending.substr(0, nl), timestamps ? utc_now() : ""));
+      write_all(to, json_error_line(
+                        pending.substr(0, nl),
+                        timestamps ? runtime::rfc3339_utc(std::chrono::system_clock::now()) : ""));
       pending.erase(0, nl + 1);
     }
   }
-  if (!pending.empty()) write_all(to, json_error_line(pending, timestamps ? utc_now() : ""));
+  if (!pending.empty())
+    write_all(
+        to, json_error_line(
+                pending, timestamps ? runtime::rfc3339_utc(std::chrono::system_clock::now()) : ""));
 }
 
 }  // namespace

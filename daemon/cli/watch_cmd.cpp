@@ -25,25 +25,11 @@ namespace registrar::cli {
 
 namespace {
 
-// RFC 3339, UTC, milliseconds: "2026-12-06T12:00:00.123Z".
-std::string now_text() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
-}
-
 // One event on stdout (json: one line; table: a "#" heading and the table; addrs: the addresses
 // and an empty line). Errors: a json line, else a line on stderr.
 void print_event(const discovery::Event& event, OutputFormat format, const std::string& name,
                  const std::string& who) {
-  const std::string time = now_text();
+  const std::string time = runtime::rfc3339_utc(std::chrono::system_clock::now());
   if (format == OutputFormat::Json) {
     std::printf("%s\n", render_event_json(event, time).c_str());
   } else if (!event.ok()) {

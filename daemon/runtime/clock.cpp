@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdio>
+#include <ctime>
 
 namespace registrar::runtime {
 
@@ -72,6 +74,19 @@ void ManualClock::post_due() const {
       if (!handle.expired()) fire();
     });
   }
+}
+
+std::string rfc3339_utc(Clock::wall_time_point t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+  if (ms < 0) ms += 1000;  // before 1970
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
 }
 
 }  // namespace registrar::runtime

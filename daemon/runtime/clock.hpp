@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace registrar::runtime {
@@ -89,5 +90,9 @@ class ManualClock final : public Clock {
   mutable std::vector<Pending> pending_;
   mutable std::uint64_t scheduled_ = 0;
 };
+
+// RFC 3339 in UTC with milliseconds: "2026-12-06T12:00:00.123Z" (status pages, watch events and
+// the one-off commands' JSON lines share this one form).
+std::string rfc3339_utc(Clock::wall_time_point t);
 
 }  // namespace registrar::runtime

@@ -43,16 +43,7 @@ nlohmann::ordered_json age(const std::optional<runtime::Clock::time_point>& then
 // RFC 3339 in UTC with milliseconds, or null.
 nlohmann::ordered_json wall_time(const std::optional<runtime::Clock::wall_time_point>& t) {
   if (!t) return nullptr;
-  const std::time_t secs = std::chrono::system_clock::to_time_t(*t);
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms < 0 ? ms + 1000 : ms));
-  return std::string(buf);
+  return runtime::rfc3339_utc(*t);
 }
 
 }  // namespace
