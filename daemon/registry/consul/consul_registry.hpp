@@ -25,6 +25,7 @@
 #include "registry/common/request_meter.hpp"
 #include "registry/common/retry_schedule.hpp"
 #include "registry/common/shutdown_latch.hpp"
+#include "registry/common/sync_book.hpp"
 #include "registry/consul/agent_request.hpp"
 #include "registry/consul/consul_api.hpp"
 #include "registry/consul/token.hpp"
@@ -83,7 +84,6 @@ class ConsulRegistry final : public Registry, public std::enable_shared_from_thi
     std::string refusal;
     std::optional<time_point> retry_at;
     std::optional<runtime::Backoff> backoff;
-    bool unsynced = false;  // counted in unsynced_ (the agent differs from what is desired)
   };
 
   // What an entry needs next (consul_registry_schedule.cpp), and from when.
@@ -177,10 +177,9 @@ class ConsulRegistry final : public Registry, public std::enable_shared_from_thi
   std::map<std::string, Entry> entries_;
   common::DueQueue<std::string> due_;        // when each entry next needs a request
   common::DueQueue<std::string> refreshed_;  // live TTL checks, by their last confirmed reset
-  std::size_t unsynced_ = 0;                 // entries whose agent state differs from desired
+  common::SyncBook book_{state_};            // registered ids, entries not yet as desired
   std::set<std::string> refused_ids_;        // entries the agent refused (their own backoff)
   std::set<std::string> foreign_ids_;        // desired ids registered by another owner
-  bool ids_changed_ = false;                 // state_.registered_ids changed since published
   bool applied_ = false;       // apply() was called at least once: the desired set is known
   bool swept_ = false;         // the start-up look at the agent is done
   std::string refusal_;        // the last refusal (403, 400), logged once per change

@@ -113,12 +113,7 @@ void ConsulRegistry::touch(const std::string& id) {
       synced(e.desired ? &*e.desired : nullptr, e.foreign, e.registered, e.attempted, e.stale,
              e.reaped, e.registered_fingerprint == e.fingerprint, e.output_pending,
              e.desired && e.pushed == e.desired->health);
-  if (in_sync == e.unsynced) {
-    e.unsynced = !in_sync;
-    e.unsynced ? ++unsynced_ : --unsynced_;
-  }
-  if (e.registered ? state_.registered_ids.insert(id).second : state_.registered_ids.erase(id) > 0)
-    ids_changed_ = true;
+  book_.record(id, e.registered, in_sync);
   if (e.refusal.empty())
     refused_ids_.erase(id);
   else
@@ -135,13 +130,12 @@ void ConsulRegistry::touch_all() {
 
 void ConsulRegistry::forget(std::map<std::string, Entry>::iterator it) {
   const std::string id = it->first;
-  if (it->second.unsynced) --unsynced_;
   entries_.erase(it);
   due_.remove(id);
   refreshed_.remove(id);
   refused_ids_.erase(id);
   foreign_ids_.erase(id);
-  if (state_.registered_ids.erase(id) > 0) ids_changed_ = true;
+  book_.forget(id);
 }
 
 void ConsulRegistry::arm_tick(time_point now) {
@@ -174,12 +168,7 @@ void ConsulRegistry::publish_state() {
     conflict_ = "service id " + *foreign_ids_.begin() + " belongs to another owner in Consul";
   if (state_.connectivity != Connectivity::Down)
     state_.last_error = !refusal_.empty() ? refusal_ : conflict_;
-  const bool in_sync = swept_ && unsynced_ == 0;
-  const bool changed = in_sync != state_.in_sync || ids_changed_;
-  state_.in_sync = in_sync;
-  state_.registered = state_.registered_ids.size();
-  ids_changed_ = false;
-  if (changed && on_state_) on_state_(state_);
+  if (book_.publish(swept_ && book_.all_synced()) && on_state_) on_state_(state_);
 }
 
 }  // namespace registrar::registry::consul

@@ -67,12 +67,7 @@ void ConsulRegistry::on_shutdown_deregistered(const std::string& id, time_point 
 }
 
 void ConsulRegistry::finish_shutdown(bool clean) {
-  std::set<std::string> left;
-  for (const auto& [id, e] : entries_)
-    if (e.registered) left.insert(id);
-  state_.registered = left.size();
-  state_.registered_ids = std::move(left);
-  state_.in_sync = false;
+  book_.recount(entries_, [](const Entry& e) { return e.registered; });
   if (clean) spdlog::info("registry: all services deregistered from the Consul agent");
   transport_->cancel_all();
   if (auto done = std::exchange(shutdown_done_, nullptr)) done(clean);

@@ -122,26 +122,17 @@ void EurekaRegistry::touch(const std::string& id) {
   if (p.action == Action::Forget) {
     due_.remove(id);
     renewed_.remove(id);
-    unsynced_.erase(id);
-    ids_changed_ |= state_.registered_ids.erase(id) > 0;
-    state_.registered = state_.registered_ids.size();
+    book_.forget(id);
     entries_.erase(it);
     return;
   }
   due_.schedule(id, p.at);
-  // In sync means nothing but heartbeats is left to send for it.
-  if (p.action == Action::Heartbeat)
-    unsynced_.erase(id);
-  else
-    unsynced_.insert(id);
-  if (it->second.registered) {
+  if (it->second.registered)
     renewed_.schedule(id, it->second.renewed_at);
-    ids_changed_ |= state_.registered_ids.insert(id).second;
-  } else {
+  else
     renewed_.remove(id);
-    ids_changed_ |= state_.registered_ids.erase(id) > 0;
-  }
-  state_.registered = state_.registered_ids.size();  // in step with the ids, whoever publishes
+  // In sync means nothing but heartbeats is left to send for it.
+  book_.record(id, it->second.registered, p.action == Action::Heartbeat);
 }
 
 void EurekaRegistry::pass() {
@@ -244,15 +235,12 @@ void EurekaRegistry::retry_within_lease() {
 }
 
 void EurekaRegistry::publish_state() {
-  // O(1) per answer: touch() keeps the registered ids and the unsynced set up to date, so that a
+  // O(1) per answer: touch() records each entry in the book (common::SyncBook), so that a
   // renewal does not walk every entry (at N = 1000 that walk was a third of the daemon's CPU:
   // docs/benchmarks.md, figure 8).
-  const bool in_sync = applied_ && unsynced_.empty() && connectivity_.current() == Connectivity::Up;
-  if (!ids_changed_ && in_sync == state_.in_sync) return;
-  ids_changed_ = false;
-  state_.in_sync = in_sync;
-  state_.registered = state_.registered_ids.size();
-  if (on_state_) on_state_(state_);
+  const bool in_sync =
+      applied_ && book_.all_synced() && connectivity_.current() == Connectivity::Up;
+  if (book_.publish(in_sync) && on_state_) on_state_(state_);
 }
 
 }  // namespace registrar::registry::eureka

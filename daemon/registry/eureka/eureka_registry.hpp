@@ -26,6 +26,7 @@
 #include "registry/common/request_meter.hpp"
 #include "registry/common/retry_schedule.hpp"
 #include "registry/common/shutdown_latch.hpp"
+#include "registry/common/sync_book.hpp"
 #include "registry/eureka/eureka_api.hpp"
 #include "registry/http/transport.hpp"
 #include "registry/registry.hpp"
@@ -146,9 +147,8 @@ class EurekaRegistry final : public Registry, public std::enable_shared_from_thi
   common::DueQueue<std::string> due_;      // when each entry next needs a request
   common::DueQueue<std::string> renewed_;  // registered entries by their last renewal
   bool applied_ = false;
-  std::set<std::string> unsynced_;  // entries with more than a heartbeat to send
-  bool ids_changed_ = false;        // state_.registered_ids changed since the last publish
-  std::string refusal_;             // the last refusal, logged once per change
+  common::SyncBook book_{state_};  // registered ids; entries with more than a heartbeat to send
+  std::string refusal_;            // the last refusal, logged once per change
 };
 
 }  // namespace registrar::registry::eureka

@@ -71,12 +71,7 @@ void EurekaRegistry::on_shutdown_cancelled(const std::string& id, time_point sen
 }
 
 void EurekaRegistry::finish_shutdown(bool clean) {
-  std::set<std::string> left;
-  for (const auto& [id, e] : entries_)
-    if (e.registered) left.insert(id);
-  state_.registered = left.size();
-  state_.registered_ids = std::move(left);
-  state_.in_sync = false;
+  book_.recount(entries_, [](const Entry& e) { return e.registered; });
   if (clean) spdlog::info("registry: all instances cancelled in Eureka");
   for (auto& t : transports_) t->cancel_all();
   if (auto done = std::exchange(shutdown_done_, nullptr)) done(clean);

@@ -110,39 +110,25 @@ void NacosRegistry::touch(const std::string& id) {
   if (p.action == Action::Forget) {
     due_.remove(id);
     beaten_.remove(id);
-    unsynced_.erase(id);
-    ids_changed_ |= state_.registered_ids.erase(id) > 0;
-    state_.registered = state_.registered_ids.size();
+    book_.forget(id);
     entries_.erase(it);
     return;
   }
   due_.schedule(id, p.at);
-  if (p.action == Action::Beat) {
-    unsynced_.erase(id);
-  } else {
-    unsynced_.insert(id);
-  }
-  if (e.written && e.confirmed) {
-    ids_changed_ |= state_.registered_ids.insert(id).second;
-  } else {
-    ids_changed_ |= state_.registered_ids.erase(id) > 0;
-    beaten_.remove(id);
-  }
-  state_.registered = state_.registered_ids.size();  // in step with the ids, whoever publishes
+  const bool registered = e.written && e.confirmed;
+  if (!registered) beaten_.remove(id);
+  book_.record(id, registered, p.action == Action::Beat);
 }
 
 // Calls the state callback only on a change (ConnectivityLog calls it on its own changes), so
 // that beats answered as usual cost the supervisor nothing. With nothing to register there is
 // nothing to send, and nothing to wait for: in sync.
 void NacosRegistry::publish_state() {
-  const bool in_sync = unsynced_.empty() && refusal_.empty() &&
+  const bool in_sync = book_.all_synced() && refusal_.empty() &&
                        (connectivity_.current() == Connectivity::Up || entries_.empty());
-  // O(1) per answer: touch() flags a change of the registered ids instead of a compare of the
-  // whole set (9 % of the daemon's CPU at N = 1000: docs/benchmarks.md, figure 8).
-  if (in_sync == state_.in_sync && !ids_changed_) return;
-  state_.in_sync = in_sync;
-  ids_changed_ = false;
-  if (on_state_) on_state_(state_);
+  // O(1) per answer: touch() records each entry in the book (common::SyncBook) instead of a compare
+  // of the whole set (9 % of the daemon's CPU at N = 1000: docs/benchmarks.md, figure 8).
+  if (book_.publish(in_sync) && on_state_) on_state_(state_);
 }
 
 // Sends what the first due entry needs (a login first when one is due); otherwise waits for the

@@ -27,6 +27,7 @@
 #include "registry/common/request_meter.hpp"
 #include "registry/common/retry_schedule.hpp"
 #include "registry/common/shutdown_latch.hpp"
+#include "registry/common/sync_book.hpp"
 #include "registry/http/transport.hpp"
 #include "registry/nacos/nacos_api.hpp"
 #include "registry/nacos/nacos_login.hpp"
@@ -134,9 +135,8 @@ class NacosRegistry final : public Registry, public std::enable_shared_from_this
   std::map<std::string, Entry> entries_;
   common::DueQueue<std::string> due_;
   common::DueQueue<std::string> beaten_;  // confirmed instances, by their last good beat
-  std::set<std::string> unsynced_;        // entries whose server state differs from desired
-  bool ids_changed_ = false;  // state_.registered_ids changed since the state callback last ran
-  std::string refusal_;       // the last refusal, logged once per change
+  common::SyncBook book_{state_};         // registered ids; entries not yet as desired
+  std::string refusal_;                   // the last refusal, logged once per change
 };
 
 }  // namespace registrar::registry::nacos

@@ -69,12 +69,7 @@ void NacosRegistry::on_shutdown_deregistered(const std::string& id, Registration
 }
 
 void NacosRegistry::finish_shutdown(bool clean) {
-  std::set<std::string> left;
-  for (const auto& [id, e] : entries_)
-    if (e.written) left.insert(id);
-  state_.registered = left.size();
-  state_.registered_ids = std::move(left);
-  state_.in_sync = false;
+  book_.recount(entries_, [](const Entry& e) { return e.written; });
   if (clean) spdlog::info("registry: all instances deregistered from Nacos");
   for (auto& s : servers_) s->cancel_all();
   if (auto done = std::exchange(shutdown_done_, nullptr)) done(clean);
