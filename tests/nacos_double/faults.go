@@ -34,6 +34,7 @@ type requestRecord struct {
 	Method string            `json:"method"`
 	Path   string            `json:"path"`
 	Params map[string]string `json:"params"` // query and form, first values; accessToken left out
+	AtMs   int64             `json:"at_ms"`  // when it arrived, wall-clock ms since the epoch
 }
 
 // serve applies the armed faults to one API request, then lets `next` answer it.
@@ -45,7 +46,8 @@ func (f *faults) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 	f.counts["requests"]++
 	_ = r.ParseForm()
 	f.seq++
-	rec := requestRecord{Seq: f.seq, Method: r.Method, Path: r.URL.Path, Params: map[string]string{}}
+	rec := requestRecord{Seq: f.seq, Method: r.Method, Path: r.URL.Path, Params: map[string]string{},
+		AtMs: time.Now().UnixMilli()}
 	for k, v := range r.Form {
 		if k != "accessToken" && k != "password" && len(v) > 0 {
 			rec.Params[k] = v[0]
