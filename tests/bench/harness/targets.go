@@ -21,7 +21,7 @@ const (
 const large = 10000
 
 func notMeasured(what, how string) Target {
-	return Target{what, "not in this run (" + how + ")", verdictNotMeasured}
+	return Target{what, "not in this run: needs " + how, verdictNotMeasured}
 }
 
 // targets lists every target; Markdown prints them and results.json records them.
@@ -59,12 +59,12 @@ func (r *Results) detectionTargets() []Target {
 			medMaxTarget("detection (watch, N = 1), SERVING -> key back: median < 5 ms, max < 20 ms", d.Up, 5, 20))
 	}
 	if len(out) == 0 {
-		out = append(out, notMeasured("detection (watch, N = 1): median < 5 ms, max < 20 ms", "--only detection"))
+		out = append(out, notMeasured("detection (watch, N = 1): median < 5 ms, max < 20 ms", "detection in --only"))
 	}
 	f := r.FlipAmong
 	if f == nil || len(f.Down) == 0 {
 		out = append(out, notMeasured("one flip among the N healthy services of the largest N: median < 5 ms each way",
-			"--only detection with lifecycle or footprint"))
+			"detection and lifecycle or footprint in --only"))
 		return out
 	}
 	what := fmt.Sprintf("one flip among N = %d healthy services (watch), %%s: median < 5 ms", f.N)
@@ -76,7 +76,7 @@ func (r *Results) detectionTargets() []Target {
 // etcdTargets: issue 6's targets at N = n (1000), beside the go-kit-style peer of the same run.
 func (r *Results) etcdTargets(n int) []Target {
 	ours := r.group("registrar", n)
-	how := "--sizes with 1000"
+	how := "1000 in --sizes"
 	if ours == nil || len(ours.Samples) == 0 {
 		return []Target{notMeasured(fmt.Sprintf("etcd N = %d: deregistration under 50 ms, RSS under 40 MiB, RSS and CPU at least 4x below go-kit-style", n), how)}
 	}
@@ -84,7 +84,7 @@ func (r *Results) etcdTargets(n int) []Target {
 	out := []Target{{fmt.Sprintf("deregistration, N = %d: under 50 ms", n),
 		fmt.Sprintf("max %s ms (median %s)", num(max), num(median(lifeField(ours, false)))), metStr(max < 50)}}
 	if ours.Foot == nil {
-		return append(out, notMeasured(fmt.Sprintf("RSS and CPU at N = %d", n), "--only footprint"))
+		return append(out, notMeasured(fmt.Sprintf("RSS and CPU at N = %d", n), "footprint in --only"))
 	}
 	rss := median(ours.Foot.RSS)
 	out = append(out, Target{fmt.Sprintf("RSS at N = %d under 40 MiB", n), fmt.Sprintf("%s MiB", num(rss)), metStr(rss < 40)})
@@ -124,7 +124,7 @@ func (r *Results) keepaliveTarget() Target {
 		parts = append(parts, fmt.Sprintf("%s/min at N = %d", num(ka), n))
 	}
 	if seen < 2 {
-		return notMeasured(what, "--only footprint with two sizes or more")
+		return notMeasured(what, "footprint in --only and two sizes or more")
 	}
 	return Target{what, strings.Join(parts, ", "), metStr(met)}
 }
@@ -155,10 +155,10 @@ func (r *Results) largeTargets() []Target {
 			Target{"etcd N = 10000: CPU at steady state", fmt.Sprintf("%s s/min", num(f.CPUAll)), verdictReported},
 			Target{"etcd N = 10000: etcd requests/min at steady state", fmt.Sprintf("%s keepalives, %s other", num(f.KAAll), num(f.OtherAll)), verdictReported})
 	} else {
-		out = append(out, notMeasured("etcd N = 10000: RSS under 200 MiB, CPU and etcd requests/min", "--only footprint"))
+		out = append(out, notMeasured("etcd N = 10000: RSS under 200 MiB, CPU and etcd requests/min", "footprint in --only"))
 	}
 	if r.FlipAmong == nil || r.FlipAmong.N != large {
-		out = append(out, notMeasured("etcd N = 10000: one flip detected and written under 5 ms median", "--only detection"))
+		out = append(out, notMeasured("etcd N = 10000: one flip detected and written under 5 ms median", "detection in --only"))
 	}
 	return out
 }
@@ -180,7 +180,7 @@ func (r *Results) consulTargets() []Target {
 		}
 		if c == nil {
 			out = append(out, notMeasured(fmt.Sprintf("Consul N = %d: refreshes every TTL/3 +- 10 %%, largest interval under TTL/2, zero critical", n),
-				"--only consul, --consul-sizes with "+fmt.Sprint(n)))
+				fmt.Sprintf("consul in --only and %d in --consul-sizes", n)))
 			continue
 		}
 		out = append(out,
@@ -212,7 +212,7 @@ func (r *Results) distinctTarget() Target {
 			return Target{what, fmt.Sprintf("%s s/min", num(d.CPUPerMin)), metStr(d.CPUPerMin < 2)}
 		}
 	}
-	return notMeasured(what, "--only distinct, --distinct-sizes with 1000")
+	return notMeasured(what, "distinct in --only and 1000 in --distinct-sizes")
 }
 
 // zkTargets: issue 14 asks for rows at N = 1, 100 and 1000 beside the go-kit-style peer of the
@@ -226,7 +226,7 @@ func (r *Results) zkTargets() []Target {
 			ours, peer = findRow(r.ZooKeeper.Rows, "registrar", n), findRow(r.ZooKeeper.Rows, "gokit-zk", n)
 		}
 		if ours == nil || peer == nil {
-			out = append(out, notMeasured(what, "--only zookeeper, --zk-sizes with "+fmt.Sprint(n)))
+			out = append(out, notMeasured(what, fmt.Sprintf("zookeeper in --only, %d in --zk-sizes and the peer (--gokit-zk)", n)))
 			continue
 		}
 		out = append(out, Target{what, rowMeasured(ours, peer, "requests to ZooKeeper", ours.ReqPerMin, peer.ReqPerMin),
@@ -270,7 +270,7 @@ func (r *Results) hbTargets() []Target {
 				ours, peer = findRow(h.Rows, "registrar", n), findRow(h.Rows, "client", n)
 			}
 			if ours == nil || peer == nil {
-				out = append(out, notMeasured(what, "--only "+kind+", --hb-sizes with "+fmt.Sprint(n)))
+				out = append(out, notMeasured(what, fmt.Sprintf("%s in --only, %d in --hb-sizes and the peer (--heartbeat-client)", kind, n)))
 				continue
 			}
 			if ours.failed() || peer.failed() {
