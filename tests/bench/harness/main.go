@@ -123,7 +123,7 @@ func run() int {
 	flag.IntVar(&cfg.runs, "runs", 3, "start-up/deregistration runs per implementation and N")
 	flag.DurationVar(&cfg.steady, "steady", 60*time.Second, "footprint: length of the steady-state window")
 	flag.DurationVar(&cfg.warmup, "warmup", 5*time.Second, "footprint: wait after start-up before the window")
-	flag.DurationVar(&cfg.slice, "slice", 10*time.Second, "footprint: CPU and request rates are taken per slice")
+	flag.DurationVar(&cfg.slice, "slice", 10*time.Second, "footprint: CPU and request rates are taken per slice (--steady when that is shorter and --slice is not given)")
 	flag.IntVar(&cfg.detectRounds, "detect-rounds", 20, "detection: flips each way in watch mode")
 	flag.IntVar(&cfg.pollRounds, "poll-rounds", 10, "detection: flips each way in poll mode")
 	flag.IntVar(&cfg.peerMax, "peer-max", 1000, "largest N for the go-kit-style peers (a client, a lease and a KeepAlive stream per service)")
@@ -178,6 +178,11 @@ func run() int {
 	cfg.only = map[string]bool{}
 	for _, o := range splitList(only) {
 		cfg.only[o] = true
+	}
+	sliceSet := false
+	flag.Visit(func(f *flag.Flag) { sliceSet = sliceSet || f.Name == "slice" })
+	if !sliceSet && cfg.steady < cfg.slice {
+		cfg.slice = cfg.steady // a short look (--steady 5s): one slice, the whole window
 	}
 	if cfg.runs < 1 || cfg.steady < cfg.slice || cfg.slice < time.Second {
 		fmt.Fprintln(os.Stderr, "--runs must be >= 1, --slice >= 1s, --steady >= --slice")
