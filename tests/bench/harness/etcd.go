@@ -262,6 +262,13 @@ func newTracker(ctx context.Context, cli *clientv3.Client, prefix string) (*Trac
 	return t, nil
 }
 
+// Has: whether key is present now.
+func (t *Tracker) Has(key string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.keys[key]
+}
+
 func (t *Tracker) Count() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()

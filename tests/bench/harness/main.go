@@ -34,6 +34,7 @@ type Config struct {
 	detectRounds  int
 	pollRounds    int
 	sidecarMax    int
+	peerMax       int
 	peers         []string
 	only          map[string]bool
 	workDir       string
@@ -77,12 +78,16 @@ type Results struct {
 	Settings  string
 	SliceText string
 	Detection []Detection
+	// Figure 1b: one name flipped among the daemon's N at the largest N of --sizes.
+	FlipAmong *Detection
 	Groups    []*Group
 	Consul    *ConsulResults
 	Distinct  []DistinctRow
 	ZooKeeper *ZkResults
 	Heartbeat []*HBResults
 	Errors    []string
+	// Every target with its verdict, as the Targets table prints it.
+	Targets []Target
 }
 
 func main() {
@@ -102,6 +107,7 @@ func splitList(s string) []string {
 func run() int {
 	cfg := &Config{}
 	var sizes, consulSizes, distinctSizes, peers, only string
+	var large bool
 	flag.StringVar(&cfg.registrar, "registrar", "", "grpc-registrar binary (required)")
 	flag.StringVar(&cfg.hello, "hello", "", "hello-service binary (required)")
 	flag.StringVar(&cfg.gokit, "gokit", "", "gokit-registrar peer binary")
@@ -111,14 +117,16 @@ func run() int {
 	flag.StringVar(&cfg.consulDouble, "consul-double", "", "consul-double binary (figure 5)")
 	parseRegistryFlags := registryFlags(cfg)
 	flag.StringVar(&sizes, "sizes", "1,100,1000", "numbers of services N")
+	flag.BoolVar(&large, "large", false, "add N = 10000 to --sizes: the etcd 10,000-service row, the daemon alone (peers run up to --peer-max)")
 	flag.StringVar(&consulSizes, "consul-sizes", "100,1000,10000", "numbers of services N for figure 5 (Consul)")
 	flag.StringVar(&distinctSizes, "distinct-sizes", "100,1000", "numbers of services N for figure 6 (each on a port of its own)")
 	flag.IntVar(&cfg.runs, "runs", 3, "start-up/deregistration runs per implementation and N")
 	flag.DurationVar(&cfg.steady, "steady", 60*time.Second, "footprint: length of the steady-state window")
 	flag.DurationVar(&cfg.warmup, "warmup", 5*time.Second, "footprint: wait after start-up before the window")
-	flag.DurationVar(&cfg.slice, "slice", 10*time.Second, "footprint: CPU and request rates are taken per slice")
+	flag.DurationVar(&cfg.slice, "slice", 10*time.Second, "footprint: CPU and request rates are taken per slice (--steady when that is shorter and --slice is not given)")
 	flag.IntVar(&cfg.detectRounds, "detect-rounds", 20, "detection: flips each way in watch mode")
 	flag.IntVar(&cfg.pollRounds, "poll-rounds", 10, "detection: flips each way in poll mode")
+	flag.IntVar(&cfg.peerMax, "peer-max", 1000, "largest N for the go-kit-style peers (a client, a lease and a KeepAlive stream per service)")
 	flag.IntVar(&cfg.sidecarMax, "sidecar-max", 100, "largest N for the etcdctl sidecar (two processes per service start-up, one per service resident)")
 	flag.StringVar(&peers, "peers", "gokit,sidecar", "peers to run: gokit, gokit-shared, sidecar")
 	flag.StringVar(&only, "only", "detection,lifecycle,footprint,consul,distinct,zookeeper,eureka,nacos", "figures to measure")
@@ -142,6 +150,9 @@ func run() int {
 			return 2
 		}
 		cfg.sizes = append(cfg.sizes, n)
+	}
+	if large && cfg.sizes[len(cfg.sizes)-1] != 10000 {
+		cfg.sizes = append(cfg.sizes, 10000)
 	}
 	for _, s := range splitList(consulSizes) {
 		n, err := strconv.Atoi(s)
@@ -167,6 +178,11 @@ func run() int {
 	cfg.only = map[string]bool{}
 	for _, o := range splitList(only) {
 		cfg.only[o] = true
+	}
+	sliceSet := false
+	flag.Visit(func(f *flag.Flag) { sliceSet = sliceSet || f.Name == "slice" })
+	if !sliceSet && cfg.steady < cfg.slice {
+		cfg.slice = cfg.steady // a short look (--steady 5s): one slice, the whole window
 	}
 	if cfg.runs < 1 || cfg.steady < cfg.slice || cfg.slice < time.Second {
 		fmt.Fprintln(os.Stderr, "--runs must be >= 1, --slice >= 1s, --steady >= --slice")
@@ -202,9 +218,9 @@ func (b *Bench) full() int {
 	r.SliceText = cfg.slice.String()
 	r.Settings = fmt.Sprintf("N = %s; %d start-up/deregistration runs each; footprint window %v after a %v warm-up, "+
 		"in %v slices; detection %d flips each way (watch), %d (poll, interval 1s); etcd lease TTL 10s for all; "+
-		"etcd data on %s; etcdctl sidecar up to N = %d",
+		"etcd data on %s; go-kit-style peers up to N = %d, etcdctl sidecar up to N = %d (the daemon alone above)",
 		joinInts(cfg.sizes), cfg.runs, cfg.steady, cfg.warmup, cfg.slice, cfg.detectRounds, cfg.pollRounds,
-		cfg.dataBase, cfg.sidecarMax)
+		cfg.dataBase, cfg.peerMax, cfg.sidecarMax)
 
 	if cfg.only["detection"] {
 		r.Detection = append(r.Detection, b.detection("watch", cfg.detectRounds))
@@ -242,7 +258,11 @@ func (b *Bench) full() int {
 				if im.MaxN > 0 && n > im.MaxN {
 					continue
 				}
-				g := b.group(im, n, runs, cfg.only["footprint"])
+				flips := 0
+				if im.Key == "registrar" && n == cfg.largest() && cfg.only["detection"] {
+					flips = cfg.detectRounds // figure 1b, in the daemon's first run at the largest N
+				}
+				g := b.group(im, n, runs, cfg.only["footprint"], flips, &r.FlipAmong)
 				for _, e := range g.Errs {
 					r.Errors = append(r.Errors, fmt.Sprintf("%s N=%d: %s", im.Label, n, e))
 				}
@@ -260,9 +280,13 @@ func (b *Bench) full() int {
 		r.ZooKeeper = b.zookeeper()
 	}
 	r.Heartbeat = b.heartbeats()
+	if r.FlipAmong != nil && r.FlipAmong.Err != "" {
+		r.Errors = append(r.Errors, fmt.Sprintf("detection among N=%d: %s", r.FlipAmong.N, r.FlipAmong.Err))
+	}
 	r.Machine.LoadEnd = loadavg()
 	r.Elapsed = time.Since(r.Started).Round(time.Second).String()
 
+	r.Targets = r.targets()
 	md := r.Markdown()
 	fmt.Println(md)
 	code := 0
@@ -291,6 +315,17 @@ func (b *Bench) full() int {
 		code = 1
 	}
 	return code
+}
+
+// largest: the largest N of --sizes.
+func (cfg *Config) largest() int {
+	max := 0
+	for _, n := range cfg.sizes {
+		if n > max {
+			max = n
+		}
+	}
+	return max
 }
 
 // helloServices: how many names the shared hello-service hosts, the largest N of the figures run.
@@ -423,24 +458,11 @@ func (b *Bench) smoke() int {
 			}
 		}
 		if im.Key == "registrar" {
-			// One of the three names turns NOT_SERVING: its key goes, the others stay.
-			t0 := time.Now()
-			out, err := exec.Command(cfg.hello, "set-status", "--target", b.helloAddr(), "--service", "svc-1",
-				"--not-serving").CombinedOutput()
-			if err != nil {
-				return fail("set-status: %v: %s", err, out)
-			}
-			if _, err := e.Tracker.WaitFor(t0, eq(n-1), 10*time.Second); err != nil {
-				return fail("registrar: svc-1 NOT_SERVING: %v", err)
-			}
-			// SERVING again (its key comes back): the other registries' parts register all three.
-			t0 = time.Now()
-			if out, err := exec.Command(cfg.hello, "set-status", "--target", b.helloAddr(), "--service", "svc-1",
-				"--serving").CombinedOutput(); err != nil {
-				return fail("set-status: %v: %s", err, out)
-			}
-			if _, err := e.Tracker.WaitFor(t0, eq(n), 10*time.Second); err != nil {
-				return fail("registrar: svc-1 SERVING again: %v", err)
+			// Figure 1b's path: each name in turn NOT_SERVING through the harness's HealthControl
+			// client, its key goes and the others stay; SERVING again, its key comes back (the
+			// other registries' parts register all three).
+			if err := b.smokeFlips(e, n); err != nil {
+				return fail("registrar: %v", err)
 			}
 		}
 		t0 := time.Now()

@@ -110,11 +110,12 @@ func lifeField(g *Group, startup bool) []float64 {
 	return xs
 }
 
+// metStr: a target's verdict as results.json records it; the report sets met and missed in bold.
 func metStr(ok bool) string {
 	if ok {
-		return "**met**"
+		return "met"
 	}
-	return "**missed**"
+	return "missed"
 }
 
 // Markdown renders the generated section of docs/benchmarks.md.
@@ -142,6 +143,16 @@ func (r *Results) Markdown() string {
 			w("| %s | %d | %s | %s |\n", d.Mode, len(d.Down), mmm(d.Down), mmm(d.Up))
 		}
 		w("\n")
+	}
+	if f := r.FlipAmong; f != nil {
+		w("### 1b. Detection of one flip among N healthy services (N = %d, ms: min / median / max)\n\n", f.N)
+		w("The daemon keeps all N registered (probe mode watch); one name at a time, picked at random, is set NOT_SERVING, then SERVING, through the example service's `HealthControl/SetStatus`: from just before that call until the watch response that shows that key gone (back).\n\n")
+		w("| N | rounds | NOT_SERVING -> its key gone | SERVING -> its key back | of which the SetStatus call |\n|---|---|---|---|---|\n")
+		if f.Err != "" && len(f.Down) == 0 {
+			w("| %d | 0 | failed: %s | | |\n\n", f.N, f.Err)
+		} else {
+			w("| %d | %d | %s | %s | %s |\n\n", f.N, len(f.Down), mmm(f.Down), mmm(f.Up), mmm(f.Call))
+		}
 	}
 
 	impls := r.implOrder()
@@ -185,6 +196,7 @@ func (r *Results) Markdown() string {
 		w("\n")
 	}
 	if len(r.Groups) > 0 && len(impls) > 0 {
+		w("A peer is \"not run\" above its largest N (Settings); those rows are the daemon alone.\n\n")
 		life("2. Deregistration: SIGTERM -> all N keys gone", false)
 		life("3. Start-up: exec -> all N keys registered", true)
 	}
@@ -271,8 +283,12 @@ func (r *Results) Markdown() string {
 
 	// Targets.
 	w("### Targets\n\n| target | measured | verdict |\n|---|---|---|\n")
-	for _, t := range r.Targets() {
-		w("| %s | %s | %s |\n", t.What, t.Measured, t.Verdict)
+	for _, t := range r.Targets {
+		v := t.Verdict
+		if v == "met" || v == "missed" {
+			v = "**" + v + "**"
+		}
+		w("| %s | %s | %s |\n", t.What, t.Measured, v)
 	}
 	w("\n")
 	if len(r.Errors) > 0 {
@@ -283,94 +299,6 @@ func (r *Results) Markdown() string {
 		w("\n")
 	}
 	return b.String()
-}
-
-type Target struct{ What, Measured, Verdict string }
-
-func (r *Results) Targets() []Target {
-	var out []Target
-	for _, d := range r.Detection {
-		if d.Mode != "watch" {
-			continue
-		}
-		_, med, max, ok := stats(d.Down)
-		if ok {
-			out = append(out, Target{"detection (watch), NOT_SERVING -> key gone: median < 5 ms, max < 20 ms",
-				fmt.Sprintf("median %s ms, max %s ms", num(med), num(max)), metStr(med < 5 && max < 20)})
-		}
-		_, med, max, ok = stats(d.Up)
-		if ok {
-			out = append(out, Target{"detection (watch), SERVING -> key back: median < 5 ms, max < 20 ms",
-				fmt.Sprintf("median %s ms, max %s ms", num(med), num(max)), metStr(med < 5 && max < 20)})
-		}
-	}
-	big := 0
-	for _, n := range r.sizes() {
-		if n > big {
-			big = n
-		}
-	}
-	ours := r.group("registrar", big)
-	if ours != nil && len(ours.Samples) > 0 {
-		_, _, max, _ := stats(lifeField(ours, false))
-		out = append(out, Target{fmt.Sprintf("deregistration, N = %d: under 50 ms", big),
-			fmt.Sprintf("max %s ms (median %s)", num(max), num(median(lifeField(ours, false)))), metStr(max < 50)})
-	}
-	if ours != nil && ours.Foot != nil {
-		rss := median(ours.Foot.RSS)
-		out = append(out, Target{fmt.Sprintf("RSS at N = %d under 40 MiB", big), fmt.Sprintf("%s MiB", num(rss)), metStr(rss < 40)})
-		if gk := r.group("gokit", big); gk != nil && gk.Foot != nil {
-			x := median(gk.Foot.RSS) / rss
-			out = append(out, Target{fmt.Sprintf("RSS at N = %d at least 4x smaller than go-kit-style", big),
-				fmt.Sprintf("%.1fx", x), metStr(x >= 4)})
-			if ours.Foot.CPUAll > 0 {
-				c := gk.Foot.CPUAll / ours.Foot.CPUAll
-				out = append(out, Target{fmt.Sprintf("CPU at N = %d at least 4x less than go-kit-style", big),
-					fmt.Sprintf("%.1fx (%s vs %s s/min)", c, num(gk.Foot.CPUAll), num(ours.Foot.CPUAll)), metStr(c >= 4)})
-			}
-		}
-		// Keepalive traffic independent of N: compare the smallest and the largest N.
-		small := r.group("registrar", r.sizes()[0])
-		if small != nil && small.Foot != nil && small.N != big {
-			a, z := small.Foot.KAAll, ours.Foot.KAAll
-			same := a > 0 && z <= a*1.25 && z >= a*0.75
-			out = append(out, Target{"keepalive traffic independent of N",
-				fmt.Sprintf("%s/min at N = %d, %s/min at N = %d", num(a), small.N, num(z), big), metStr(same)})
-		}
-	}
-	out = append(out, r.consulTargets()...)
-	for _, d := range r.Distinct {
-		if d.N == 1000 && d.Err == "" {
-			out = append(out, Target{"CPU at N = 1000 distinct servers under 2 CPU-s/min (defaults)",
-				fmt.Sprintf("%s s/min", num(d.CPUPerMin)), metStr(d.CPUPerMin < 2)})
-		}
-	}
-	return out
-}
-
-// consulTargets: issue 21's targets for figure 5, at N = 1000 and 10,000 where measured.
-func (r *Results) consulTargets() []Target {
-	var out []Target
-	if r.Consul == nil {
-		return out
-	}
-	third := float64(consulTTL.Milliseconds()) / 3
-	for _, c := range r.Consul.Rows {
-		if c.Err != "" || (c.N != 1000 && c.N != 10000) {
-			continue
-		}
-		out = append(out,
-			Target{fmt.Sprintf("Consul N = %d: largest interval between two refreshes of a check under TTL/2 (5000 ms)", c.N),
-				fmt.Sprintf("%s ms", num(c.GapMaxMs)), metStr(c.GapMaxMs > 0 && c.GapMaxMs < float64(consulTTL.Milliseconds())/2)},
-			Target{fmt.Sprintf("Consul N = %d: every check refreshed every TTL/3 +- 10 %% (%.0f ms)", c.N, third),
-				fmt.Sprintf("%.1f %% of intervals within, median %s ms", 100*c.GapWithin10, num(c.GapMedianMs)), metStr(c.GapWithin10 >= 0.999)},
-			Target{fmt.Sprintf("Consul N = %d: zero checks critical in the steady window", c.N),
-				fmt.Sprintf("%d expired, at most %d not passing", c.TTLMissed, c.NotPassingMax), metStr(c.TTLMissed == 0 && c.NotPassingMax == 0)})
-		if c.N == 1000 {
-			out = append(out, Target{"Consul N = 1000: CPU at most 1 CPU-s/min", fmt.Sprintf("%s s/min", num(c.CPUPerMin)), metStr(c.CPUPerMin <= 1)})
-		}
-	}
-	return out
 }
 
 const (

@@ -32,11 +32,11 @@ func (b *Bench) impls() []Impl {
 			}
 			return startProc(name, b.logDir, b.cfg.registrar, "run", "-c", manifest)
 		}},
-		"gokit": {Key: "gokit", Label: "go-kit-style", start: func(b *Bench, e *Etcd, n int, name string) (*Proc, error) {
+		"gokit": {Key: "gokit", Label: "go-kit-style", MaxN: b.cfg.peerMax, start: func(b *Bench, e *Etcd, n int, name string) (*Proc, error) {
 			return startProc(name, b.logDir, b.cfg.gokit, "--etcd", e.Endpoint, "--services", strconv.Itoa(n),
 				"--addr", b.helloAddr(), "--ttl", "10s")
 		}},
-		"gokit-shared": {Key: "gokit-shared", Label: "go-kit-style, one shared client", start: func(b *Bench, e *Etcd, n int, name string) (*Proc, error) {
+		"gokit-shared": {Key: "gokit-shared", Label: "go-kit-style, one shared client", MaxN: b.cfg.peerMax, start: func(b *Bench, e *Etcd, n int, name string) (*Proc, error) {
 			return startProc(name, b.logDir, b.cfg.gokit, "--etcd", e.Endpoint, "--services", strconv.Itoa(n),
 				"--addr", b.helloAddr(), "--ttl", "10s", "--shared-client")
 		}},
@@ -86,7 +86,9 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 type Detection struct {
 	Mode     string
+	N        int       // figure 1: 1 (a server of its own); figure 1b: the daemon's N, one name flipped
 	Down, Up []float64 // ms
+	Call     []float64 // figure 1b: ms the SetStatus call itself took, both ways
 	Err      string
 }
 
@@ -94,7 +96,7 @@ type Detection struct {
 // name NOT_SERVING, SIGUSR2 SERVING again. Latency = signal sent -> the watcher sees the key go
 // (come back). Each flip waits a random delay first, so that poll mode's phase varies.
 func (b *Bench) detection(mode string, rounds int) Detection {
-	d := Detection{Mode: mode}
+	d := Detection{Mode: mode, N: 1}
 	fail := func(err error) Detection { d.Err = err.Error(); b.logf("detection %s: %v", mode, err); return d }
 	e, err := startEtcd(b.cfg.etcdBin, b.cfg.dataBase, b.logDir, "etcd-detect-"+mode)
 	if err != nil {
@@ -199,8 +201,9 @@ type Group struct {
 }
 
 // group runs `runs` lifecycles of impl with n services against one fresh etcd; the first one
-// also measures the footprint when withFootprint.
-func (b *Bench) group(im Impl, n, runs int, withFootprint bool) *Group {
+// also measures the footprint when withFootprint, and then, when flips > 0, figure 1b (one
+// name flipped among the n, `flips` times each way) into *flipOut.
+func (b *Bench) group(im Impl, n, runs int, withFootprint bool, flips int, flipOut **Detection) *Group {
 	g := &Group{Impl: im.Key, Label: im.Label, N: n}
 	e, err := startEtcd(b.cfg.etcdBin, b.cfg.dataBase, b.logDir, fmt.Sprintf("etcd-%s-n%d", im.Key, n))
 	if err != nil {
@@ -210,7 +213,12 @@ func (b *Bench) group(im Impl, n, runs int, withFootprint bool) *Group {
 	}
 	defer e.Stop()
 	for r := 0; r < runs; r++ {
-		s, fp, err := b.lifecycle(e, im, n, r, withFootprint && r == 0)
+		first := r == 0
+		s, fp, err := b.lifecycle(e, im, n, r, withFootprint && first, func() {
+			if first && flips > 0 {
+				*flipOut = b.flipAmong(e, n, flips)
+			}
+		})
 		if err != nil {
 			g.Errs = append(g.Errs, fmt.Sprintf("run %d: %v", r, err))
 			b.logf("%s N=%d run %d: %v", im.Key, n, r, err)
@@ -225,7 +233,9 @@ func (b *Bench) group(im Impl, n, runs int, withFootprint bool) *Group {
 	return g
 }
 
-func (b *Bench) lifecycle(e *Etcd, im Impl, n, run int, withFootprint bool) (LifeSample, *Footprint, error) {
+// lifecycle: exec -> all n registered, the footprint window (when withFootprint), then steady
+// (called with all n registered, before SIGTERM), then SIGTERM -> all gone.
+func (b *Bench) lifecycle(e *Etcd, im Impl, n, run int, withFootprint bool, steady func()) (LifeSample, *Footprint, error) {
 	var s LifeSample
 	if e.Tracker.Count() != 0 {
 		if err := e.DeletePrefix(); err != nil {
@@ -264,6 +274,10 @@ func (b *Bench) lifecycle(e *Etcd, im Impl, n, run int, withFootprint bool) (Lif
 		if c := e.Tracker.Count(); c != n {
 			return s, nil, fmt.Errorf("%d of %d keys left after the steady window", c, n)
 		}
+	}
+	steady()
+	if _, err := e.Tracker.WaitFor(time.Now(), eq(n), 10*time.Second); err != nil {
+		return s, nil, fmt.Errorf("before SIGTERM: %v", err)
 	}
 
 	t0 := time.Now()
