@@ -101,8 +101,8 @@ void EtcdRegistry::reconcile_pass() {
   if (lease_id_ == 0) return grant();
   if (adopt_pending_) return adopt();
   if (verify_needed_) return verify();
-  auto batches = plan(wanted(), confirmed_, unconfirmed_, max_txn_ops_);
-  if (batches.empty()) {
+  Batch batch = next_batch(wanted(), confirmed_, unconfirmed_, max_txn_ops_);
+  if (batch.empty()) {
     for (auto old : stale_leases_)  // keys left on an earlier lease of ours go with it
       revoke_stale(old);
     stale_leases_.clear();
@@ -110,7 +110,7 @@ void EtcdRegistry::reconcile_pass() {
     update_sync_state();
     return;
   }
-  write(std::move(batches.front()));
+  write(std::move(batch));
 }
 
 // etcd answered. Only a write that went through ends a refusal (quota, permissions): a grant

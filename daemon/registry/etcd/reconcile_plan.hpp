@@ -45,4 +45,12 @@ std::vector<Batch> plan(const std::map<std::string, std::string>& desired,
                         const std::set<std::string>& maybe_present,
                         std::size_t max_ops = kMaxTxnOps);
 
+// The first batch of plan(), the same ops in the same order, without building the others: a
+// pass writes one batch and plans again after its answer, so building every batch each time
+// cost O(N) copies of keys and values per Txn (at N = 10,000, 80 Txns to start: most of the
+// registry's share of start-up, docs/benchmarks.md). Empty when nothing is to be written.
+Batch next_batch(const std::map<std::string, std::string>& desired,
+                 const std::map<std::string, std::string>& written,
+                 const std::set<std::string>& maybe_present, std::size_t max_ops = kMaxTxnOps);
+
 }  // namespace registrar::registry::etcd

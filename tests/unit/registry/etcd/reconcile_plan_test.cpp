@@ -1,6 +1,8 @@
 #include "registry/etcd/reconcile_plan.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstdint>
+#include <set>
 
 using namespace registrar::registry::etcd;
 using Map = std::map<std::string, std::string>;
@@ -54,4 +56,51 @@ TEST_CASE("operations are split into transactions of at most kMaxTxnOps") {
   }
   CHECK(total == 1000);
   CHECK(plan(desired, {}, {}, 500).size() == 2);
+}
+
+TEST_CASE("next_batch is plan's first batch, without building the others") {
+  CHECK(next_batch({}, {}, {}).empty());
+  // Deterministic pseudo-random states: keys desired, written (some with another value), and
+  // maybe present from an earlier lease, overlapping in every way; the batch limit varies.
+  std::uint32_t seed = 12345;
+  const auto next = [&seed] { return seed = seed * 1664525u + 1013904223u; };
+  for (int round = 0; round < 200; ++round) {
+    Map desired;
+    Map written;
+    std::set<std::string> maybe;
+    const int keys = static_cast<int>(next() % 300);
+    for (int i = 0; i < keys; ++i) {
+      const std::string key = "/k" + std::to_string(next() % 400);
+      switch (next() % 6) {
+        case 0:
+          desired[key] = "v";
+          break;
+        case 1:
+          desired[key] = written[key] = "v";
+          break;
+        case 2:
+          desired[key] = "new";
+          written[key] = "old";
+          break;
+        case 3:
+          written[key] = "v";
+          break;
+        case 4:
+          maybe.insert(key);
+          break;
+        default:
+          maybe.insert(key);
+          written[key] = "v";
+          break;
+      }
+    }
+    const std::size_t max_ops = 1 + next() % 130;
+    const auto all = plan(desired, written, maybe, max_ops);
+    const Batch first = next_batch(desired, written, maybe, max_ops);
+    if (all.empty()) {
+      CHECK(first.empty());
+    } else {
+      CHECK(first == all.front());
+    }
+  }
 }
