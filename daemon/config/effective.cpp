@@ -101,6 +101,7 @@ void write_probe(Writer& w, const ProbeSpec& p, bool per_service, bool default_t
     w.text("service", p.service);
   }
   write_tls(w, p.tls, /*consul=*/false, /*off_overrides=*/per_service && default_tls);
+  w.word("transparent_retry", p.transparent_retry ? "true" : "false");
   w.end_map();
 }
 

@@ -194,6 +194,10 @@ struct ProbeSpec {
   std::string target;      // host:port to probe; default "<address>:<port>"
   std::string service;     // grpc.health.v1 service name; "" = whole server
   TlsSpec tls;             // probe over TLS/mTLS; off unless a `tls` section is present
+  // gRPC's transparent retry on the probe channels: a Watch or Check that a connection's GOAWAY
+  // caught before it reached the server is sent again on a new connection, not failed. Off, each
+  // open stream costs about 6 KB less (docs/manifest.md) and such a race counts as one failure.
+  bool transparent_retry = true;
 };
 
 struct ServiceSpec {
@@ -212,7 +216,7 @@ struct ServiceSpec {
            a.probe.interval == b.probe.interval && a.probe.timeout == b.probe.timeout &&
            a.probe.rise == b.probe.rise && a.probe.fall == b.probe.fall &&
            a.probe.target == b.probe.target && a.probe.service == b.probe.service &&
-           a.probe.tls == b.probe.tls;
+           a.probe.tls == b.probe.tls && a.probe.transparent_retry == b.probe.transparent_retry;
   }
 };
 

@@ -16,10 +16,10 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::array<std::string_view, 1> kDefaultsKeys{"probe"};
-constexpr std::array<std::string_view, 6> kDefaultProbeKeys{"mode", "interval", "timeout",
-                                                            "rise", "fall",     "tls"};
-constexpr std::array<std::string_view, 8> kServiceProbeKeys{"mode", "interval", "timeout", "rise",
-                                                            "fall", "target",   "service", "tls"};
+constexpr std::array<std::string_view, 7> kDefaultProbeKeys{
+    "mode", "interval", "timeout", "rise", "fall", "tls", "transparent_retry"};
+constexpr std::array<std::string_view, 9> kServiceProbeKeys{
+    "mode", "interval", "timeout", "rise", "fall", "target", "service", "tls", "transparent_retry"};
 constexpr std::array<std::string_view, 7> kServiceKeys{"name", "id",   "address", "port",
                                                        "tags", "meta", "probe"};
 
@@ -49,6 +49,7 @@ void probe(const Reader& r, const Value& v, ProbeSpec& p, bool per_service) {
   if (auto s = Reader::find(keys, "service")) p.service = r.text(*s);
   // A service's tls section replaces the default one as a whole (`tls: false` turns it off).
   if (auto t = Reader::find(keys, "tls")) p.tls = read_tls(r, *t, /*consul=*/false);
+  if (auto t = Reader::find(keys, "transparent_retry")) p.transparent_retry = r.boolean(*t);
 }
 
 std::map<std::string, std::string> metadata(const Reader& r, const Value& v, bool consul) {

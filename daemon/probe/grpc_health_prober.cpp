@@ -116,6 +116,7 @@ class Core final : public HealthCallSink, public std::enable_shared_from_this<Co
   Millis timeout_;
   bool polling_;
   config::TlsSpec tls_;
+  bool transparent_retry_;
   std::optional<ProbeChannel> channel_;  // none before the first attempt or after a release
   std::unique_ptr<Health::Stub> stub_;   // on channel_
   std::string channel_error_;            // why ensure_channel() failed last
@@ -172,6 +173,7 @@ Core::Core(asio::any_io_executor executor, const config::ServiceSpec& service,
       timeout_(std::max(service.probe.timeout, kMinPeriod)),
       polling_(service.probe.mode == config::ProbeMode::Poll),
       tls_(service.probe.tls),
+      transparent_retry_(service.probe.transparent_retry),
       backoff_(kBackoffInitial, std::max(interval_, kBackoffMinCap), kBackoffMultiplier,
                kBackoffJitter, runtime::default_random()),
       repeat_timer_(executor_, clock_),
@@ -188,7 +190,7 @@ std::string Core::who() const {
 bool Core::ensure_channel() {
   if (channel_) return true;
   std::string error;
-  auto channel = acquire_probe_channel(target_, timeout_, tls_, error);
+  auto channel = acquire_probe_channel(target_, timeout_, tls_, error, transparent_retry_);
   if (!channel) {
     channel_error_ = "TLS setup failed: " + error;
     tls_problem(channel_error_);

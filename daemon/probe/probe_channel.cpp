@@ -21,7 +21,10 @@ int to_int_ms(Millis d) {
   return static_cast<int>(std::clamp<Millis::rep>(d.count(), 0, std::numeric_limits<int>::max()));
 }
 
-grpc::ChannelArguments channel_arguments(Millis timeout, const config::TlsSpec& tls) {
+}  // namespace
+
+grpc::ChannelArguments probe_channel_arguments(Millis timeout, const config::TlsSpec& tls,
+                                               bool transparent_retry) {
   grpc::ChannelArguments args;
   // A restarted service is found again quickly: the first retry of a refused connection 100 ms
   // later, at most 1 s between retries.
@@ -44,16 +47,16 @@ grpc::ChannelArguments channel_arguments(Millis timeout, const config::TlsSpec& 
   // the ChannelPool, on purpose and in bounded numbers.)
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   apply_tls_arguments(tls, args);
+  if (!transparent_retry) args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   return args;
 }
 
-}  // namespace
-
 std::string probe_channel_key(const std::string& target, Millis timeout, const config::TlsSpec& tls,
-                              const std::string& files_stamp) {
+                              const std::string& files_stamp, bool transparent_retry) {
   std::string key =
       target + " timeout=" + std::to_string(timeout.count()) + "ms " + tls_settings_text(tls);
   if (tls.enabled) key += " files=" + files_stamp;
+  if (!transparent_retry) key += " no-retry";
   return key;
 }
 
@@ -63,14 +66,16 @@ ChannelPool& probe_channel_pool() {
 }
 
 std::optional<ProbeChannel> acquire_probe_channel(const std::string& target, Millis timeout,
-                                                  const config::TlsSpec& tls, std::string& error) {
+                                                  const config::TlsSpec& tls, std::string& error,
+                                                  bool transparent_retry) {
   ProbeChannel out;
   out.files_stamp = tls_files_stamp(tls);
-  out.key = probe_channel_key(target, timeout, tls, out.files_stamp);
+  out.key = probe_channel_key(target, timeout, tls, out.files_stamp, transparent_retry);
   out.channel = probe_channel_pool().acquire(out.key, [&]() -> std::shared_ptr<grpc::Channel> {
     auto credentials = make_channel_credentials(tls, error);
     if (!credentials) return nullptr;
-    return grpc::CreateCustomChannel(target, credentials, channel_arguments(timeout, tls));
+    return grpc::CreateCustomChannel(target, credentials,
+                                     probe_channel_arguments(timeout, tls, transparent_retry));
   });
   if (!out.channel) return std::nullopt;
   return out;

@@ -15,7 +15,8 @@
 
 namespace grpc {
 class Channel;
-}
+class ChannelArguments;
+}  // namespace grpc
 
 namespace registrar::probe {
 
@@ -26,9 +27,16 @@ struct ProbeChannel {
 };
 
 // The pool key of a channel to `target` with `timeout` and `tls`, whose TLS files had
-// `files_stamp`. Equal keys share channels; any difference in the TLS settings makes another key.
+// `files_stamp`. Equal keys share channels; any difference in the TLS settings or in
+// `transparent_retry` (probe.transparent_retry) makes another key.
 std::string probe_channel_key(const std::string& target, std::chrono::milliseconds timeout,
-                              const config::TlsSpec& tls, const std::string& files_stamp);
+                              const config::TlsSpec& tls, const std::string& files_stamp,
+                              bool transparent_retry = true);
+
+// The arguments of a probe channel (exposed for tests): reconnect pace, keepalive, a channel of
+// its own, TLS, and what a probe stream needs of gRPC's per-call machinery (see the .cpp).
+grpc::ChannelArguments probe_channel_arguments(std::chrono::milliseconds timeout,
+                                               const config::TlsSpec& tls, bool transparent_retry);
 
 // Probers of the same key share a channel, up to this many each (one HTTP/2 connection per 100
 // health-check names served on one port, not one each).
@@ -41,7 +49,8 @@ ChannelPool& probe_channel_pool();
 // nullopt when the TLS files cannot be used; `error` then says why (a setting, a path, a reason).
 std::optional<ProbeChannel> acquire_probe_channel(const std::string& target,
                                                   std::chrono::milliseconds timeout,
-                                                  const config::TlsSpec& tls, std::string& error);
+                                                  const config::TlsSpec& tls, std::string& error,
+                                                  bool transparent_retry = true);
 
 // True when `channel` was made from TLS files that have changed since (rewritten, replaced,
 // removed): the prober should let it go and acquire a new one. Three stat() calls; false without

@@ -32,6 +32,7 @@ void check_same_config(const Manifest& a, const Manifest& b) {
   CHECK(a.default_probe.timeout == b.default_probe.timeout);
   CHECK(a.default_probe.rise == b.default_probe.rise);
   CHECK(a.default_probe.fall == b.default_probe.fall);
+  CHECK(a.default_probe.transparent_retry == b.default_probe.transparent_retry);
   CHECK(a.drain == b.drain);
   CHECK(a.shutdown_timeout == b.shutdown_timeout);
   CHECK(a.services == b.services);
@@ -65,6 +66,7 @@ defaults:
     timeout: 1s
     rise: 1
     fall: 1
+    transparent_retry: true
 services:
   - name: hello
     id: hello-127.0.0.1-50051
@@ -80,6 +82,7 @@ services:
       fall: 1
       target: 127.0.0.1:50051
       service: ""
+      transparent_retry: true
 drain: 0s
 shutdown_timeout: 5s
 )");
@@ -99,7 +102,7 @@ TEST_CASE("render_effective round-trips: parse(render(m)) == m") {
     keepalive_timeout: 2s500ms
   backoff: {initial: 100ms, max: 1h, multiplier: 1.25, jitter: 0.05}
 defaults:
-  probe: {mode: poll, interval: 250ms, timeout: 2s, rise: 3, fall: 2}
+  probe: {mode: poll, interval: 250ms, timeout: 2s, rise: 3, fall: 2, transparent_retry: false}
 services:
   - name: hello
     address: 127.0.0.1

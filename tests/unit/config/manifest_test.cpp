@@ -402,3 +402,27 @@ TEST_CASE("ids may be chosen freely but must be unique") {
   - {name: b, address: h, port: 2, id: a-h-1}
 )") == R"(m.yaml:3:40: services[1].id: duplicate id "a-h-1" (also used by services[0] at line 2))");
 }
+
+TEST_CASE("probe.transparent_retry: on by default, set in defaults, overridden per service") {
+  Manifest m = parse(R"(services:
+  - {name: a, address: h, port: 1}
+)");
+  CHECK(m.default_probe.transparent_retry);
+  CHECK(m.services[0].probe.transparent_retry);
+
+  m = parse(R"(defaults:
+  probe: {transparent_retry: false}
+services:
+  - {name: a, address: h, port: 1}
+  - {name: b, address: h, port: 2, probe: {transparent_retry: true}}
+)");
+  CHECK_FALSE(m.default_probe.transparent_retry);
+  CHECK_FALSE(m.services[0].probe.transparent_retry);
+  CHECK(m.services[1].probe.transparent_retry);
+  // A change of it is a change of the probe (a reload restarts that prober).
+  ServiceSpec flipped = m.services[0];
+  flipped.probe.transparent_retry = true;
+  CHECK_FALSE(flipped == m.services[0]);
+  CHECK(error_of("services:\n  - {name: a, address: h, port: 1, probe: {transparent_retry: 2}}\n")
+            .find("services[0].probe.transparent_retry") != std::string::npos);
+}
