@@ -94,6 +94,7 @@ void write_probe(Writer& w, const ProbeSpec& p, bool per_service, bool default_t
   w.word("mode", to_string(p.mode));
   w.duration("interval", p.interval);
   w.duration("timeout", p.timeout);
+  w.duration("liveness_interval", p.liveness_interval);
   w.integer("rise", p.rise);
   w.integer("fall", p.fall);
   if (per_service) {

@@ -189,11 +189,15 @@ struct ProbeSpec {
       1000};               // poll period; in watch mode, how often the streamed status counts again
   Duration timeout{1000};  // deadline of each Check call and of connecting; 10ms to 1h, as is
                            // interval
-  int rise = 1;            // consecutive successes to become healthy
-  int fall = 1;            // consecutive failures to become unhealthy
-  std::string target;      // host:port to probe; default "<address>:<port>"
-  std::string service;     // grpc.health.v1 service name; "" = whole server
-  TlsSpec tls;             // probe over TLS/mTLS; off unless a `tls` section is present
+  // Watch mode: how long the server may stay silent (no message, no answered Check) before a
+  // repeat first waits for a liveness Check; values below `interval` act as `interval`. A hung
+  // server goes within liveness_interval + fall * (interval + timeout) (docs/operations.md §4).
+  Duration liveness_interval{10000};
+  int rise = 1;         // consecutive successes to become healthy
+  int fall = 1;         // consecutive failures to become unhealthy
+  std::string target;   // host:port to probe; default "<address>:<port>"
+  std::string service;  // grpc.health.v1 service name; "" = whole server
+  TlsSpec tls;          // probe over TLS/mTLS; off unless a `tls` section is present
   // gRPC's transparent retry on the probe channels: a Watch or Check that a connection's GOAWAY
   // caught before it reached the server is sent again on a new connection, not failed. Off, each
   // open stream costs about 6 KB less (docs/manifest.md) and such a race counts as one failure.
@@ -214,9 +218,10 @@ struct ServiceSpec {
     return a.name == b.name && a.id == b.id && a.address == b.address && a.port == b.port &&
            a.tags == b.tags && a.meta == b.meta && a.probe.mode == b.probe.mode &&
            a.probe.interval == b.probe.interval && a.probe.timeout == b.probe.timeout &&
-           a.probe.rise == b.probe.rise && a.probe.fall == b.probe.fall &&
-           a.probe.target == b.probe.target && a.probe.service == b.probe.service &&
-           a.probe.tls == b.probe.tls && a.probe.transparent_retry == b.probe.transparent_retry;
+           a.probe.liveness_interval == b.probe.liveness_interval && a.probe.rise == b.probe.rise &&
+           a.probe.fall == b.probe.fall && a.probe.target == b.probe.target &&
+           a.probe.service == b.probe.service && a.probe.tls == b.probe.tls &&
+           a.probe.transparent_retry == b.probe.transparent_retry;
   }
 };
 

@@ -16,10 +16,11 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::array<std::string_view, 1> kDefaultsKeys{"probe"};
-constexpr std::array<std::string_view, 7> kDefaultProbeKeys{
-    "mode", "interval", "timeout", "rise", "fall", "tls", "transparent_retry"};
-constexpr std::array<std::string_view, 9> kServiceProbeKeys{
-    "mode", "interval", "timeout", "rise", "fall", "target", "service", "tls", "transparent_retry"};
+constexpr std::array<std::string_view, 8> kDefaultProbeKeys{
+    "mode", "interval", "timeout", "rise", "fall", "tls", "liveness_interval", "transparent_retry"};
+constexpr std::array<std::string_view, 10> kServiceProbeKeys{
+    "mode", "interval",          "timeout",          "rise", "fall", "target", "service",
+    "tls",  "liveness_interval", "transparent_retry"};
 constexpr std::array<std::string_view, 7> kServiceKeys{"name", "id",   "address", "port",
                                                        "tags", "meta", "probe"};
 
@@ -35,6 +36,9 @@ void probe(const Reader& r, const Value& v, ProbeSpec& p, bool per_service) {
   if (auto m = Reader::find(keys, "mode")) p.mode = r.choice(*m, kProbeModeNames);
   if (auto i = Reader::find(keys, "interval")) p.interval = r.bounded_duration(*i, kProbeRange);
   if (auto t = Reader::find(keys, "timeout")) p.timeout = r.bounded_duration(*t, kProbeRange);
+  if (auto l = Reader::find(keys, "liveness_interval")) {
+    p.liveness_interval = r.bounded_duration(*l, kProbeRange);
+  }
   if (auto n = Reader::find(keys, "rise")) p.rise = static_cast<int>(r.integer(*n, 1, INT_MAX));
   if (auto n = Reader::find(keys, "fall")) p.fall = static_cast<int>(r.integer(*n, 1, INT_MAX));
   if (auto t = Reader::find(keys, "target")) {

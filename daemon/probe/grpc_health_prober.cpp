@@ -86,7 +86,8 @@ class Core final : public HealthCallSink, public std::enable_shared_from_this<Co
   void watch_failed(Result result);
   void repeat_current();
   void start_liveness_check();
-  void on_liveness_answer(std::uint64_t generation, const grpc::Status& status);
+  void on_liveness_answer(std::uint64_t generation, const grpc::Status& status,
+                          runtime::Clock::time_point started);
   void on_liveness_done(const grpc::Status& status);
   void cancel_liveness_check();
   void fall_back_to_polling();
@@ -113,6 +114,7 @@ class Core final : public HealthCallSink, public std::enable_shared_from_this<Co
   std::string target_;
   std::string service_;
   Millis interval_;
+  Millis liveness_interval_;  // at least interval_: a Check is only ever sent at a repeat
   Millis timeout_;
   bool polling_;
   config::TlsSpec tls_;
@@ -139,13 +141,19 @@ class Core final : public HealthCallSink, public std::enable_shared_from_this<Co
   int short_streams_ = 0;  // consecutive streams that ended within kStableStream of opening
   Link link_ = Link::Unknown;
   std::optional<Result> current_;  // repeated every interval: last status, or last failure
-  // While a stream is up, each interval's repeat waits for the answer to a Check on the same
-  // channel, with the probe timeout: a server that is hung or frozen (SIGSTOP) keeps its stream
-  // open and silent, and only a call that goes unanswered shows it. The stream's last status is
-  // what counts (watch_status_); the Check only proves that the server still answers. The probers
-  // of a channel share one Check per interval (SharedLiveness): an answer to a Check that started
-  // within the asker's last interval counts for it.
+  // While a stream is up, a repeat due when the server has given no sign of life for the
+  // liveness interval (no message, no answered Check started since) waits for the answer to a
+  // Check on the same channel, with the probe timeout: a server that is hung or frozen (SIGSTOP)
+  // keeps its stream open and silent, and only a call that goes unanswered shows it. The other
+  // repeats count the stream's last status at once: one Check per target and interval was most
+  // of the daemon's CPU with targets on distinct servers (issue 21). Once a Check has gone
+  // unanswered there is no sign of life any more, so every repeat asks again: a suspicion is
+  // confirmed at the probe interval. The stream's last status is what counts (watch_status_);
+  // the Check only proves that the server still answers. The probers of a channel share one Check
+  // (SharedLiveness): an answer to a Check that started within the asker's last liveness interval
+  // counts for it.
   std::shared_ptr<SharedLiveness> liveness_share_;
+  runtime::Clock::time_point alive_at_{};  // the last sign of life: a message, an answered Check
   bool liveness_waiting_ = false;
   std::uint64_t liveness_ticket_ = 0;      // for withdraw(); 0 once answered
   std::uint64_t liveness_generation_ = 0;  // answers to an earlier question are ignored
@@ -170,6 +178,7 @@ Core::Core(asio::any_io_executor executor, const config::ServiceSpec& service,
       target_(target_of(service)),
       service_(service.probe.service),
       interval_(std::max(service.probe.interval, kMinPeriod)),
+      liveness_interval_(std::max(service.probe.liveness_interval, interval_)),
       timeout_(std::max(service.probe.timeout, kMinPeriod)),
       polling_(service.probe.mode == config::ProbeMode::Poll),
       tls_(service.probe.tls),
@@ -297,8 +306,11 @@ void Core::repeat_current() {
   if (!current_) return;
   if (!polling_ && link_ == Link::Up && watch_ && !awaiting_first_ && watch_status_ &&
       liveness_supported_) {
-    if (!liveness_waiting_) start_liveness_check();
-    return;
+    if (liveness_waiting_) return;  // its answer emits
+    if (clock_.now() - alive_at_ >= liveness_interval_) {
+      start_liveness_check();
+      return;
+    }
   }
   Result again = *current_;
   emit_and_repeat(std::move(again));
@@ -311,10 +323,11 @@ void Core::start_liveness_check() {
   const std::uint64_t generation = ++liveness_generation_;
   // The answer is handed to our executor; the tracked executor keeps it running until then.
   liveness_ticket_ = liveness_share_->ask(
-      service_, timeout_, clock_, clock_.now() - interval_, tracked_executor(),
-      [weak = weak_from_this(), work = tracked_executor(), generation](const grpc::Status& status) {
-        asio::post(work, [weak, generation, status] {
-          if (const auto self = weak.lock()) self->on_liveness_answer(generation, status);
+      service_, timeout_, clock_, clock_.now() - liveness_interval_, tracked_executor(),
+      [weak = weak_from_this(), work = tracked_executor(), generation](
+          const grpc::Status& status, runtime::Clock::time_point started) {
+        asio::post(work, [weak, generation, status, started] {
+          if (const auto self = weak.lock()) self->on_liveness_answer(generation, status, started);
         });
       });
 }
@@ -327,10 +340,19 @@ void Core::cancel_liveness_check() {
   liveness_ticket_ = 0;
 }
 
-void Core::on_liveness_answer(std::uint64_t generation, const grpc::Status& status) {
+void Core::on_liveness_answer(std::uint64_t generation, const grpc::Status& status,
+                              runtime::Clock::time_point started) {
   if (stopped_ || !liveness_waiting_ || generation != liveness_generation_) return;
   liveness_waiting_ = false;
   liveness_ticket_ = 0;
+  switch (status.error_code()) {
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::CANCELLED:
+      break;  // no answer from the server
+    default:  // the server answered when the Check started, whatever it said
+      alive_at_ = std::max(alive_at_, started);
+  }
   on_liveness_done(status);
 }
 
@@ -396,6 +418,7 @@ void Core::on_watch_message(const WatchCall* call, ServingStatus status) {
     link_ = Link::Up;
   }
   cancel_liveness_check();  // a message proves the server answers
+  alive_at_ = clock_.now();
   watch_status_ = result_from_serving_status(status, "watch");
   emit_and_repeat(*watch_status_);
 }

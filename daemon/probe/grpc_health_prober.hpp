@@ -29,6 +29,12 @@ namespace registrar::probe {
 // reconnects with backoff and one failure per interval. A stream that fails before its first
 // message, or the second stream in a row to end within 1 s of being opened, is a failure at once.
 //
+// Liveness: while a stream is up, its last status counts again every interval. A repeat due when
+// the server has shown no sign of life (a message, an answered Check) for liveness_interval (at
+// least interval) first waits for a Check with deadline `timeout`; one that goes unanswered is a
+// Timeout, and every repeat asks again until the server answers. A hung server is thus reported
+// within liveness_interval + interval + timeout, and again every interval + timeout.
+//
 // In-flight gRPC calls hold outstanding work on the executor until they have finished, so after
 // stop() the owner can simply keep running the executor until it runs out of work; the executor's
 // context must not be destroyed while calls are still finishing.

@@ -79,8 +79,9 @@ std::uint64_t SharedLiveness::ask(const std::string& service, std::chrono::milli
   std::unique_lock lock(mu_);
   if (!in_flight_ && last_ && last_started_ > not_before) {
     const grpc::Status status = *last_;
+    const Clock::time_point started = last_started_;
     lock.unlock();
-    answer(status);
+    answer(status, started);
     return 0;
   }
   const std::uint64_t ticket = next_ticket_++;
@@ -125,7 +126,7 @@ void SharedLiveness::finish(const Call* call, const grpc::Status& status,
       last_started_ = started;
     }
   }
-  for (auto& [ticket, answer] : waiters) answer(status);
+  for (auto& [ticket, answer] : waiters) answer(status, started);
 }
 
 }  // namespace registrar::probe

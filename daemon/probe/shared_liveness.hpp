@@ -1,9 +1,10 @@
-// One liveness Check per shared channel and interval, its answer fanned out to every Watch prober
-// on that channel. In Watch mode a prober proves every interval that the server still answers (a
-// hung or frozen server keeps its streams open and silent); at 100 probers a channel, one Check
-// per prober and interval was most of the daemon's CPU. A prober that asks gets the answer of a
-// Check that started within its own interval, already answered or still in flight, or starts
-// one. Thread-safe: probers on different executors may share a channel.
+// One liveness Check per shared channel and liveness interval, its answer fanned out to every
+// Watch prober on that channel. In Watch mode a prober proves, once its stream has been silent for
+// its liveness interval, that the server still answers (a hung or frozen server keeps its streams
+// open and silent); at 100 probers a channel, one Check per prober and interval was most of the
+// daemon's CPU. A prober that asks gets the answer of a Check that started within its own
+// liveness interval, already answered or still in flight, or starts one. Thread-safe: probers on
+// different executors may share a channel.
 #pragma once
 
 #include <grpcpp/support/status.h>
@@ -27,8 +28,9 @@ class SharedLiveness : public std::enable_shared_from_this<SharedLiveness> {
  public:
   using Clock = runtime::Clock;
   // Called at most once, from any thread (a gRPC thread, or the caller's within ask()): it must
-  // only hand the status over to its own executor.
-  using Answer = std::function<void(const grpc::Status&)>;
+  // only hand the status over to its own executor. `started` is when the answering Check started
+  // (on the askers' clock): an answer proves that the server was alive then, not later.
+  using Answer = std::function<void(const grpc::Status&, Clock::time_point started)>;
 
   // The one instance for `channel` (kept while someone holds it). Every asker on one channel
   // must use the same timeout, since one Check answers them all: the channel pool keys channels
@@ -42,8 +44,8 @@ class SharedLiveness : public std::enable_shared_from_this<SharedLiveness> {
   // ticket for withdraw(), or 0 when it has answered already. A Check's start is read from
   // `clock`, the asker's: every asker on one channel must use the same clock (the daemon has
   // one), as they use the same timeout. Strictly after: a prober asks with `not_before` one
-  // interval back, and on a clock that stood still during the round trip (a test's) the Check
-  // of its previous repeat started exactly then; it must not count again.
+  // liveness interval back, and on a clock that stood still during the round trip (a test's) the
+  // Check of its previous repeat started exactly then; it must not count again.
   //
   // A Check that this call starts drops its last references (to this object, and so perhaps to
   // the channel) on `release`, never on the gRPC thread that ran its completion: destroying the

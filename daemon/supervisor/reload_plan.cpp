@@ -57,7 +57,8 @@ std::string describe_registry_change(const config::Manifest& a, const config::Ma
 
 bool same_probe_target(const config::ProbeSpec& a, const config::ProbeSpec& b) {
   return a.mode == b.mode && a.interval == b.interval && a.timeout == b.timeout &&
-         a.target == b.target && a.service == b.service && a.tls == b.tls;
+         a.liveness_interval == b.liveness_interval && a.target == b.target &&
+         a.service == b.service && a.tls == b.tls;
 }
 
 ReloadPlan plan_reload(const config::Manifest& current, const config::Manifest& next) {

@@ -37,8 +37,9 @@ std::string consul_manifest_yaml(const ConsulParams& p) {
   y += "    request_timeout: " + p.request_timeout + "\n";
   y += "  backoff: {initial: " + p.backoff_initial + ", max: " + p.backoff_max + "}\n";
   y += "defaults:\n";
+  // A liveness Check at every repeat, which the hung-service bounds of these tests assume.
   y += "  probe: {mode: watch, interval: " + p.probe_interval + ", timeout: " + p.probe_timeout +
-       ", rise: 1, fall: 1}\n";
+       ", rise: 1, fall: 1, liveness_interval: " + p.probe_interval + "}\n";
   y += "services:\n";
   if (p.services.empty()) y.replace(y.size() - 1, 1, " []\n");
   for (const auto& s : p.services) {

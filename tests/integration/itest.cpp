@@ -67,7 +67,12 @@ std::string manifest_yaml(const ManifestParams& p) {
   y += "  backoff: {initial: " + p.backoff_initial + ", max: " + p.backoff_max + "}\n";
   y += "defaults:\n";
   y += "  probe: {mode: " + p.probe_mode + ", interval: " + p.probe_interval +
-       ", timeout: " + p.probe_timeout + ", rise: 1, fall: 1}\n";
+       ", timeout: " + p.probe_timeout + ", rise: 1, fall: 1";
+  if (p.probe_liveness_interval != "default") {
+    y += ", liveness_interval: " +
+         (p.probe_liveness_interval.empty() ? p.probe_interval : p.probe_liveness_interval);
+  }
+  y += "}\n";
   y += "services:\n";
   if (p.services.empty()) y.replace(y.size() - 1, 1, " []\n");
   for (const auto& s : p.services) {

@@ -44,6 +44,10 @@ struct ManifestParams {
   // With fall 1, one Check slower than this takes a healthy service out: generous, for
   // sanitizer builds on a loaded machine. Tests about timeouts set their own.
   std::string probe_timeout = "2s";
+  // Empty: `liveness_interval` equal to `probe_interval`, a liveness Check at every repeat, which
+  // the hung-service bounds of these tests assume; "default": the key left out (the daemon's
+  // default); else that value.
+  std::string probe_liveness_interval;
   std::string drain = "0s";
   std::vector<ServiceEntry> services;
 };

@@ -2,6 +2,7 @@
 // after `fall` failures, and the daemon's loop never blocks on it.
 #include <signal.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "resilience_itest.hpp"
@@ -77,4 +78,56 @@ TEST_CASE("fault 5: a hung or frozen service is deregistered after fall failures
       hung.process().wait_for_line(Stream::Stderr, std::regex("holding Check"), 10s, held_from));
   CHECK(daemon.terminate(10s).exited_with(0));
   CHECK(ctl.get_prefix("/services/").empty());
+}
+
+// The defaults (interval 1 s, timeout 1 s, fall 1, liveness_interval 10 s): a frozen server is
+// suspected once it has been silent for the liveness interval, so it goes within
+// max(V, I) + F·(I + T) + rtt (docs/operations.md §4), not within I + F·(I + T) as above.
+TEST_CASE("fault 5: with the default liveness interval a frozen service goes within its bound",
+          "[resilience][fault-5]") {
+  if (!have_binaries()) return;
+  constexpr Millis kInterval = 1s;
+  constexpr Millis kTimeout = 1s;
+  constexpr Millis kLiveness = 10s;  // the default of probe.liveness_interval
+  constexpr int kFall = 1;
+  constexpr Millis kSlack = 3s;  // a loaded 2-core machine, etcd's write, the etcdctl poll
+  EtcdServer etcd;
+  HelloService frozen;
+  HelloService other;
+  ManifestParams m;
+  m.endpoints = {etcd.endpoint()};
+  m.probe_interval = "1s";
+  m.probe_timeout = "1s";
+  m.probe_liveness_interval = "default";
+  m.services = {entry_for(frozen, "frozen-1"), entry_for(other, "other-1")};
+  ManifestExtras x;
+  x.fall = kFall;
+  Daemon daemon(manifest_yaml(m, x));
+  DumpOnFailure dump(daemon.process());
+  const Etcdctl ctl = etcd.ctl();
+  REQUIRE(wait_for_keys(ctl, "/services/", {kFrozen, kOther}));
+
+  const Millis bound = std::max(kLiveness, kInterval) + kFall * (kInterval + kTimeout);
+  auto t0 = std::chrono::steady_clock::now();
+  frozen.process().signal(SIGSTOP);
+  const auto frozen_gone = wait_for_key_state(ctl, kFrozen, false, t0, bound + kSlack);
+  record_ms("fault 5, default liveness interval: SIGSTOP to deregistered (bound 12 s)",
+            count_ms(frozen_gone));
+  REQUIRE(frozen_gone.has_value());
+  CHECK(*frozen_gone <= bound + kSlack);
+  CHECK(daemon.find_log(std::regex("service frozen-1 is unhealthy \\(no answer to Check")));
+
+  // A status change still travels on the stream at once, whatever the liveness interval.
+  t0 = std::chrono::steady_clock::now();
+  other.set_serving(false);
+  const auto other_gone = wait_for_key_state(ctl, kOther, false, t0, 10s);
+  record_ms("fault 5, default liveness interval: NOT_SERVING to removed", count_ms(other_gone));
+  REQUIRE(other_gone.has_value());
+  CHECK(*other_gone < kLiveness);  // it did not wait for a liveness Check
+
+  frozen.process().signal(SIGCONT);
+  other.set_serving(true);
+  t0 = std::chrono::steady_clock::now();
+  CHECK(wait_for_keys(ctl, "/services/", {kFrozen, kOther}, 10s));
+  record_ms("fault 5, default liveness interval: SIGCONT to back", ms_since(t0));
 }

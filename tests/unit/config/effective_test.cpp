@@ -30,6 +30,7 @@ void check_same_config(const Manifest& a, const Manifest& b) {
   CHECK(a.default_probe.mode == b.default_probe.mode);
   CHECK(a.default_probe.interval == b.default_probe.interval);
   CHECK(a.default_probe.timeout == b.default_probe.timeout);
+  CHECK(a.default_probe.liveness_interval == b.default_probe.liveness_interval);
   CHECK(a.default_probe.rise == b.default_probe.rise);
   CHECK(a.default_probe.fall == b.default_probe.fall);
   CHECK(a.default_probe.transparent_retry == b.default_probe.transparent_retry);
@@ -64,6 +65,7 @@ defaults:
     mode: watch
     interval: 1s
     timeout: 1s
+    liveness_interval: 10s
     rise: 1
     fall: 1
     transparent_retry: true
@@ -78,6 +80,7 @@ services:
       mode: watch
       interval: 1s
       timeout: 1s
+      liveness_interval: 10s
       rise: 1
       fall: 1
       target: 127.0.0.1:50051
@@ -102,14 +105,15 @@ TEST_CASE("render_effective round-trips: parse(render(m)) == m") {
     keepalive_timeout: 2s500ms
   backoff: {initial: 100ms, max: 1h, multiplier: 1.25, jitter: 0.05}
 defaults:
-  probe: {mode: poll, interval: 250ms, timeout: 2s, rise: 3, fall: 2, transparent_retry: false}
+  probe: {mode: poll, interval: 250ms, timeout: 2s, rise: 3, fall: 2, liveness_interval: 1m,
+          transparent_retry: false}
 services:
   - name: hello
     address: 127.0.0.1
     port: ${PORT}
     tags: [v1, "null", "~", "true", "$$HOME", " lead", "a: b", "#x", "", "ünïcode", "[x]"]
     meta: {zone: a, "k:1": "a: b", empty: "", dollar: "$${X}", "yes": "no", quote: "\"q'"}
-    probe: {mode: watch, target: "dns:///hello.internal:443", service: "pkg.Svc"}
+    probe: {mode: watch, target: "dns:///hello.internal:443", service: "pkg.Svc", liveness_interval: 1s500ms}
   - {name: v6, address: "::1", port: 2, id: "v6:custom@1"}
   - {name: host, address: svc.example.com., port: 65535, probe: {rise: 7}}
 drain: 59m3s4ms

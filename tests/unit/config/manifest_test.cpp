@@ -107,6 +107,7 @@ TEST_CASE("everything left out takes the struct defaults") {
   CHECK(m.default_probe.mode == ProbeMode::Watch);
   CHECK(m.default_probe.interval == ms{1000});
   CHECK(m.default_probe.timeout == ms{1000});
+  CHECK(m.default_probe.liveness_interval == ms{10000});
   CHECK(m.default_probe.rise == 1);
   CHECK(m.default_probe.fall == 1);
   CHECK(m.drain == ms{0});
@@ -118,6 +119,7 @@ TEST_CASE("everything left out takes the struct defaults") {
   CHECK(s.meta.empty());
   CHECK(s.probe.mode == ProbeMode::Watch);
   CHECK(s.probe.interval == ms{1000});
+  CHECK(s.probe.liveness_interval == ms{10000});
   CHECK(s.probe.target == "localhost:9000");
   CHECK(s.probe.service.empty());
   CHECK(s.location.line == 2);
@@ -425,4 +427,31 @@ services:
   CHECK_FALSE(flipped == m.services[0]);
   CHECK(error_of("services:\n  - {name: a, address: h, port: 1, probe: {transparent_retry: 2}}\n")
             .find("services[0].probe.transparent_retry") != std::string::npos);
+}
+
+TEST_CASE("probe.liveness_interval: in defaults and per service, key by key") {
+  Manifest m = parse(R"(defaults:
+  probe: {interval: 2s, liveness_interval: 30s}
+services:
+  - {name: a, address: h, port: 1}
+  - {name: b, address: h, port: 2, probe: {liveness_interval: 2s}}
+  - {name: c, address: h, port: 3, probe: {interval: 500ms}}
+)");
+  CHECK(m.default_probe.liveness_interval == ms{30000});
+  REQUIRE(m.services.size() == 3);
+  CHECK(m.services[0].probe.liveness_interval == ms{30000});
+  CHECK(m.services[1].probe.liveness_interval == ms{2000});  // today's behaviour: one per interval
+  CHECK(m.services[2].probe.liveness_interval == ms{30000});
+  // Its range is the other probe durations'.
+  CHECK(parse("defaults:\n  probe: {liveness_interval: 10ms}\n").default_probe.liveness_interval ==
+        ms{10});
+  CHECK(parse("defaults:\n  probe: {liveness_interval: 1h}\n").default_probe.liveness_interval ==
+        ms{3600000});
+  // A changed liveness interval is a changed probe (a reload makes a new prober).
+  Manifest other = parse(R"(defaults:
+  probe: {interval: 2s, liveness_interval: 20s}
+services:
+  - {name: a, address: h, port: 1}
+)");
+  CHECK_FALSE(other.services[0] == m.services[0]);
 }

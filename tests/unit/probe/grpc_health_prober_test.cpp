@@ -626,3 +626,95 @@ TEST_CASE("watch: the streams of one channel share one liveness Check per interv
   probers.clear();
   CHECK(drain(io));
 }
+
+TEST_CASE("watch: the liveness Check is sent at the liveness interval, not at every repeat") {
+  HealthServerFixture server;
+  server.set_status("app", HealthCheckResponse::SERVING);
+  Harness h;
+  // The defaults: interval 1s and the default liveness interval.
+  ServiceSpec spec = make_spec(server.target(), "app", ProbeMode::Watch, 1s, 1s);
+  spec.probe.liveness_interval = registrar::config::ProbeSpec{}.liveness_interval;
+  const Clock::duration liveness = spec.probe.liveness_interval;
+  REQUIRE(liveness > 1s);
+  h.start(spec);
+  REQUIRE(h.wait_for_count(1));  // the stream's first message: a sign of life
+  const auto first = h.entries.front().on_clock;
+  // Two and a half liveness intervals of repeats.
+  REQUIRE(h.tick_until(
+      [&] { return h.entries.back().on_clock - first >= 2 * liveness + liveness / 2; }));
+  INFO(h.dump());
+  CHECK(h.count(Outcome::Serving) == h.entries.size());
+  for (std::size_t i = 1; i < h.entries.size(); ++i) {
+    // Every repeat one interval after the last: the repeats without a Check do not wait.
+    CHECK(h.entries[i].on_clock - h.entries[i - 1].on_clock == 1s);
+  }
+  const auto elapsed = h.entries.back().on_clock - first;
+  const int checks = server.check_calls();
+  INFO("repeats " << h.entries.size() - 1 << ", Check calls " << checks);
+  // One Check per liveness interval of silence, where one per repeat would be elapsed / interval.
+  CHECK(checks == static_cast<int>(elapsed / liveness));
+  CHECK(server.watch_calls() == 1);
+}
+
+TEST_CASE("watch: a hung server is a Timeout within liveness interval + interval + timeout") {
+  HealthServerFixture server;
+  server.set_status("app", HealthCheckResponse::SERVING);
+  Harness h;
+  constexpr Millis kInterval = 100ms;
+  constexpr Millis kLiveness = 1s;
+  ServiceSpec spec = make_spec(server.target(), "app", ProbeMode::Watch, kInterval, 1s);
+  spec.probe.liveness_interval = kLiveness;
+  h.start(spec);
+  REQUIRE(h.wait_for_count(1));
+  // Past the first liveness Check, which was answered: the server is alive.
+  REQUIRE(h.tick_until([&] { return server.check_calls() >= 1 && h.entries.size() >= 15; }));
+  CHECK(h.count(Outcome::Serving) == h.entries.size());
+
+  // Hung (or SIGSTOPped): the stream stays open and silent, a Check gets no answer. On the
+  // prober's clock (which stands still while gRPC's real-time deadline runs out) the Timeout
+  // comes within one liveness interval and one interval of the last sign of life; in the daemon
+  // the Check's timeout adds to that.
+  const std::size_t mark = h.entries.size();
+  const auto hung_at = h.manual.now();
+  server.set_slow_check(true);
+  REQUIRE(h.tick_for(Outcome::Timeout, mark));
+  const std::size_t first_timeout = *h.find(Outcome::Timeout, mark);
+  INFO(h.dump());
+  CHECK(h.entries[first_timeout].on_clock - hung_at <= kLiveness + kInterval);
+  CHECK(h.entries[first_timeout].result.detail.find("no answer to Check within 1000ms") !=
+        std::string::npos);
+  for (std::size_t i = mark; i < first_timeout; ++i) {
+    CHECK(h.entries[i].result.outcome == Outcome::Serving);
+  }
+  // Suspected: every repeat asks again, so `fall` failures come one interval (and one timeout)
+  // apart, not one liveness interval apart.
+  REQUIRE(h.tick_until([&] { return h.count(Outcome::Timeout, mark) >= 3; }));
+  for (std::size_t i = first_timeout + 1; i < h.entries.size(); ++i) {
+    CHECK(h.entries[i].result.outcome == Outcome::Timeout);
+    CHECK(h.entries[i].on_clock - h.entries[i - 1].on_clock == kInterval);
+  }
+  CHECK(server.watch_calls() == 1);  // the stream itself never broke
+
+  // Answering again: the stream's status counts again.
+  server.set_slow_check(false);
+  const std::size_t healed = h.entries.size();
+  REQUIRE(h.tick_for(Outcome::Serving, healed));
+  CHECK(h.entries[*h.find(Outcome::Serving, healed)].result.detail == "SERVING (watch)");
+}
+
+TEST_CASE("watch: a status change is reported at once, whatever the liveness interval") {
+  HealthServerFixture server;
+  server.set_status("app", HealthCheckResponse::SERVING);
+  Harness h;
+  ServiceSpec spec = make_spec(server.target(), "app", ProbeMode::Watch, 1s, 1s);
+  spec.probe.liveness_interval = registrar::config::ProbeSpec{}.liveness_interval;
+  h.start(spec);
+  REQUIRE(h.wait_for_count(1));
+  const std::size_t before = h.entries.size();
+  const auto changed_at = SteadyClock::now();
+  server.set_status("app", HealthCheckResponse::NOT_SERVING);
+  REQUIRE(h.wait_for(Outcome::NotServing, before));  // the clock standing still
+  WARN("NOT_SERVING seen " << ms_between(changed_at, h.entries.back().at)
+                           << " ms after the change");
+  CHECK(server.check_calls() == 0);
+}

@@ -41,6 +41,10 @@ inline ServiceSpec make_spec(const std::string& target, const std::string& servi
   spec.address = "127.0.0.1";
   spec.probe.mode = mode;
   spec.probe.interval = interval;
+  // A liveness Check at every repeat (the behaviour before liveness_interval existed, and what
+  // `liveness_interval` equal to `interval` gives): the tests of the liveness interval itself set
+  // it after make_spec.
+  spec.probe.liveness_interval = interval;
   spec.probe.timeout = timeout;
   spec.probe.target = target;
   spec.probe.service = service;

@@ -18,6 +18,7 @@
 
 using namespace std::chrono_literals;
 using registrar::probe::SharedLiveness;
+using TimePoint = registrar::runtime::Clock::time_point;
 using registrar::test::HealthServerFixture;
 using HealthCheckResponse = grpc::health::v1::HealthCheckResponse;
 
@@ -62,25 +63,33 @@ TEST_CASE("shared liveness: a finished Check answers a later asker within its in
   std::atomic<bool> first{false};
   grpc::StatusCode first_code = grpc::StatusCode::UNKNOWN;
   const auto asked_at = clock.now();
-  CHECK(share->ask("", 3s, clock, asked_at - 1s, tracked(io), [&](const grpc::Status& s) {
-    first_code = s.error_code();
-    first = true;
-  }) != 0);
+  CHECK(
+      share->ask("", 3s, clock, asked_at - 1s, tracked(io), [&](const grpc::Status& s, TimePoint) {
+        first_code = s.error_code();
+        first = true;
+      }) != 0);
   REQUIRE(wait_set(first));
   CHECK(first_code == grpc::StatusCode::OK);
 
-  // Answered at once (ticket 0) from the finished Check, which started after `not_before`.
+  // Answered at once (ticket 0) from the finished Check, which started after `not_before`, with
+  // that Check's start: what the answer proves is that the server was alive then.
+  clock.advance(500ms);
   bool second = false;
+  TimePoint second_started{};
   CHECK(share->ask("", 3s, clock, asked_at - 1s, tracked(io),
-                   [&](const grpc::Status& s) { second = s.ok(); }) == 0);
+                   [&](const grpc::Status& s, TimePoint started) {
+                     second = s.ok();
+                     second_started = started;
+                   }) == 0);
   CHECK(second);
+  CHECK(second_started == asked_at);
   CHECK(server.check_calls() == 1);
 
   // A Check older than the asker's interval does not count: a new one is made.
-  clock.advance(2s);
+  clock.advance(1500ms);
   std::atomic<bool> third{false};
   CHECK(share->ask("", 3s, clock, clock.now() - 1s, tracked(io),
-                   [&](const grpc::Status&) { third = true; }) != 0);
+                   [&](const grpc::Status&, TimePoint) { third = true; }) != 0);
   REQUIRE(wait_set(third));
   CHECK(server.check_calls() == 2);
   io.run_for(5s);  // the Checks' last references; returns once none is left
@@ -103,7 +112,7 @@ TEST_CASE("shared liveness: the last reference of a finished Check is released o
   std::atomic<bool> answered{false};
   grpc::StatusCode code = grpc::StatusCode::UNKNOWN;  // written before `answered` is set
   const std::uint64_t ticket =
-      share->ask("", 3s, clock, clock.now(), tracked(io), [&](const grpc::Status& s) {
+      share->ask("", 3s, clock, clock.now(), tracked(io), [&](const grpc::Status& s, TimePoint) {
         code = s.error_code();
         answered = true;
       });
