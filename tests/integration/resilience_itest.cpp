@@ -19,11 +19,13 @@ void insert_after(std::string& text, const std::string& anchor, const std::strin
 
 std::string manifest_yaml(const ManifestParams& p, const ManifestExtras& x) {
   std::string y = manifest_yaml(p);
-  const std::string thresholds = "rise: 1, fall: 1}";
-  const auto t = y.find(thresholds);
-  if (t == std::string::npos) throw std::logic_error("manifest: no default thresholds");
-  y.replace(t, thresholds.size(),
-            "rise: " + std::to_string(x.rise) + ", fall: " + std::to_string(x.fall) + "}");
+  // The defaults line's thresholds (a liveness_interval may follow them).
+  const std::string thresholds = "rise: 1, fall: 1";
+  const auto t = y.find("  probe: {");
+  const auto r = t == std::string::npos ? t : y.find(thresholds, t);
+  if (r == std::string::npos) throw std::logic_error("manifest: no default thresholds");
+  y.replace(r, thresholds.size(),
+            "rise: " + std::to_string(x.rise) + ", fall: " + std::to_string(x.fall));
   if (!x.owner.empty()) {
     insert_after(y, "    resync_interval: " + p.resync_interval + "\n",
                  "    owner: " + nlohmann::json(x.owner).dump() + "\n");

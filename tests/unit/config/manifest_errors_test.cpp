@@ -98,7 +98,7 @@ const std::vector<Row>& rows() {
       {"defaults:\n  probe: {liveness_intervall: 10s}\n",
        R"(m.yaml:2:11: defaults.probe.liveness_intervall: unknown key "liveness_intervall"; did you mean "liveness_interval"?)"},
       {"defaults:\n  probe: {liveness: 10s}\n",
-       R"(m.yaml:2:11: defaults.probe.liveness: unknown key "liveness" (allowed: mode, interval, timeout, rise, fall, tls, liveness_interval))"},
+       R"(m.yaml:2:11: defaults.probe.liveness: unknown key "liveness" (allowed: mode, interval, timeout, rise, fall, tls, liveness_interval, transparent_retry))"},
       {"registry:\n  backoff: {multiplier: 0.5}\n",
        "m.yaml:2:25: registry.backoff.multiplier: must be at least 1, got 0.5"},
       {"registry:\n  backoff: {jitter: 1.5}\n",
