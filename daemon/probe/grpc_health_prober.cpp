@@ -154,6 +154,10 @@ class Core final : public HealthCallSink, public std::enable_shared_from_this<Co
   // counts for it.
   std::shared_ptr<SharedLiveness> liveness_share_;
   runtime::Clock::time_point alive_at_{};  // the last sign of life: a message, an answered Check
+  // When the last Check that got no answer started: later than alive_at_ means suspected, and
+  // then every repeat sends a Check of its own (an unanswered one is never reused for a whole
+  // liveness interval, which would keep a server that stalled once unhealthy that long).
+  runtime::Clock::time_point unanswered_at_{};
   bool liveness_waiting_ = false;
   std::uint64_t liveness_ticket_ = 0;      // for withdraw(); 0 once answered
   std::uint64_t liveness_generation_ = 0;  // answers to an earlier question are ignored
@@ -322,14 +326,19 @@ void Core::start_liveness_check() {
   liveness_waiting_ = true;
   const std::uint64_t generation = ++liveness_generation_;
   // The answer is handed to our executor; the tracked executor keeps it running until then.
-  liveness_ticket_ = liveness_share_->ask(
-      service_, timeout_, clock_, clock_.now() - liveness_interval_, tracked_executor(),
-      [weak = weak_from_this(), work = tracked_executor(), generation](
-          const grpc::Status& status, runtime::Clock::time_point started) {
-        asio::post(work, [weak, generation, status, started] {
-          if (const auto self = weak.lock()) self->on_liveness_answer(generation, status, started);
-        });
-      });
+  // While suspected, only a Check of this interval counts (as before the liveness interval
+  // existed); otherwise any Check since the last liveness interval began (shared ones too).
+  const bool suspected = unanswered_at_ > alive_at_;
+  const auto not_before = clock_.now() - (suspected ? interval_ : liveness_interval_);
+  liveness_ticket_ =
+      liveness_share_->ask(service_, timeout_, clock_, not_before, tracked_executor(),
+                           [weak = weak_from_this(), work = tracked_executor(), generation](
+                               const grpc::Status& status, runtime::Clock::time_point started) {
+                             asio::post(work, [weak, generation, status, started] {
+                               if (const auto self = weak.lock())
+                                 self->on_liveness_answer(generation, status, started);
+                             });
+                           });
 }
 
 void Core::cancel_liveness_check() {
@@ -349,7 +358,8 @@ void Core::on_liveness_answer(std::uint64_t generation, const grpc::Status& stat
     case grpc::StatusCode::DEADLINE_EXCEEDED:
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::CANCELLED:
-      break;  // no answer from the server
+      unanswered_at_ = std::max(unanswered_at_, started);  // no answer from the server
+      break;
     default:  // the server answered when the Check started, whatever it said
       alive_at_ = std::max(alive_at_, started);
   }

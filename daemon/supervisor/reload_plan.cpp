@@ -58,7 +58,7 @@ std::string describe_registry_change(const config::Manifest& a, const config::Ma
 bool same_probe_target(const config::ProbeSpec& a, const config::ProbeSpec& b) {
   return a.mode == b.mode && a.interval == b.interval && a.timeout == b.timeout &&
          a.liveness_interval == b.liveness_interval && a.target == b.target &&
-         a.service == b.service && a.tls == b.tls;
+         a.service == b.service && a.tls == b.tls && a.transparent_retry == b.transparent_retry;
 }
 
 ReloadPlan plan_reload(const config::Manifest& current, const config::Manifest& next) {

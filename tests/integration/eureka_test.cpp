@@ -227,9 +227,10 @@ TEST_CASE("eureka: after SIGKILL the instance expires by the server's rule", "[e
   std::this_thread::sleep_for(kRenewal + 500ms);  // renewed at least once: the 2 x lease rule
   daemon.kill9();
   const auto t = Clock::now();
-  // The last renewal the server took, as Eureka stores it: its time plus one lease (Eureka's
-  // documented off-by-duration), in wall-clock ms. Read from the server, not assumed from the
-  // kill: on a loaded machine the last heartbeat before the kill may be late.
+  // The last renewal the server took, as Eureka stores it (wall-clock ms): its time plus one
+  // lease (Eureka's documented off-by-duration), or the registration's time if no renewal came
+  // yet; either way the instance expires one lease after it. Read from the server, not assumed
+  // from the kill: on a loaded machine the last heartbeat before the kill may be late.
   const auto last = eureka.instance("HELLO", "hello-1");
   REQUIRE(last);
   const auto renewed_plus_lease =
@@ -241,7 +242,7 @@ TEST_CASE("eureka: after SIGKILL the instance expires by the server's rule", "[e
       std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch())
           .count();
   record_ms("eureka: SIGKILL to evicted", count_ms(gone));
-  // Not before two leases after that renewal (seen within one 20 ms look of the eviction).
+  // Not before one lease after that record, two after the renewal (seen within one 20 ms look).
   CHECK(gone_wall >= renewed_plus_lease + Millis(kLease).count());
 }
 

@@ -309,6 +309,9 @@ func (b *Bench) consulRow(n int) ConsulRow {
 		}
 		time.Sleep(5 * time.Millisecond) // poll interval of a bounded wait
 	}
+	if row.GoneMs == 0 {
+		row.Err = "services still in the agent 60 s after SIGTERM"
+	}
 	if code, ok := p.Wait(60 * time.Second); !ok || code != 0 {
 		row.Err = fmt.Sprintf("exit after SIGTERM: exited=%v code=%d", ok, code)
 	}

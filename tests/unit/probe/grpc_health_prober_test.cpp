@@ -686,20 +686,28 @@ TEST_CASE("watch: a hung server is a Timeout within liveness interval + interval
   for (std::size_t i = mark; i < first_timeout; ++i) {
     CHECK(h.entries[i].result.outcome == Outcome::Serving);
   }
-  // Suspected: every repeat asks again, so `fall` failures come one interval (and one timeout)
-  // apart, not one liveness interval apart.
+  // Suspected: every repeat asks again, with a Check of its own (an unanswered one is never
+  // reused), so `fall` failures come one interval (and one timeout) apart, not one liveness
+  // interval apart.
+  const int checks_at_first_timeout = server.check_calls();
   REQUIRE(h.tick_until([&] { return h.count(Outcome::Timeout, mark) >= 3; }));
   for (std::size_t i = first_timeout + 1; i < h.entries.size(); ++i) {
     CHECK(h.entries[i].result.outcome == Outcome::Timeout);
     CHECK(h.entries[i].on_clock - h.entries[i - 1].on_clock == kInterval);
   }
+  CHECK(server.check_calls() >=
+        checks_at_first_timeout + static_cast<int>(h.entries.size() - first_timeout - 1));
   CHECK(server.watch_calls() == 1);  // the stream itself never broke
 
-  // Answering again: the stream's status counts again.
+  // Answering again: the stream's status counts again at the next repeat's Check, within one
+  // interval (and that Check's round trip), not a liveness interval later.
   server.set_slow_check(false);
   const std::size_t healed = h.entries.size();
+  const auto healed_at = h.manual.now();
   REQUIRE(h.tick_for(Outcome::Serving, healed));
-  CHECK(h.entries[*h.find(Outcome::Serving, healed)].result.detail == "SERVING (watch)");
+  const std::size_t serving = *h.find(Outcome::Serving, healed);
+  CHECK(h.entries[serving].result.detail == "SERVING (watch)");
+  CHECK(h.entries[serving].on_clock - healed_at <= 2 * kInterval);
 }
 
 TEST_CASE("watch: a status change is reported at once, whatever the liveness interval") {

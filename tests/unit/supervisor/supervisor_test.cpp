@@ -409,6 +409,16 @@ TEST_CASE("reload plan: each service in exactly one class") {
   CHECK(plan.registry_change.empty());
   CHECK(supervisor::plan_reload(manifest({c}), manifest({c3})).rewritten ==
         std::vector<std::string>{"c"});
+  // The probe channel's settings are fixed when the prober starts: a change of either key
+  // needs a new prober, not only a rewrite.
+  auto c4 = c;
+  c4.probe.liveness_interval = milliseconds(30000);
+  CHECK(supervisor::plan_reload(manifest({c}), manifest({c4})).reprobed ==
+        std::vector<std::string>{"c"});
+  auto c5 = c;
+  c5.probe.transparent_retry = !c.probe.transparent_retry;
+  CHECK(supervisor::plan_reload(manifest({c}), manifest({c5})).reprobed ==
+        std::vector<std::string>{"c"});
   auto other = manifest({a});
   other.registry.backoff.max = milliseconds(1);
   CHECK_FALSE(supervisor::plan_reload(manifest({a}), other).registry_change.empty());
