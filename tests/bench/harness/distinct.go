@@ -2,8 +2,8 @@ package main
 
 // Figure 6: services on distinct servers. N services, each on a port of its own (one
 // hello-service process listening on N ports, --extra-ports), so the daemon opens N channels and
-// sends one liveness Check per channel and interval instead of sharing one. Daemon only (the
-// peers do not probe: their cost does not depend on where the services listen); the same run's
+// sends a liveness Check per channel (once its server has been silent for the liveness interval)
+// instead of sharing one. Daemon only (the peers do not probe: their cost does not depend on where the services listen); the same run's
 // figure 4 row for N names on one server is the reference.
 
 import (
