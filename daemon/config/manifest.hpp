@@ -202,6 +202,10 @@ struct ProbeSpec {
   // caught before it reached the server is sent again on a new connection, not failed. Off, each
   // open stream costs about 6 KB less (docs/manifest.md) and such a race counts as one failure.
   bool transparent_retry = true;
+
+  // Every key: a new one is compared without being listed anywhere else (a reload's
+  // same_probe_target compares all but the thresholds through this).
+  friend bool operator==(const ProbeSpec&, const ProbeSpec&) = default;
 };
 
 struct ServiceSpec {
@@ -216,12 +220,7 @@ struct ServiceSpec {
 
   friend bool operator==(const ServiceSpec& a, const ServiceSpec& b) {
     return a.name == b.name && a.id == b.id && a.address == b.address && a.port == b.port &&
-           a.tags == b.tags && a.meta == b.meta && a.probe.mode == b.probe.mode &&
-           a.probe.interval == b.probe.interval && a.probe.timeout == b.probe.timeout &&
-           a.probe.liveness_interval == b.probe.liveness_interval && a.probe.rise == b.probe.rise &&
-           a.probe.fall == b.probe.fall && a.probe.target == b.probe.target &&
-           a.probe.service == b.probe.service && a.probe.tls == b.probe.tls &&
-           a.probe.transparent_retry == b.probe.transparent_retry;
+           a.tags == b.tags && a.meta == b.meta && a.probe == b.probe;
   }
 };
 

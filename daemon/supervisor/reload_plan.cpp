@@ -56,9 +56,11 @@ std::string describe_registry_change(const config::Manifest& a, const config::Ma
 }  // namespace
 
 bool same_probe_target(const config::ProbeSpec& a, const config::ProbeSpec& b) {
-  return a.mode == b.mode && a.interval == b.interval && a.timeout == b.timeout &&
-         a.liveness_interval == b.liveness_interval && a.target == b.target &&
-         a.service == b.service && a.tls == b.tls && a.transparent_retry == b.transparent_retry;
+  // Everything but the thresholds, which a running prober's results are judged by afterwards.
+  config::ProbeSpec b_with_a_thresholds = b;
+  b_with_a_thresholds.rise = a.rise;
+  b_with_a_thresholds.fall = a.fall;
+  return a == b_with_a_thresholds;
 }
 
 ReloadPlan plan_reload(const config::Manifest& current, const config::Manifest& next) {
