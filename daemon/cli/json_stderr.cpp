@@ -30,6 +30,10 @@ void write_all(int fd, const std::string& s) {
 
 // Reads `from` to its end, writing each line to `to` as JSON.
 void convert(int from, int to, bool timestamps) {
+  const auto line = [timestamps](const std::string& text) {
+    return json_error_line(
+        text, timestamps ? runtime::rfc3339_utc(std::chrono::system_clock::now()) : "");
+  };
   std::string pending;
   char buf[4096];
   for (;;) {
@@ -38,16 +42,11 @@ void convert(int from, int to, bool timestamps) {
     if (n <= 0) break;
     pending.append(buf, static_cast<std::size_t>(n));
     for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n')) {
-      write_all(to, json_error_line(
-                        pending.substr(0, nl),
-                        timestamps ? runtime::rfc3339_utc(std::chrono::system_clock::now()) : ""));
+      write_all(to, line(pending.substr(0, nl)));
       pending.erase(0, nl + 1);
     }
   }
-  if (!pending.empty())
-    write_all(
-        to, json_error_line(
-                pending, timestamps ? runtime::rfc3339_utc(std::chrono::system_clock::now()) : ""));
+  if (!pending.empty()) write_all(to, line(pending));
 }
 
 }  // namespace

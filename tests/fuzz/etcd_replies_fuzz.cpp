@@ -307,6 +307,9 @@ void reconcile(std::string_view rest) {
     (tag == 0 ? desired : written)[key] = value;
   }
   const auto batches = plan(desired, written, maybe, max_ops);
+  // The daemon sends next_batch(): plan()'s first batch, built alone.
+  check(next_batch(desired, written, maybe, max_ops) == (batches.empty() ? Batch{} : batches[0]),
+        "next_batch: not plan's first batch");
   std::map<std::string, std::optional<std::string>> etcd;  // nullopt: value unknown
   for (const auto& [k, v] : written) etcd[k] = v;
   for (const auto& k : maybe)
